@@ -1,1 +1,597 @@
-//! TODO
+//! Freezing, as TensorFlow's `freeze_graph` / `convert_variables_to_constants`
+//! does it: prune the graph to what the outputs need, then replace every
+//! variable with a `Const` holding its checkpoint value and turn resource
+//! reads into plain value ops.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+
+use crate::checkpoint::{Checkpoint, TensorSlice};
+use crate::dtype;
+use crate::error::{Error, ErrorKind, Result};
+use crate::graph::{self, attr_shape, attr_type, colocation_targets, index_by_name, type_attr};
+use crate::names::{self, node_of};
+use crate::proto::{attr_value, AttrValue, DataType, GraphDef, MetaGraphDef, NodeDef, VariableDef};
+use crate::tensor::{format_shape, Tensor, TensorData};
+
+/// What to freeze; mirrors `freeze_graph`'s flags.
+#[derive(Debug, Clone)]
+pub struct FreezeOptions {
+    /// Output node names; empty infers them (the meta graph's signature, else
+    /// the graph's sinks that are not training or saving nodes).
+    pub output_node_names: Vec<String>,
+    /// Blank every node's `device` (`--clear_devices`, on by default as in TensorFlow).
+    pub clear_devices: bool,
+    /// Freeze only these variables (`--variable_names_whitelist`).
+    pub variable_names_whitelist: Option<Vec<String>>,
+    /// Never freeze these; they stay variables (`--variable_names_blacklist`).
+    pub variable_names_blacklist: Vec<String>,
+}
+
+impl Default for FreezeOptions {
+    fn default() -> Self {
+        FreezeOptions {
+            output_node_names: Vec::new(),
+            clear_devices: true,
+            variable_names_whitelist: None,
+            variable_names_blacklist: Vec::new(),
+        }
+    }
+}
+
+/// A graph whose variables are constants, pruned to its outputs.
+#[derive(Debug, Clone)]
+pub struct FrozenGraph {
+    pub graph: GraphDef,
+    pub outputs: Vec<String>,
+    /// Placeholders the outputs need, in graph order.
+    pub inputs: Vec<String>,
+    pub variables: Vec<FrozenVariable>,
+}
+
+/// One variable turned into a constant, and where its value came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FrozenVariable {
+    pub node: String,
+    pub checkpoint_key: String,
+    pub dtype: DataType,
+    pub shape: Vec<i64>,
+}
+
+const VARIABLE_OPS: [&str; 3] = ["VariableV2", "Variable", "VarHandleOp"];
+
+/// Freezes `graph` with values from `checkpoint`. `meta` supplies the
+/// signature (to infer outputs) and `VariableDef`s (to find checkpoint keys).
+/// A graph without variables needs no checkpoint.
+pub fn freeze(
+    graph: GraphDef,
+    meta: Option<&MetaGraphDef>,
+    checkpoint: Option<&Checkpoint>,
+    options: &FreezeOptions,
+) -> Result<FrozenGraph> {
+    graph::check_graph(&graph)?;
+    let outputs = if options.output_node_names.is_empty() {
+        infer_outputs(&graph, meta)?
+    } else {
+        graph::require_nodes(&graph, &options.output_node_names)?;
+        options.output_node_names.clone()
+    };
+    let saved = saved_variables(&graph, meta);
+    let GraphDef { node, versions, library, debug_info } = graph;
+    let mut nodes = extract_subgraph(node, &outputs);
+
+    let mut frozen = Vec::new();
+    let mut resource_dtypes = HashMap::new();
+    for node in nodes.iter_mut() {
+        if !VARIABLE_OPS.contains(&node.op.as_str()) || !options.allows(&node.name) {
+            continue;
+        }
+        let checkpoint = checkpoint.ok_or_else(|| {
+            Error::new(
+                ErrorKind::InvalidArgument,
+                format!("graph has variables (\"{}\") but no checkpoint was given", node.name),
+            )
+            .about(&node.name)
+        })?;
+        let variable = saved.get(node.name.as_str()).cloned().unwrap_or_else(|| SavedVariable::by_name(&node.name));
+        let value = restore(checkpoint, node, &variable)?;
+        if node.op == "VarHandleOp" {
+            resource_dtypes.insert(node.name.clone(), value.dtype);
+        }
+        frozen.push(FrozenVariable {
+            node: node.name.clone(),
+            checkpoint_key: variable.key.clone(),
+            dtype: value.dtype,
+            shape: value.shape.clone(),
+        });
+        *node = constant(&node.name, &value);
+    }
+
+    let mut extra = rewrite_resource_reads(&mut nodes, resource_dtypes)?;
+    let frozen_ref_names: HashSet<&str> = frozen.iter().map(|v| v.node.as_str()).collect();
+    rewrite_ref_consumers(&mut nodes, &frozen_ref_names);
+    nodes.append(&mut extra);
+    drop_dangling_colocations(&mut nodes);
+    if options.clear_devices {
+        nodes.iter_mut().for_each(|n| n.device.clear());
+    }
+
+    let inputs = nodes
+        .iter()
+        .filter(|n| n.op == "Placeholder" || n.op == "PlaceholderWithDefault")
+        .map(|n| n.name.clone())
+        .collect();
+    let graph = GraphDef { node: nodes, versions, library, debug_info };
+    Ok(FrozenGraph { graph, outputs, inputs, variables: frozen })
+}
+
+impl FreezeOptions {
+    fn allows(&self, name: &str) -> bool {
+        let whitelisted = self.variable_names_whitelist.as_ref().is_none_or(|w| w.iter().any(|n| n == name));
+        whitelisted && !self.variable_names_blacklist.iter().any(|n| n == name)
+    }
+}
+
+// ---- outputs ---------------------------------------------------------------
+
+/// The meta graph's serving signature outputs; else the graph's sinks that
+/// are not part of training, initialization or saving.
+pub fn infer_outputs(graph: &GraphDef, meta: Option<&MetaGraphDef>) -> Result<Vec<String>> {
+    if let Some(signature) = meta.and_then(serving_signature) {
+        let mut outputs: Vec<String> = signature
+            .outputs
+            .values()
+            .filter_map(|info| match &info.encoding {
+                Some(crate::proto::tensor_info::Encoding::Name(name)) => Some(node_of(name).to_string()),
+                _ => None,
+            })
+            .collect();
+        outputs.dedup();
+        if !outputs.is_empty() {
+            graph::require_nodes(graph, &outputs)?;
+            return Ok(outputs);
+        }
+    }
+    let mut consumed = HashSet::new();
+    for node in &graph.node {
+        consumed.extend(node.input.iter().map(|i| node_of(i)));
+    }
+    let variables: HashSet<&str> =
+        graph.node.iter().filter(|n| VARIABLE_OPS.contains(&n.op.as_str())).map(|n| n.name.as_str()).collect();
+    let ops: HashMap<&str, &str> = graph.node.iter().map(|n| (n.name.as_str(), n.op.as_str())).collect();
+    let outputs: Vec<String> = graph
+        .node
+        .iter()
+        .filter(|n| !consumed.contains(n.name.as_str()) && !is_training_or_saving(n, &variables, &ops))
+        .map(|n| n.name.clone())
+        .collect();
+    if outputs.is_empty() {
+        return Err(Error::new(
+            ErrorKind::NoOutputs,
+            "no output nodes were given and the graph has none that are not training or saving nodes; pass output_node_names",
+        ));
+    }
+    Ok(outputs)
+}
+
+/// `serving_default`, or the only signature there is.
+pub fn serving_signature(meta: &MetaGraphDef) -> Option<&crate::proto::SignatureDef> {
+    meta.signature_def.get("serving_default").or_else(|| {
+        if meta.signature_def.len() == 1 {
+            meta.signature_def.values().next()
+        } else {
+            None
+        }
+    })
+}
+
+fn is_training_or_saving(node: &NodeDef, variables: &HashSet<&str>, ops: &HashMap<&str, &str>) -> bool {
+    const NOT_OUTPUTS: [&str; 16] = [
+        "NoOp",
+        "Const",
+        "VariableV2",
+        "Variable",
+        "VarHandleOp",
+        "Placeholder",
+        "PlaceholderWithDefault",
+        "ReadVariableOp",
+        "VarIsInitializedOp",
+        "IsVariableInitialized",
+        "Assert",
+        "Print",
+        "PrintV2",
+        "ScalarSummary",
+        "HistogramSummary",
+        "MergeSummary",
+    ];
+    let name = node.name.as_str();
+    NOT_OUTPUTS.contains(&node.op.as_str())
+        || is_state_update(&node.op)
+        || ["save/", "save_", "gradients/", "report_uninitialized", "init"].iter().any(|p| name.starts_with(p))
+        || name.contains("/Initializer/")
+        || is_control_flow_plumbing(node, ops)
+        // `v/read` of a variable nothing reads
+        || (node.op == "Identity" && node.input.first().is_some_and(|i| variables.contains(node_of(i))))
+}
+
+/// Loop exits and the pivots of v1 `cond`s (`cond/switch_t`) end up without
+/// consumers but are never what a model computes.
+fn is_control_flow_plumbing(node: &NodeDef, ops: &HashMap<&str, &str>) -> bool {
+    const CONTROL_FLOW: [&str; 7] = ["Enter", "Exit", "Switch", "Merge", "NextIteration", "LoopCond", "ControlTrigger"];
+    let fed_by_switch =
+        node.input.first().is_some_and(|i| ops.get(node_of(i)).is_some_and(|op| *op == "Switch" || *op == "RefSwitch"));
+    CONTROL_FLOW.contains(&node.op.as_str()) || (node.op == "Identity" && fed_by_switch)
+}
+
+/// Ops that change variables or files: training updates, saving, restoring.
+fn is_state_update(op: &str) -> bool {
+    const PREFIXES: [&str; 8] = [
+        "Assign",
+        "Scatter",
+        "ResourceScatter",
+        "Apply",
+        "ResourceApply",
+        "SparseApply",
+        "ResourceSparseApply",
+        "Save",
+    ];
+    PREFIXES.iter().any(|p| op.starts_with(p))
+        || matches!(op, "CountUpTo" | "MergeV2Checkpoints" | "RestoreV2" | "Restore" | "RestoreSlice")
+}
+
+// ---- pruning ---------------------------------------------------------------
+
+/// Keeps the nodes the outputs reach through data inputs, control inputs and
+/// colocation, in their original order. Control edges into state updates (a
+/// batch norm's moving-average update hung on a train op) are not followed:
+/// a frozen graph cannot run them, and inference does not need them.
+fn extract_subgraph(nodes: Vec<NodeDef>, outputs: &[String]) -> Vec<NodeDef> {
+    let index: HashMap<&str, usize> = nodes.iter().enumerate().map(|(i, n)| (n.name.as_str(), i)).collect();
+    let mut keep = vec![false; nodes.len()];
+    let mut queue: VecDeque<usize> = outputs.iter().filter_map(|o| index.get(o.as_str()).copied()).collect();
+    while let Some(i) = queue.pop_front() {
+        if std::mem::replace(&mut keep[i], true) {
+            continue;
+        }
+        let node = &nodes[i];
+        let data = node.input.iter().filter(|s| !names::is_control_input(s)).map(|s| node_of(s));
+        let control = node
+            .input
+            .iter()
+            .filter(|s| names::is_control_input(s))
+            .map(|s| node_of(s))
+            .filter(|dep| index.get(dep).is_none_or(|&d| !is_state_update(&nodes[d].op)));
+        for dep in data.chain(control).chain(colocation_targets(node)) {
+            if let Some(&d) = index.get(dep) {
+                if !keep[d] {
+                    queue.push_back(d);
+                }
+            }
+        }
+    }
+    let kept: HashSet<String> = nodes.iter().zip(&keep).filter(|(_, &k)| k).map(|(n, _)| n.name.clone()).collect();
+    nodes
+        .into_iter()
+        .zip(keep)
+        .filter(|(_, k)| *k)
+        .map(|(mut node, _)| {
+            node.input.retain(|i| kept.contains(node_of(i)));
+            node
+        })
+        .collect()
+}
+
+fn drop_dangling_colocations(nodes: &mut [NodeDef]) {
+    let names: HashSet<String> = nodes.iter().map(|n| n.name.clone()).collect();
+    for node in nodes.iter_mut() {
+        let Some(AttrValue { value: Some(attr_value::Value::List(list)) }) = node.attr.get_mut("_class") else {
+            continue;
+        };
+        list.s.retain(|s| {
+            std::str::from_utf8(s).ok().and_then(|s| s.strip_prefix("loc:@")).is_none_or(|t| names.contains(t))
+        });
+        if list.s.is_empty() {
+            node.attr.remove("_class");
+        }
+    }
+}
+
+// ---- checkpoint keys -------------------------------------------------------
+
+/// Where a variable's value lives in the checkpoint.
+#[derive(Debug, Clone)]
+struct SavedVariable {
+    key: String,
+    /// `shape_and_slices` spec of a partitioned variable's part (`"10 4 0,4:0,4"`).
+    slice: Option<String>,
+}
+
+impl SavedVariable {
+    /// TensorFlow's fallback when nothing says otherwise: the key is the node name.
+    fn by_name(name: &str) -> Self {
+        SavedVariable { key: name.to_string(), slice: None }
+    }
+}
+
+/// Variable node → checkpoint key, first from the graph's restore ops, then
+/// from the meta graph's `VariableDef`s.
+fn saved_variables(graph: &GraphDef, meta: Option<&MetaGraphDef>) -> HashMap<String, SavedVariable> {
+    let mut saved = HashMap::new();
+    for def in meta.map(variable_defs).unwrap_or_default() {
+        let node = node_of(&def.variable_name).to_string();
+        let variable = match &def.save_slice_info_def {
+            Some(info) if !info.full_name.is_empty() => SavedVariable {
+                key: info.full_name.clone(),
+                slice: Some(slice_spec(&info.full_shape, &info.var_offset, &info.var_shape)),
+            },
+            _ => SavedVariable::by_name(&node),
+        };
+        saved.insert(node, variable);
+    }
+    saved.extend(restored_variables(graph));
+    saved
+}
+
+/// Reads the save sub-graph: each `Assign`/`AssignVariableOp` whose value comes
+/// (through `Identity`s) from output `k` of a `RestoreV2` restores the
+/// variable from `tensor_names[k]`, slice `shape_and_slices[k]`.
+fn restored_variables(graph: &GraphDef) -> HashMap<String, SavedVariable> {
+    let index = index_by_name(graph);
+    let node = |name: &str| index.get(node_of(name)).map(|&i| &graph.node[i]);
+    let strings = |name: &str| -> Option<Vec<String>> {
+        let tensor = Tensor::from_proto(graph::attr_tensor(node(name)?, "value")?).ok()?;
+        match tensor.data {
+            TensorData::Strings(s) => Some(s.iter().map(|b| String::from_utf8_lossy(b).into_owned()).collect()),
+            TensorData::Raw(_) => None,
+        }
+    };
+    let mut saved = HashMap::new();
+    for assign in graph.node.iter().filter(|n| n.op == "Assign" || n.op == "AssignVariableOp") {
+        let (Some(variable), Some(mut value)) = (assign.input.first(), assign.input.get(1).map(String::as_str)) else {
+            continue;
+        };
+        while let Some(n) = node(value).filter(|n| n.op == "Identity" && !n.input.is_empty()) {
+            value = &n.input[0];
+        }
+        let Some(restore) = node(value).filter(|n| n.op == "RestoreV2" && n.input.len() >= 3) else { continue };
+        let k = names::output_index(value);
+        let (Some(keys), Some(slices)) = (strings(&restore.input[1]), strings(&restore.input[2])) else {
+            continue;
+        };
+        let (Some(key), Some(slice)) = (keys.get(k), slices.get(k)) else { continue };
+        let slice = (!slice.is_empty()).then(|| slice.clone());
+        saved.entry(node_of(variable).to_string()).or_insert(SavedVariable { key: key.clone(), slice });
+    }
+    saved
+}
+
+fn variable_defs(meta: &MetaGraphDef) -> Vec<VariableDef> {
+    use prost::Message;
+    ["variables", "local_variables", "model_variables", "trainable_variables"]
+        .iter()
+        .filter_map(|name| meta.collection_def.get(*name))
+        .filter_map(|c| match &c.kind {
+            Some(crate::proto::collection_def::Kind::BytesList(list)) => Some(list),
+            _ => None,
+        })
+        .flat_map(|list| list.value.iter().filter_map(|b| VariableDef::decode(b.as_slice()).ok()))
+        .collect()
+}
+
+/// `"10 4 4,3:0,4"`: the full shape, then start,length per dimension.
+fn slice_spec(full_shape: &[i64], offset: &[i64], shape: &[i64]) -> String {
+    let full: Vec<String> = full_shape.iter().map(i64::to_string).collect();
+    let extents: Vec<String> = offset.iter().zip(shape).map(|(o, s)| format!("{o},{s}")).collect();
+    format!("{} {}", full.join(" "), extents.join(":"))
+}
+
+// ---- values ------------------------------------------------------------------
+
+/// Reads a variable's value and checks it against the graph's dtype and shape.
+fn restore(checkpoint: &Checkpoint, node: &NodeDef, variable: &SavedVariable) -> Result<Tensor> {
+    let missing = || {
+        let keys: Vec<&str> = checkpoint.tensors().map(|t| t.name.as_str()).collect();
+        Error::new(
+            ErrorKind::VariableMissing,
+            if variable.key == node.name {
+                format!("variable \"{}\" is not in the checkpoint", node.name)
+            } else {
+                format!("variable \"{}\" (checkpoint key \"{}\") is not in the checkpoint", node.name, variable.key)
+            },
+        )
+        .in_file(checkpoint.index_path())
+        .about(&node.name)
+        .suggest(names::closest(&variable.key, keys))
+    };
+    if checkpoint.get(&variable.key).is_none() {
+        return Err(missing());
+    }
+    let value = match &variable.slice {
+        Some(spec) => {
+            let (_, slice) = TensorSlice::parse_spec(spec).map_err(|e| e.about(&node.name))?;
+            checkpoint.read_slice(&variable.key, &slice)?
+        }
+        None => checkpoint.read(&variable.key)?,
+    };
+    let graph_dtype = attr_type(node, "dtype").map(dtype::base);
+    if let Some(expected) = graph_dtype.filter(|&d| d != value.dtype) {
+        return Err(Error::new(
+            ErrorKind::DtypeMismatch,
+            format!(
+                "variable \"{}\" is {} in the graph but {} in the checkpoint {}",
+                node.name,
+                dtype::name(expected),
+                dtype::name(value.dtype),
+                checkpoint.prefix().display()
+            ),
+        )
+        .about(&node.name));
+    }
+    if let Some(expected) = attr_shape(node, "shape") {
+        let compatible =
+            expected.len() == value.shape.len() && expected.iter().zip(&value.shape).all(|(&g, &c)| g < 0 || g == c);
+        if !compatible {
+            return Err(Error::new(
+                ErrorKind::ShapeMismatch,
+                format!(
+                    "variable \"{}\" has shape {} in the graph but {} in the checkpoint {}",
+                    node.name,
+                    format_shape(&expected),
+                    format_shape(&value.shape),
+                    checkpoint.prefix().display()
+                ),
+            )
+            .about(&node.name));
+        }
+    }
+    Ok(value)
+}
+
+/// The `Const` that replaces a variable: only `dtype` and `value`, as TensorFlow writes it.
+fn constant(name: &str, value: &Tensor) -> NodeDef {
+    let mut node = NodeDef { name: name.to_string(), op: "Const".to_string(), ..Default::default() };
+    node.attr.insert("dtype".to_string(), type_attr(value.dtype));
+    node.attr.insert("value".to_string(), graph::tensor_attr(value.to_proto()));
+    node
+}
+
+// ---- rewrites ----------------------------------------------------------------
+
+/// Ops that pass a resource handle through unchanged; once the variable is a
+/// constant they pass its value, so only their `T` changes.
+const HANDLE_PASSTHROUGH: [&str; 8] =
+    ["Identity", "Enter", "Exit", "Switch", "Merge", "NextIteration", "_SwitchN", "RefEnter"];
+
+/// Follows each frozen resource variable's handle to its readers and turns
+/// them into value ops: `ReadVariableOp` → `Identity`, `ResourceGather` →
+/// `GatherV2`, `ResourceGatherNd` → `GatherNd`, `VariableShape` → `Shape`.
+/// Returns new nodes to append (gather axes).
+fn rewrite_resource_reads(nodes: &mut [NodeDef], mut carriers: HashMap<String, DataType>) -> Result<Vec<NodeDef>> {
+    let mut consumers: HashMap<String, Vec<usize>> = HashMap::new();
+    for (i, node) in nodes.iter().enumerate() {
+        for input in node.input.iter().filter(|s| !names::is_control_input(s)) {
+            consumers.entry(node_of(input).to_string()).or_default().push(i);
+        }
+    }
+    let mut extra = Vec::new();
+    let mut queue: VecDeque<String> = carriers.keys().cloned().collect();
+    while let Some(carrier) = queue.pop_front() {
+        let dtype = carriers[&carrier];
+        for &i in consumers.get(&carrier).map(Vec::as_slice).unwrap_or_default() {
+            let node = &mut nodes[i];
+            let op = node.op.clone();
+            match op.as_str() {
+                "ReadVariableOp" => into_value_op(node, "Identity", &[("T", dtype)]),
+                "ResourceGather" => {
+                    if graph::attr_int(node, "batch_dims").unwrap_or(0) != 0 {
+                        return Err(Error::new(
+                            ErrorKind::UnsupportedOp,
+                            format!(
+                                "ResourceGather \"{}\" has batch_dims != 0, which freezing cannot rewrite",
+                                node.name
+                            ),
+                        )
+                        .about(&node.name));
+                    }
+                    let indices = attr_type(node, "Tindices").unwrap_or(DataType::DtInt32);
+                    let axis = gather_axis(&format!("{}/axis", node.name), indices);
+                    let (data, control) = split_inputs(&node.input);
+                    node.input = data.into_iter().take(2).chain([axis.name.clone()]).chain(control).collect();
+                    into_value_op(node, "GatherV2", &[("Tparams", dtype), ("Tindices", indices), ("Taxis", indices)]);
+                    extra.push(axis);
+                }
+                "ResourceGatherNd" => {
+                    let indices = attr_type(node, "Tindices").unwrap_or(DataType::DtInt32);
+                    into_value_op(node, "GatherNd", &[("Tparams", dtype), ("Tindices", indices)]);
+                }
+                "VariableShape" => {
+                    let out_type = attr_type(node, "out_type").unwrap_or(DataType::DtInt32);
+                    into_value_op(node, "Shape", &[("T", dtype), ("out_type", out_type)]);
+                }
+                passthrough if HANDLE_PASSTHROUGH.contains(&passthrough) => {
+                    if attr_type(node, "T") != Some(DataType::DtResource) || carriers.contains_key(&node.name) {
+                        continue;
+                    }
+                    node.attr.insert("T".to_string(), type_attr(dtype));
+                    node.attr.remove("_output_shapes");
+                    if node.op == "RefEnter" {
+                        node.op = "Enter".to_string();
+                    }
+                    carriers.insert(node.name.clone(), dtype);
+                    queue.push_back(node.name.clone());
+                }
+                other => {
+                    return Err(Error::new(
+                        ErrorKind::UnsupportedOp,
+                        format!(
+                            "node \"{}\" ({other}) takes a resource variable's handle, which freezing cannot rewrite",
+                            node.name
+                        ),
+                    )
+                    .about(&node.name))
+                }
+            }
+        }
+    }
+    Ok(extra)
+}
+
+/// Replaces a node's op and attrs, keeping its name, inputs and colocation.
+fn into_value_op(node: &mut NodeDef, op: &str, types: &[(&str, DataType)]) {
+    let class = node.attr.remove("_class");
+    node.attr.clear();
+    for (name, dtype) in types {
+        node.attr.insert(name.to_string(), type_attr(*dtype));
+    }
+    if let Some(class) = class {
+        node.attr.insert("_class".to_string(), class);
+    }
+    node.op = op.to_string();
+    if op == "Identity" {
+        let (data, control) = split_inputs(&node.input);
+        node.input = data.into_iter().take(1).chain(control).collect();
+    }
+}
+
+fn gather_axis(name: &str, dtype: DataType) -> NodeDef {
+    let bytes = match dtype {
+        DataType::DtInt64 => 0i64.to_le_bytes().to_vec(),
+        _ => 0i32.to_le_bytes().to_vec(),
+    };
+    constant(name, &Tensor { dtype, shape: Vec::new(), data: TensorData::Raw(bytes.into()) })
+}
+
+fn split_inputs(inputs: &[String]) -> (Vec<String>, Vec<String>) {
+    inputs.iter().cloned().partition(|s| !names::is_control_input(s))
+}
+
+/// A frozen ref variable feeds ops that required a ref input; give each the
+/// value-typed op that does what it did on the first run.
+fn rewrite_ref_consumers(nodes: &mut [NodeDef], frozen: &HashSet<&str>) {
+    for node in nodes.iter_mut() {
+        let takes_frozen =
+            node.input.first().is_some_and(|i| !names::is_control_input(i) && frozen.contains(node_of(i)));
+        if !takes_frozen {
+            continue;
+        }
+        let replacement = match node.op.as_str() {
+            "RefSwitch" => "Switch",
+            "RefEnter" => "Enter",
+            "RefExit" => "Exit",
+            "RefMerge" => "Merge",
+            "RefIdentity" => "Identity",
+            "RefNextIteration" => "NextIteration",
+            "AssignAdd" => "Add",
+            "AssignSub" => "Sub",
+            "Assign" => {
+                // The assigned value is what the op returned.
+                node.input.remove(0);
+                "Identity"
+            }
+            _ => continue,
+        };
+        node.op = replacement.to_string();
+        for attr in ["use_locking", "validate_shape", "_output_shapes"] {
+            node.attr.remove(attr);
+        }
+    }
+}

@@ -11,10 +11,12 @@
 
 pub mod checkpoint;
 pub mod dtype;
+pub mod emit;
 pub mod error;
 pub mod freeze;
 pub mod graph;
 pub mod names;
+pub mod pipeline;
 pub mod proto;
 pub mod source;
 pub mod tensor;

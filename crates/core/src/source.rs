@@ -1,1 +1,213 @@
-//! TODO
+//! What a user-supplied path names: a checkpoint prefix (`model.ckpt`,
+//! `model.ckpt-2000`, or one of its files), a training directory holding a
+//! `checkpoint` state file, or a graph file (`.pb`, `.pbtxt`).
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::graph::parse_text;
+use crate::proto::CheckpointState;
+
+/// The files one model is built from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Source {
+    /// Checkpoint prefix (`dir/model.ckpt-2000`), if the model has variables.
+    pub checkpoint: Option<PathBuf>,
+    /// The `.meta` beside the checkpoint, if one was written.
+    pub meta_graph: Option<PathBuf>,
+    /// A GraphDef file: a frozen graph, or the graph of a meta-less checkpoint.
+    pub graph: Option<PathBuf>,
+    /// The training directory's `checkpoint` state file, when a directory was named.
+    pub state_file: Option<PathBuf>,
+}
+
+const STATE_FILE: &str = "checkpoint";
+
+/// Resolves `path` (and an optional graph to pair with a checkpoint).
+pub fn resolve(path: &Path, graph: Option<&Path>) -> Result<Source> {
+    let mut source = Source::default();
+    if is_graph_file(path) {
+        require_file(path)?;
+        source.graph = Some(path.to_path_buf());
+    } else {
+        let (prefix, state_file) = resolve_checkpoint(path)?;
+        let meta = with_suffix(&prefix, ".meta");
+        source.meta_graph = meta.is_file().then_some(meta);
+        source.checkpoint = Some(prefix);
+        source.state_file = state_file;
+    }
+    if let Some(graph) = graph {
+        require_file(graph)?;
+        source.graph = Some(graph.to_path_buf());
+    }
+    Ok(source)
+}
+
+impl Source {
+    /// Every file the model is read from, for watching and cache keys:
+    /// the graph, the `.meta`, the `.index`, every data shard and the state file.
+    pub fn files(&self) -> Result<Vec<PathBuf>> {
+        let mut files: Vec<PathBuf> = Vec::new();
+        files.extend(self.graph.iter().cloned());
+        files.extend(self.meta_graph.iter().cloned());
+        if let Some(prefix) = &self.checkpoint {
+            files.push(with_suffix(prefix, ".index"));
+            files.extend(data_files(prefix)?);
+        }
+        files.extend(self.state_file.iter().cloned());
+        Ok(files)
+    }
+}
+
+/// A checkpoint prefix from a prefix, one of its files, or a training directory.
+/// Returns the prefix and, for a directory, its state file.
+pub fn resolve_checkpoint(path: &Path) -> Result<(PathBuf, Option<PathBuf>)> {
+    if path.is_dir() {
+        let state_file = path.join(STATE_FILE);
+        let prefix = newest_checkpoint(path)?;
+        return Ok((prefix, state_file.is_file().then_some(state_file)));
+    }
+    let prefix = strip_checkpoint_suffix(path);
+    if with_suffix(&prefix, ".index").is_file() {
+        return Ok((prefix, None));
+    }
+    if prefix.is_file() {
+        return Err(Error::new(
+            ErrorKind::UnsupportedFormat,
+            "this is a V1 checkpoint (a single table file); re-save it with a V2 Saver",
+        )
+        .in_file(&prefix));
+    }
+    Err(Error::new(ErrorKind::FileNotFound, "no checkpoint here (no .index file)").in_file(&prefix))
+}
+
+/// The checkpoint a training directory's `checkpoint` state file names as newest;
+/// without a state file, the `.index` with the highest global step.
+fn newest_checkpoint(dir: &Path) -> Result<PathBuf> {
+    let state_file = dir.join(STATE_FILE);
+    if !state_file.is_file() {
+        return newest_by_step(dir);
+    }
+    let text = std::fs::read_to_string(&state_file).map_err(|e| Error::io(e, &state_file))?;
+    let state: CheckpointState = parse_text(&text, "tensorflow.CheckpointState").map_err(|e| {
+        Error::new(ErrorKind::CheckpointNotFound, format!("checkpoint state file does not parse: {}", e.message))
+            .in_file(&state_file)
+    })?;
+    if state.model_checkpoint_path.is_empty() {
+        return Err(
+            Error::new(ErrorKind::CheckpointNotFound, "checkpoint state file names no checkpoint").in_file(&state_file)
+        );
+    }
+    let named = Path::new(&state.model_checkpoint_path);
+    let candidates = if named.is_absolute() {
+        // A Saver writes absolute paths by default; if the directory moved since,
+        // the same name beside the state file is the checkpoint meant.
+        let moved = named.file_name().map(|name| dir.join(name));
+        std::iter::once(named.to_path_buf()).chain(moved).collect::<Vec<_>>()
+    } else {
+        vec![dir.join(named)]
+    };
+    candidates.iter().find(|prefix| with_suffix(prefix, ".index").is_file()).cloned().ok_or_else(|| {
+        Error::new(
+            ErrorKind::CheckpointNotFound,
+            format!(
+                "checkpoint state file names \"{}\", but {} does not exist",
+                state.model_checkpoint_path,
+                with_suffix(&candidates[0], ".index").display()
+            ),
+        )
+        .in_file(&state_file)
+    })
+}
+
+fn newest_by_step(dir: &Path) -> Result<PathBuf> {
+    let entries = std::fs::read_dir(dir).map_err(|e| Error::io(e, dir))?;
+    let mut best: Option<(u64, PathBuf)> = None;
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(prefix) = name.strip_suffix(".index") else { continue };
+        let step = global_step(prefix).unwrap_or(0);
+        if best.as_ref().is_none_or(|(s, _)| step >= *s) {
+            best = Some((step, dir.join(prefix)));
+        }
+    }
+    best.map(|(_, prefix)| prefix).ok_or_else(|| {
+        Error::new(ErrorKind::CheckpointNotFound, "directory holds no checkpoint state file and no .index file")
+            .in_file(dir)
+    })
+}
+
+/// The global step a prefix ends with (`model.ckpt-1000` → 1000); numbers sort
+/// by value, not as text.
+pub fn global_step(prefix: &str) -> Option<u64> {
+    let (_, step) = prefix.rsplit_once('-')?;
+    step.parse().ok()
+}
+
+/// Removes exactly one known checkpoint-file suffix: `.index`, `.meta` or
+/// `.data-NNNNN-of-NNNNN`. A prefix may itself end in digits or `.ckpt`.
+pub fn strip_checkpoint_suffix(path: &Path) -> PathBuf {
+    let text = path.to_string_lossy();
+    for suffix in [".index", ".meta"] {
+        if let Some(prefix) = text.strip_suffix(suffix) {
+            return PathBuf::from(prefix);
+        }
+    }
+    if let Some(pos) = text.rfind(".data-") {
+        if is_shard_suffix(&text[pos + ".data-".len()..]) {
+            return PathBuf::from(&text[..pos]);
+        }
+    }
+    path.to_path_buf()
+}
+
+fn is_shard_suffix(s: &str) -> bool {
+    let bytes = s.as_bytes();
+    bytes.len() == 14
+        && bytes[..5].iter().all(u8::is_ascii_digit)
+        && &s[5..9] == "-of-"
+        && bytes[9..].iter().all(u8::is_ascii_digit)
+}
+
+/// `<prefix>.data-SSSSS-of-NNNNN` for every shard the `.index` header announces.
+pub fn data_files(prefix: &Path) -> Result<Vec<PathBuf>> {
+    Ok(crate::checkpoint::Checkpoint::open(prefix)?.data_paths())
+}
+
+pub fn with_suffix(prefix: &Path, suffix: &str) -> PathBuf {
+    let mut name = prefix.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+fn is_graph_file(path: &Path) -> bool {
+    matches!(path.extension().and_then(|e| e.to_str()), Some("pb" | "pbtxt" | "graphdef" | "prototxt"))
+}
+
+fn require_file(path: &Path) -> Result<()> {
+    if path.is_file() {
+        Ok(())
+    } else {
+        Err(Error::new(ErrorKind::FileNotFound, "file not found").in_file(path))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strips_only_known_suffixes() {
+        assert_eq!(strip_checkpoint_suffix(Path::new("a/model.ckpt-20.index")), Path::new("a/model.ckpt-20"));
+        assert_eq!(strip_checkpoint_suffix(Path::new("model.ckpt.meta")), Path::new("model.ckpt"));
+        assert_eq!(strip_checkpoint_suffix(Path::new("model.ckpt-7.data-00001-of-00003")), Path::new("model.ckpt-7"));
+        assert_eq!(strip_checkpoint_suffix(Path::new("model.ckpt-2000")), Path::new("model.ckpt-2000"));
+        assert_eq!(strip_checkpoint_suffix(Path::new("model.data-1")), Path::new("model.data-1"));
+    }
+
+    #[test]
+    fn global_steps_compare_as_numbers() {
+        assert!(global_step("model.ckpt-1000") > global_step("model.ckpt-200"));
+        assert_eq!(global_step("model.ckpt"), None);
+    }
+}

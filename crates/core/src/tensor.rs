@@ -73,8 +73,11 @@ impl Tensor {
     /// The `TensorProto` TensorFlow's own freezer writes: numeric data in
     /// `tensor_content`, strings in `string_val`.
     pub fn to_proto(&self) -> TensorProto {
-        let mut proto =
-            TensorProto { dtype: self.dtype as i32, tensor_shape: Some(shape_proto(&self.shape)), ..Default::default() };
+        let mut proto = TensorProto {
+            dtype: self.dtype as i32,
+            tensor_shape: Some(shape_proto(&self.shape)),
+            ..Default::default()
+        };
         match &self.data {
             TensorData::Raw(bytes) => proto.tensor_content = bytes.clone(),
             TensorData::Strings(strings) => proto.string_val = strings.iter().map(|s| s.to_vec()).collect(),
@@ -170,10 +173,9 @@ fn typed_values_le(p: &TensorProto, dtype: DataType, n: usize) -> Result<Vec<u8>
                 out
             })
         }
-        _ => Err(Error::new(
-            ErrorKind::UnsupportedDtype,
-            format!("cannot read a {} constant", dtype::enum_name(dtype)),
-        )),
+        _ => {
+            Err(Error::new(ErrorKind::UnsupportedDtype, format!("cannot read a {} constant", dtype::enum_name(dtype))))
+        }
     }
 }
 

@@ -1,0 +1,194 @@
+//! GraphDef and MetaGraphDef files, binary and text format, and the small
+//! queries the later stages make of a graph.
+
+mod text;
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use prost::Message;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::names;
+use crate::proto::{attr_value, AttrValue, GraphDef, MetaGraphDef, NodeDef};
+
+pub use text::{parse_text, to_text};
+
+/// How a graph file is encoded. `Auto` looks at the extension, then the bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Encoding {
+    #[default]
+    Auto,
+    Binary,
+    Text,
+}
+
+/// Reads a `GraphDef` (`.pb`, `.pbtxt`); the graph must hold nodes.
+pub fn read_graph_def(path: &Path, encoding: Encoding) -> Result<GraphDef> {
+    let graph: GraphDef = read_message(path, encoding, "tensorflow.GraphDef")?;
+    check_graph(&graph).map_err(|e| e.or_file(path))?;
+    Ok(graph)
+}
+
+/// Reads a `MetaGraphDef` (`.meta`, or a text one); its graph must hold nodes.
+pub fn read_meta_graph(path: &Path, encoding: Encoding) -> Result<MetaGraphDef> {
+    let meta: MetaGraphDef = read_message(path, encoding, "tensorflow.MetaGraphDef")?;
+    match &meta.graph_def {
+        Some(graph) => check_graph(graph).map_err(|e| e.or_file(path))?,
+        None => return Err(Error::new(ErrorKind::GraphEmpty, "meta graph holds no graph_def").in_file(path)),
+    }
+    Ok(meta)
+}
+
+fn read_message<M: Message + Default>(path: &Path, encoding: Encoding, full_name: &str) -> Result<M> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(e, path))?;
+    if bytes.is_empty() {
+        return Err(Error::new(ErrorKind::GraphEmpty, "file is empty").in_file(path));
+    }
+    let text = match encoding {
+        Encoding::Binary => false,
+        Encoding::Text => true,
+        Encoding::Auto => looks_like_text(path, &bytes),
+    };
+    let parsed = if text {
+        let source = std::str::from_utf8(&bytes)
+            .map_err(|_| Error::new(ErrorKind::GraphInvalid, "text-format graph is not valid UTF-8"))?;
+        parse_text::<M>(source, full_name)
+    } else {
+        M::decode(bytes.as_slice()).map_err(|e| {
+            Error::new(ErrorKind::GraphInvalid, format!("not a binary {} protobuf: {e}", short_name(full_name)))
+        })
+    };
+    parsed.map_err(|e| e.in_file(path))
+}
+
+fn short_name(full_name: &str) -> &str {
+    full_name.rsplit('.').next().unwrap_or(full_name)
+}
+
+/// Text-format files are named `.pbtxt`/`.txt`; otherwise a file is text if it
+/// opens with what a text-format graph opens with.
+fn looks_like_text(path: &Path, bytes: &[u8]) -> bool {
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("pbtxt" | "txt" | "prototxt") => return true,
+        Some("pb" | "meta" | "graphdef") => return false,
+        _ => {}
+    }
+    let head = String::from_utf8_lossy(&bytes[..bytes.len().min(256)]);
+    let head = head.trim_start();
+    ["node", "meta_info_def", "graph_def", "versions", "library", "#"].iter().any(|word| head.starts_with(word))
+}
+
+/// Structural checks every stage relies on: nodes exist, names are unique and non-empty.
+pub fn check_graph(graph: &GraphDef) -> Result<()> {
+    if graph.node.is_empty() {
+        return Err(Error::new(ErrorKind::GraphEmpty, "graph holds no nodes"));
+    }
+    let mut seen = HashMap::with_capacity(graph.node.len());
+    for node in &graph.node {
+        if node.name.is_empty() || node.op.is_empty() {
+            return Err(Error::new(ErrorKind::GraphInvalid, "graph has a node without a name or op"));
+        }
+        if seen.insert(node.name.as_str(), ()).is_some() {
+            return Err(Error::new(ErrorKind::GraphInvalid, format!("graph has two nodes named \"{}\"", node.name))
+                .about(&node.name));
+        }
+    }
+    Ok(())
+}
+
+/// Node name → position in `graph.node`.
+pub fn index_by_name(graph: &GraphDef) -> HashMap<&str, usize> {
+    graph.node.iter().enumerate().map(|(i, n)| (n.name.as_str(), i)).collect()
+}
+
+/// Looks up output node names, failing with the closest names when one is
+/// unknown (a tensor name such as `y:0` is not a node name either).
+pub fn require_nodes(graph: &GraphDef, wanted: &[String]) -> Result<()> {
+    let index = index_by_name(graph);
+    for name in wanted {
+        if index.contains_key(name.as_str()) {
+            continue;
+        }
+        let mut suggestions = Vec::new();
+        let plain = names::node_of(name);
+        if plain != name && index.contains_key(plain) {
+            suggestions.push(plain.to_string());
+        }
+        for s in names::closest(plain, graph.node.iter().map(|n| n.name.as_str())) {
+            if !suggestions.contains(&s) {
+                suggestions.push(s);
+            }
+        }
+        suggestions.truncate(3);
+        let hint = if plain != name { " (node names have no \":N\" output suffix)" } else { "" };
+        return Err(Error::new(ErrorKind::UnknownNode, format!("graph has no node named \"{name}\"{hint}"))
+            .about(name)
+            .suggest(suggestions));
+    }
+    Ok(())
+}
+
+pub fn attr<'a>(node: &'a NodeDef, name: &str) -> Option<&'a attr_value::Value> {
+    node.attr.get(name).and_then(|a| a.value.as_ref())
+}
+
+pub fn attr_type(node: &NodeDef, name: &str) -> Option<crate::proto::DataType> {
+    match attr(node, name)? {
+        attr_value::Value::Type(t) => Some(crate::dtype::from_i32(*t)),
+        _ => None,
+    }
+}
+
+pub fn attr_int(node: &NodeDef, name: &str) -> Option<i64> {
+    match attr(node, name)? {
+        attr_value::Value::I(i) => Some(*i),
+        _ => None,
+    }
+}
+
+pub fn attr_bool(node: &NodeDef, name: &str) -> Option<bool> {
+    match attr(node, name)? {
+        attr_value::Value::B(b) => Some(*b),
+        _ => None,
+    }
+}
+
+pub fn attr_string(node: &NodeDef, name: &str) -> Option<String> {
+    match attr(node, name)? {
+        attr_value::Value::S(s) => Some(String::from_utf8_lossy(s).into_owned()),
+        _ => None,
+    }
+}
+
+pub fn attr_shape(node: &NodeDef, name: &str) -> Option<Vec<i64>> {
+    match attr(node, name)? {
+        attr_value::Value::Shape(s) => crate::tensor::shape_dims(s),
+        _ => None,
+    }
+}
+
+pub fn attr_tensor<'a>(node: &'a NodeDef, name: &str) -> Option<&'a crate::proto::TensorProto> {
+    match attr(node, name)? {
+        attr_value::Value::Tensor(t) => Some(t),
+        _ => None,
+    }
+}
+
+pub fn type_attr(dtype: crate::proto::DataType) -> AttrValue {
+    AttrValue { value: Some(attr_value::Value::Type(dtype as i32)) }
+}
+
+pub fn tensor_attr(tensor: crate::proto::TensorProto) -> AttrValue {
+    AttrValue { value: Some(attr_value::Value::Tensor(tensor)) }
+}
+
+/// Targets of a node's `_class` colocation attr (`loc:@x` → `x`).
+pub fn colocation_targets(node: &NodeDef) -> Vec<&str> {
+    match attr(node, "_class") {
+        Some(attr_value::Value::List(list)) => {
+            list.s.iter().filter_map(|s| std::str::from_utf8(s).ok()?.strip_prefix("loc:@")).collect()
+        }
+        _ => Vec::new(),
+    }
+}

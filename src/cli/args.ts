@@ -1,0 +1,104 @@
+// Flag parsing in the style of TensorFlow's tools (absl flags): `--name=value`,
+// `--name value`, `--name` / `--noname` for booleans. Kebab-case names are
+// accepted as aliases of the snake_case ones.
+
+export interface FlagSpec {
+  /** snake_case flag name, as TensorFlow's tool spells it. */
+  name: string
+  kind: 'string' | 'boolean' | 'list'
+  help: string
+  default?: string | boolean
+}
+
+export type FlagValues = Record<string, string | boolean | string[] | undefined>
+
+export class UsageError extends Error {
+  readonly code = 'INVALID_ARGUMENT'
+}
+
+export interface ParsedArgs {
+  flags: FlagValues
+  positionals: string[]
+}
+
+export function parseArgs(argv: string[], specs: FlagSpec[]): ParsedArgs {
+  const byName = new Map(specs.map((s) => [s.name, s]))
+  const flags: FlagValues = {}
+  const positionals: string[] = []
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!
+    if (!arg.startsWith('-') || arg === '-') {
+      positionals.push(arg)
+      continue
+    }
+    const body = arg.replace(/^--?/, '')
+    const eq = body.indexOf('=')
+    const rawName = (eq >= 0 ? body.slice(0, eq) : body).replaceAll('-', '_')
+    let spec = byName.get(rawName)
+    let negated = false
+    if (!spec && rawName.startsWith('no')) {
+      spec = byName.get(rawName.slice(2))
+      negated = spec?.kind === 'boolean'
+      if (!negated) spec = undefined
+    }
+    if (!spec) {
+      throw new UsageError(`unknown flag --${rawName}${suggestFlag(rawName, specs)}`)
+    }
+    if (spec.kind === 'boolean') {
+      if (negated) flags[spec.name] = false
+      else if (eq >= 0) flags[spec.name] = parseBoolean(spec.name, body.slice(eq + 1))
+      else flags[spec.name] = true
+      continue
+    }
+    let value: string
+    if (eq >= 0) value = body.slice(eq + 1)
+    else if (i + 1 < argv.length) value = argv[++i]!
+    else throw new UsageError(`flag --${spec.name} needs a value`)
+    flags[spec.name] = spec.kind === 'list' ? splitList(value) : value
+  }
+  for (const spec of specs) {
+    if (flags[spec.name] === undefined && spec.default !== undefined) flags[spec.name] = spec.default
+  }
+  return { flags, positionals }
+}
+
+/** `a,b, c` → `['a', 'b', 'c']`; empty items dropped. */
+export function splitList(value: string): string[] {
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0)
+}
+
+function parseBoolean(name: string, value: string): boolean {
+  if (/^(true|1|yes)$/i.test(value)) return true
+  if (/^(false|0|no)$/i.test(value)) return false
+  throw new UsageError(`flag --${name} takes true or false, not "${value}"`)
+}
+
+function suggestFlag(name: string, specs: FlagSpec[]): string {
+  const close = specs.filter((s) => s.name.includes(name) || name.includes(s.name) || distance(s.name, name) <= 3)
+  return close.length > 0 ? ` (did you mean --${close[0]!.name}?)` : ''
+}
+
+function distance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j)
+  for (let i = 0; i < a.length; i++) {
+    const current = [i + 1]
+    for (let j = 0; j < b.length; j++) {
+      current.push(Math.min(previous[j]! + (a[i] === b[j] ? 0 : 1), previous[j + 1]! + 1, current[j]! + 1))
+    }
+    previous = current
+  }
+  return previous[b.length]!
+}
+
+export function usage(command: string, summary: string, specs: FlagSpec[]): string {
+  const lines = [`Usage: tfmodel ${command}`, '', summary, '', 'Flags:']
+  for (const spec of specs) {
+    const value = spec.kind === 'boolean' ? '' : spec.kind === 'list' ? '=a,b' : '=…'
+    const fallback = spec.default === undefined ? '' : ` (default: ${String(spec.default)})`
+    lines.push(`  --${spec.name}${value}`.padEnd(36) + spec.help + fallback)
+  }
+  return lines.join('\n')
+}

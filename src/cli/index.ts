@@ -1,0 +1,48 @@
+// The `tfmodel` command: TensorFlow's graph tools without Python or TensorFlow.
+import { isTfModelError } from '../native.js'
+import { UsageError } from './args.js'
+import { freezeSummary, runFreeze } from './freeze.js'
+import { inspectSummary, runInspect } from './inspect.js'
+
+type Command = (argv: string[], out: (line: string) => void) => Promise<number>
+
+const commands: Record<string, { run: Command; summary: string; replaces: string }> = {
+  inspect: { run: runInspect, summary: inspectSummary, replaces: 'inspect_checkpoint' },
+  freeze: { run: runFreeze, summary: freezeSummary, replaces: 'freeze_graph' },
+}
+
+function help(): string {
+  const lines = ['Usage: tfmodel <command> [flags]', '', 'Commands:']
+  for (const [name, command] of Object.entries(commands)) {
+    lines.push(`  ${name.padEnd(10)} ${command.summary} (replaces ${command.replaces})`)
+  }
+  lines.push('', 'Run `tfmodel <command> --help` for its flags.')
+  return lines.join('\n')
+}
+
+/** Runs the CLI; returns the exit code (0 ok, 1 failed, 2 bad usage). */
+export async function main(argv: string[], out = (line: string) => console.log(line), err = (line: string) => console.error(line)): Promise<number> {
+  const [name, ...rest] = argv
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    out(help())
+    return name ? 0 : 2
+  }
+  const command = commands[name]
+  if (!command) {
+    err(`tfmodel: unknown command "${name}"\n\n${help()}`)
+    return 2
+  }
+  try {
+    return await command.run(rest, out)
+  } catch (error) {
+    if (error instanceof UsageError) {
+      err(`tfmodel ${name}: ${error.message}`)
+      return 2
+    }
+    if (isTfModelError(error)) {
+      err(`tfmodel ${name}: error ${error.code}: ${error.message}`)
+      return 1
+    }
+    throw error
+  }
+}

@@ -1,0 +1,124 @@
+// The `tfmodel` command end to end, as a user runs it.
+import { spawnSync } from 'node:child_process'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+
+import { copyFixture, fixture, type JsonTensor, readJson, root, tensorBytes } from './fixtures.js'
+import { decodeGraphDef } from './graph-proto.js'
+
+function tfmodel(...args: string[]) {
+  const result = spawnSync('node', [join(root, 'bin', 'tfmodel.js'), ...args], { encoding: 'utf8' })
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr }
+}
+
+describe('tfmodel inspect', () => {
+  it('lists name, dtype, shape and bytes of every tensor', () => {
+    const spec = fixture('convnet')
+    const expected = readJson<{ tensors: Record<string, JsonTensor> }>(spec.path(spec.tensors!)).tensors
+    const { code, stdout } = tfmodel('inspect', spec.path(spec.checkpoint!))
+    expect(code).toBe(0)
+    for (const [name, tensor] of Object.entries(expected)) {
+      const line = stdout.split('\n').find((l) => l.split(/\s+/)[0] === name)
+      expect(line, name).toBeDefined()
+      const bytes = tensorBytes(tensor).length
+      expect(line!.split(/\s+/).slice(1)).toEqual([tensor.dtype, `[${tensor.shape.join(',')}]`, `${bytes}`, 'B'])
+    }
+  })
+
+  it('prints a tensor value with --tensor_name', () => {
+    const spec = fixture('dtypes')
+    const { code, stdout } = tfmodel('inspect', '--file_name', spec.path(spec.checkpoint!), '--tensor_name=int8')
+    expect(code).toBe(0)
+    const expected = [...new Int8Array(tensorBytes(readJson<{ tensors: Record<string, JsonTensor> }>(spec.path(spec.tensors!)).tensors.int8!))]
+    expect(stdout).toContain('tensor_name:  int8')
+    const printed = stdout.replace(/^tensor_name:.*\n/, '').match(/-?\d+/g)!.map(Number)
+    expect(printed).toEqual(expected)
+  })
+
+  it('fails with a code, the file, and a non-zero exit', () => {
+    const { code, stderr } = tfmodel('inspect', join(root, 'fixtures', 'no-such.ckpt'))
+    expect(code).toBe(1)
+    expect(stderr).toContain('FILE_NOT_FOUND')
+    expect(stderr).toContain('no-such.ckpt')
+  })
+})
+
+describe('tfmodel freeze', () => {
+  it("takes freeze_graph's flags and writes a graph with constants for the checkpoint's values", () => {
+    const spec = fixture('graph_pair')
+    const dir = copyFixture('graph_pair')
+    const output = join(dir, 'frozen.pb')
+    const { code, stdout, stderr } = tfmodel(
+      'freeze',
+      `--input_graph=${spec.path(spec.graph!)}`,
+      '--input_binary=true',
+      `--input_checkpoint=${spec.path(spec.checkpoint!)}`,
+      `--output_graph=${output}`,
+      `--output_node_names=${spec.output_node_names.join(',')}`,
+    )
+    expect(stderr).toBe('')
+    expect(code).toBe(0)
+    expect(stdout).toMatch(/Converted \d+ variables to const ops/)
+    const graph = decodeGraphDef(readFileSync(output))
+    const names = graph.node.map((n) => n.name)
+    for (const out of spec.output_node_names) expect(names).toContain(out)
+    expect(graph.node.filter((n) => /^(VariableV2|VarHandleOp|Assign|SaveV2|RestoreV2)$/.test(n.op))).toEqual([])
+    expect(graph.node.every((n) => n.device === '' || n.device === undefined)).toBe(true)
+    const values = readJson<{ tensors: Record<string, JsonTensor> }>(spec.path(spec.tensors!)).tensors
+    const frozenVariables = graph.node.filter((n) => n.op === 'Const' && values[n.name])
+    expect(frozenVariables.length).toBeGreaterThan(0)
+    for (const node of frozenVariables) {
+      const content = Buffer.from(node.attr.value!.tensor!.tensorContent!)
+      expect(Buffer.compare(content, tensorBytes(values[node.name]!)), node.name).toBe(0)
+    }
+  })
+
+  it('accepts a training directory as --input_checkpoint and kebab-case flags', () => {
+    const spec = fixture('train_dir')
+    const dir = copyFixture('train_dir')
+    const output = join(dir, 'frozen.pb')
+    const { code } = tfmodel(
+      'freeze',
+      '--input-checkpoint',
+      spec.dir,
+      '--output-graph',
+      output,
+      '--output-node-names',
+      spec.output_node_names.join(','),
+    )
+    expect(code).toBe(0)
+    const values = readJson<{ tensors: Record<string, JsonTensor> }>(spec.path(spec.tensors!)).tensors
+    const graph = decodeGraphDef(readFileSync(output))
+    const constant = graph.node.find((n) => n.op === 'Const' && values[n.name])!
+    expect(Buffer.compare(Buffer.from(constant.attr.value!.tensor!.tensorContent!), tensorBytes(values[constant.name]!))).toBe(0)
+  })
+
+  it('fails on an unknown output name: exit 1, the suggestion on stderr, no output file', () => {
+    const spec = fixture('graph_pair')
+    const dir = copyFixture('graph_pair')
+    const output = join(dir, 'frozen.pb')
+    const { code, stderr } = tfmodel(
+      'freeze',
+      '--input_graph',
+      spec.path(spec.graph!),
+      '--input_checkpoint',
+      spec.path(spec.checkpoint!),
+      '--output_graph',
+      output,
+      '--output_node_names',
+      'model/y_pre',
+    )
+    expect(code).toBe(1)
+    expect(stderr).toContain('UNKNOWN_NODE')
+    expect(stderr).toContain('"model/y_pred"')
+    expect(existsSync(output)).toBe(false)
+    expect(readdirSync(dir).filter((f) => f.includes('frozen'))).toEqual([])
+  })
+
+  it('rejects an unknown flag with exit 2 and a hint', () => {
+    const { code, stderr } = tfmodel('freeze', '--output_nodes_names=x', '--output_graph=x.pb')
+    expect(code).toBe(2)
+    expect(stderr).toContain('--output_node_names')
+  })
+})

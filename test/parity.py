@@ -1,0 +1,153 @@
+"""Parity with real TensorFlow: our frozen graphs, loaded and run by
+TensorFlow, must give the outputs TensorFlow computed from the original
+graph (stored in fixtures/), and hold no more nodes than TensorFlow's own
+frozen graph.
+
+Run by `npm test` through test/run-parity.js. When TensorFlow cannot be
+imported the whole suite reports itself as skipped (and exits 0); CI installs
+tensorflow-cpu so that it runs there.
+"""
+
+import base64
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import traceback
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FIXTURES = os.path.join(ROOT, "fixtures")
+CLI = os.path.join(ROOT, "bin", "tfmodel.js")
+
+try:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import numpy as np
+    import tensorflow as tf
+except ImportError as error:  # pragma: no cover - depends on the machine
+    print(f"parity: skipped (tensorflow is not importable: {error})")
+    print("0 passed, 0 failed, 1 skipped")
+    sys.exit(0)
+
+
+def to_numpy(value):
+    """A fixture JSON tensor as a numpy array."""
+    dtype, shape, data = value["dtype"], value["shape"], value["data"]
+    if dtype == "string":
+        return np.array([base64.b64decode(s) for s in data], dtype=object).reshape(shape)
+    if dtype == "bfloat16":
+        import ml_dtypes
+
+        np_dtype = ml_dtypes.bfloat16
+    else:
+        np_dtype = np.dtype({"bool": "bool"}.get(dtype, dtype))
+    return np.frombuffer(base64.b64decode(data), dtype=np_dtype).reshape(shape)
+
+
+def load_json(fixture_dir, name):
+    with open(os.path.join(fixture_dir, name)) as f:
+        return json.load(f)
+
+
+def run_cli(*args):
+    result = subprocess.run(["node", CLI, *args], capture_output=True, text=True)
+    if result.returncode != 0:
+        raise AssertionError(f"tfmodel {' '.join(args)} failed:\n{result.stderr}")
+    return result.stdout
+
+
+def run_graph(graph_def, inputs, outputs):
+    graph = tf.Graph()
+    with graph.as_default():
+        tf.compat.v1.import_graph_def(graph_def, name="")
+    with tf.compat.v1.Session(graph=graph) as session:
+        feed = {f"{name}:0": value for name, value in inputs.items()}
+        fetched = session.run([f"{name}:0" for name in outputs], feed_dict=feed)
+    return dict(zip(outputs, fetched))
+
+
+def read_graph(path):
+    graph_def = tf.compat.v1.GraphDef()
+    with open(path, "rb") as f:
+        graph_def.ParseFromString(f.read())
+    return graph_def
+
+
+def freeze_args(fixture_dir, spec, checkpoint=None):
+    args = ["freeze"]
+    if spec.get("meta") and not checkpoint:
+        args += ["--input_meta_graph", os.path.join(fixture_dir, spec["meta"])]
+    elif spec.get("graph"):
+        args += ["--input_graph", os.path.join(fixture_dir, spec["graph"])]
+    if spec.get("checkpoint"):
+        args += ["--input_checkpoint", os.path.join(fixture_dir, checkpoint or spec["checkpoint"])]
+    args += ["--output_node_names", ",".join(spec["output_node_names"])]
+    return args
+
+
+def check_outputs(actual, expected_io, label):
+    for name, expected in expected_io["outputs"].items():
+        want = to_numpy(expected)
+        got = actual[name]
+        assert got.shape == want.shape, f"{label}: {name} has shape {got.shape}, TensorFlow gave {want.shape}"
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6, err_msg=f"{label}: output {name}")
+
+
+def parity_cases():
+    manifest = load_json(FIXTURES, "manifest.json")
+    for name, spec in manifest["fixtures"].items():
+        if not spec.get("io") or not spec.get("output_node_names"):
+            continue
+        fixture_dir = os.path.join(FIXTURES, name)
+        yield f"{name}: frozen graph gives TensorFlow's outputs", lambda d=fixture_dir, s=spec: frozen_matches(d, s)
+        for step, io_name in sorted((spec.get("io_steps") or {}).items()):
+            prefix = spec["checkpoint"].rsplit("-", 1)[0] + f"-{step}"
+            yield (
+                f"{name}: step {step} freezes to that step's outputs",
+                lambda d=fixture_dir, s=spec, p=prefix, io=io_name: frozen_matches(d, s, checkpoint=p, io_name=io),
+            )
+        if spec.get("graph_text"):
+            yield f"{name}: text graph freezes like the binary one", lambda d=fixture_dir, s=spec: text_graph_matches(d, s)
+
+
+def frozen_matches(fixture_dir, spec, checkpoint=None, io_name=None):
+    io = load_json(fixture_dir, io_name or spec["io"])
+    with tempfile.TemporaryDirectory() as tmp:
+        output = os.path.join(tmp, "frozen.pb")
+        run_cli(*freeze_args(fixture_dir, spec, checkpoint), "--output_graph", output)
+        ours = read_graph(output)
+    inputs = {name: to_numpy(value) for name, value in io["inputs"].items()}
+    check_outputs(run_graph(ours, inputs, list(io["outputs"])), io, os.path.basename(fixture_dir))
+    if spec.get("frozen") and checkpoint is None:
+        theirs = read_graph(os.path.join(fixture_dir, spec["frozen"]))
+        assert len(ours.node) <= len(theirs.node), (
+            f"our frozen graph has {len(ours.node)} nodes, TensorFlow's {len(theirs.node)}"
+        )
+        for node in ours.node:
+            assert node.op not in ("VariableV2", "VarHandleOp", "ReadVariableOp", "Assign", "SaveV2"), (
+                f"{node.name} ({node.op}) is left in the frozen graph"
+            )
+
+
+def text_graph_matches(fixture_dir, spec):
+    text_spec = dict(spec, graph=spec["graph_text"], meta=None)
+    frozen_matches(fixture_dir, text_spec)
+
+
+def main():
+    passed = failed = 0
+    for label, case in parity_cases():
+        try:
+            case()
+            passed += 1
+            print(f"  ok   {label}")
+        except Exception:  # noqa: BLE001 - report every failure and go on
+            failed += 1
+            print(f"  FAIL {label}")
+            traceback.print_exc()
+    print(f"parity: {passed} passed, {failed} failed")
+    sys.exit(1 if failed or passed == 0 else 0)
+
+
+if __name__ == "__main__":
+    main()
