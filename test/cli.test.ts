@@ -113,7 +113,7 @@ describe('tfmodel freeze', () => {
     expect(stderr).toContain('UNKNOWN_NODE')
     expect(stderr).toContain('"model/y_pred"')
     expect(existsSync(output)).toBe(false)
-    expect(readdirSync(dir).filter((f) => f.includes('frozen'))).toEqual([])
+    expect(readdirSync(dir).filter((f) => f.includes('frozen.pb'))).toEqual([])
   })
 
   it('rejects an unknown flag with exit 2 and a hint', () => {

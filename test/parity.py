@@ -106,6 +106,12 @@ def parity_cases():
                 f"{name}: step {step} freezes to that step's outputs",
                 lambda d=fixture_dir, s=spec, p=prefix, io=io_name: frozen_matches(d, s, checkpoint=p, io_name=io),
             )
+        for extra in ("io_else", "heldout"):
+            if spec.get(extra):
+                yield (
+                    f"{name}: frozen graph gives TensorFlow's outputs on {spec[extra]}",
+                    lambda d=fixture_dir, s=spec, io=spec[extra]: frozen_matches(d, s, io_name=io),
+                )
         if spec.get("graph_text"):
             yield f"{name}: text graph freezes like the binary one", lambda d=fixture_dir, s=spec: text_graph_matches(d, s)
 
@@ -118,7 +124,7 @@ def frozen_matches(fixture_dir, spec, checkpoint=None, io_name=None):
         ours = read_graph(output)
     inputs = {name: to_numpy(value) for name, value in io["inputs"].items()}
     check_outputs(run_graph(ours, inputs, list(io["outputs"])), io, os.path.basename(fixture_dir))
-    if spec.get("frozen") and checkpoint is None:
+    if spec.get("frozen") and checkpoint is None and io_name is None:
         theirs = read_graph(os.path.join(fixture_dir, spec["frozen"]))
         assert len(ours.node) <= len(theirs.node), (
             f"our frozen graph has {len(ours.node)} nodes, TensorFlow's {len(theirs.node)}"

@@ -70,6 +70,30 @@ impl Tensor {
         }
     }
 
+    /// A float32 tensor from values.
+    pub fn from_f32(shape: Vec<i64>, values: &[f32]) -> Tensor {
+        let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        Tensor { dtype: DataType::DtFloat, shape, data: TensorData::Raw(Bytes::from(bytes)) }
+    }
+
+    /// The elements as f32, for float32 (exact) and float16, bfloat16 and
+    /// float64 (converted); `None` for other dtypes.
+    pub fn to_f32_vec(&self) -> Option<Vec<f32>> {
+        let bytes = self.raw()?;
+        Some(match self.dtype {
+            DataType::DtFloat => bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect(),
+            DataType::DtDouble => {
+                bytes.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().unwrap()) as f32).collect()
+            }
+            DataType::DtHalf => bytes.chunks_exact(2).map(|c| f16_to_f32(u16::from_le_bytes([c[0], c[1]]))).collect(),
+            DataType::DtBfloat16 => bytes
+                .chunks_exact(2)
+                .map(|c| f32::from_bits(u32::from(u16::from_le_bytes([c[0], c[1]])) << 16))
+                .collect(),
+            _ => return None,
+        })
+    }
+
     /// The `TensorProto` TensorFlow's own freezer writes: numeric data in
     /// `tensor_content`, strings in `string_val`.
     pub fn to_proto(&self) -> TensorProto {
@@ -121,6 +145,58 @@ impl Tensor {
         let bytes = typed_values_le(proto, dtype, n)?;
         Ok(Tensor { dtype, shape, data: TensorData::Raw(Bytes::from(bytes)) })
     }
+}
+
+/// IEEE binary16 to binary32 (exact).
+pub fn f16_to_f32(bits: u16) -> f32 {
+    let sign = u32::from(bits >> 15) << 31;
+    let exponent = u32::from((bits >> 10) & 0x1f);
+    let fraction = u32::from(bits & 0x3ff);
+    let magnitude = match (exponent, fraction) {
+        (0, 0) => 0,
+        (0, f) => {
+            // Subnormal: f * 2^-24, exactly representable in f32.
+            let value = f as f32 * 2f32.powi(-24);
+            return if sign != 0 { -value } else { value };
+        }
+        (0x1f, 0) => 0x7f80_0000,
+        (0x1f, f) => 0x7fc0_0000 | (f << 13),
+        (e, f) => ((e + 112) << 23) | (f << 13),
+    };
+    f32::from_bits(sign | magnitude)
+}
+
+/// IEEE binary32 to binary16, rounding to nearest even (as numpy and TF.js do).
+pub fn f32_to_f16(value: f32) -> u16 {
+    let bits = value.to_bits();
+    let sign = ((bits >> 16) & 0x8000) as u16;
+    let exponent = ((bits >> 23) & 0xff) as i32;
+    let mantissa = bits & 0x7f_ffff;
+    if exponent == 0xff {
+        return sign | 0x7c00 | if mantissa != 0 { 0x200 } else { 0 };
+    }
+    let unbiased = exponent - 127;
+    if unbiased > 15 {
+        return sign | 0x7c00;
+    }
+    if unbiased >= -14 {
+        let half_exponent = ((unbiased + 15) as u32) << 10;
+        let half = half_exponent | (mantissa >> 13);
+        let rest = mantissa & 0x1fff;
+        let round_up = rest > 0x1000 || (rest == 0x1000 && (half & 1) == 1);
+        return sign | (half + u32::from(round_up)) as u16;
+    }
+    if unbiased < -25 {
+        return sign;
+    }
+    // Subnormal half: shift the full significand into place, round to nearest even.
+    let significand = mantissa | 0x80_0000;
+    let shift = (-unbiased - 14 + 13) as u32;
+    let half = significand >> shift;
+    let rest = significand & ((1 << shift) - 1);
+    let halfway = 1 << (shift - 1);
+    let round_up = rest > halfway || (rest == halfway && (half & 1) == 1);
+    sign | (half + u32::from(round_up)) as u16
 }
 
 fn invalid(message: impl Into<String>) -> Error {
@@ -195,6 +271,19 @@ mod tests {
         let values: Vec<i32> =
             t.raw().unwrap().chunks_exact(4).map(|c| i32::from_le_bytes(c.try_into().unwrap())).collect();
         assert_eq!(values, [1, 2, 2, 2, 2]);
+    }
+
+    #[test]
+    fn converts_half_precision_both_ways() {
+        for (value, bits) in [(0.0f32, 0u16), (1.0, 0x3c00), (-2.5, 0xc100), (65504.0, 0x7bff), (5.960_464_5e-8, 1)] {
+            assert_eq!(f32_to_f16(value), bits, "{value}");
+            assert_eq!(f16_to_f32(bits), value, "{bits:#x}");
+        }
+        assert_eq!(f32_to_f16(1e9), 0x7c00);
+        assert!(f16_to_f32(f32_to_f16(f32::NAN)).is_nan());
+        // 1 + 2^-11 lies halfway between two halves: ties go to the even one.
+        assert_eq!(f32_to_f16(1.0 + 2f32.powi(-11)), 0x3c00);
+        assert_eq!(f32_to_f16(1.0 + 3.0 * 2f32.powi(-11)), 0x3c02);
     }
 
     #[test]
