@@ -16,8 +16,10 @@ pub mod error;
 pub mod freeze;
 pub mod graph;
 pub mod names;
+pub mod opcheck;
 pub mod pipeline;
 pub mod proto;
+pub mod quantize;
 pub mod source;
 pub mod tensor;
 

@@ -3,6 +3,7 @@
 //! into place, so a failed or interrupted run never leaves partial output.
 
 mod pb;
+pub mod tfjs;
 
 use std::fs::File;
 use std::io::{BufWriter, Write};

@@ -1,0 +1,200 @@
+//! Can TensorFlow.js run this graph? Checks every op against the op list of
+//! the TensorFlow.js graph executor (generated from the `@tensorflow/tfjs-converter`
+//! package by `scripts/update-tfjs-ops.mjs`) and finds the ops that force
+//! `executeAsync()`.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::OnceLock;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::proto::{GraphDef, NodeDef};
+
+const TFJS_OPS: &str = include_str!("tfjs_ops.txt");
+const TFJS_VALUE_INPUTS: &str = include_str!("tfjs_value_inputs.txt");
+
+/// Ops TensorFlow.js can only run with `executeAsync()`: v1 and v2 control
+/// flow, ops whose output shape depends on the data, and hash tables (the
+/// executor's own "dynamic" sets, plus `If`, which it runs asynchronously too).
+pub const DYNAMIC_OPS: [&str; 20] = [
+    "Enter",
+    "Exit",
+    "HashTable",
+    "HashTableV2",
+    "If",
+    "LookupTableFind",
+    "LookupTableFindV2",
+    "LookupTableImport",
+    "LookupTableImportV2",
+    "LookupTableSize",
+    "LookupTableSizeV2",
+    "Merge",
+    "NextIteration",
+    "NonMaxSuppressionV2",
+    "NonMaxSuppressionV3",
+    "NonMaxSuppressionV5",
+    "StatelessIf",
+    "StatelessWhile",
+    "Switch",
+    "While",
+];
+
+/// TF.js's own fused ops, which the converter's optimizer produces; listed in
+/// case an op list ever leaves them out.
+const FUSED_OPS: [&str; 3] = ["_FusedConv2D", "_FusedMatMul", "FusedDepthwiseConv2dNative"];
+
+/// The result of [`check_ops`].
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct OpCheck {
+    /// `(node, op)` for every node TensorFlow.js cannot run, in graph order;
+    /// nodes inside library functions are named `<function>/<node>`.
+    pub unsupported: Vec<(String, String)>,
+    /// The graph holds at least one of [`DYNAMIC_OPS`].
+    pub needs_execute_async: bool,
+    /// Which dynamic ops it holds, sorted.
+    pub dynamic_ops: Vec<String>,
+}
+
+/// The `@tensorflow/tfjs-converter` version the op list was generated from.
+pub fn tfjs_converter_version() -> &'static str {
+    TFJS_OPS
+        .lines()
+        .find_map(|line| line.strip_prefix("# From @tensorflow/tfjs-converter "))
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or("unknown")
+}
+
+/// Op names the TensorFlow.js graph executor supports, sorted.
+pub fn supported_ops() -> impl Iterator<Item = &'static str> {
+    data_lines(TFJS_OPS)
+}
+
+pub fn is_supported(op: &str) -> bool {
+    static OPS: OnceLock<BTreeSet<&'static str>> = OnceLock::new();
+    OPS.get_or_init(|| supported_ops().chain(FUSED_OPS).collect()).contains(op)
+}
+
+pub fn is_dynamic(op: &str) -> bool {
+    DYNAMIC_OPS.contains(&op)
+}
+
+/// Whether TensorFlow.js reads input `index` (of `input_count` data inputs)
+/// of `op` as a plain number, list or shape rather than as a tensor — where a
+/// string would be read as garbage.
+pub fn is_value_input(op: &str, index: usize, input_count: usize) -> bool {
+    static INPUTS: OnceLock<HashMap<&'static str, Vec<i64>>> = OnceLock::new();
+    let inputs = INPUTS.get_or_init(|| {
+        let mut map: HashMap<&str, Vec<i64>> = HashMap::new();
+        for line in data_lines(TFJS_VALUE_INPUTS) {
+            let mut fields = line.split_whitespace();
+            if let (Some(op), Some(Ok(start))) = (fields.next(), fields.next().map(str::parse::<i64>)) {
+                map.entry(op).or_default().push(start);
+            }
+        }
+        map
+    });
+    inputs.get(op).is_some_and(|starts| {
+        starts.iter().any(|&start| {
+            let position = if start < 0 { input_count as i64 + start } else { start };
+            position == index as i64
+        })
+    })
+}
+
+fn data_lines(text: &'static str) -> impl Iterator<Item = &'static str> {
+    text.lines().map(str::trim).filter(|line| !line.is_empty() && !line.starts_with('#'))
+}
+
+/// Checks every node of `graph`, and of its library functions.
+pub fn check_ops(graph: &GraphDef) -> OpCheck {
+    let mut check = OpCheck::default();
+    let mut dynamic = BTreeSet::new();
+    let mut visit = |name: String, node: &NodeDef| {
+        if !is_supported(&node.op) {
+            check.unsupported.push((name, node.op.clone()));
+        }
+        if is_dynamic(&node.op) {
+            dynamic.insert(node.op.clone());
+        }
+    };
+    for node in &graph.node {
+        visit(node.name.clone(), node);
+    }
+    for function in graph.library.iter().flat_map(|library| &library.function) {
+        let function_name = function.signature.as_ref().map(|s| s.name.as_str()).unwrap_or_default();
+        for node in &function.node_def {
+            visit(format!("{function_name}/{}", node.name), node);
+        }
+    }
+    check.needs_execute_async = !dynamic.is_empty();
+    check.dynamic_ops = dynamic.into_iter().collect();
+    check
+}
+
+/// Fails with [`ErrorKind::UnsupportedOp`] naming every node TensorFlow.js
+/// cannot run, or, with `warn_only`, returns one warning per such node.
+pub fn require_supported(check: &OpCheck, warn_only: bool) -> Result<Vec<String>> {
+    if check.unsupported.is_empty() {
+        return Ok(Vec::new());
+    }
+    if warn_only {
+        let warnings = check
+            .unsupported
+            .iter()
+            .map(|(node, op)| format!("TensorFlow.js cannot run node \"{node}\" (op {op}){}", hint(op)))
+            .collect();
+        return Ok(warnings);
+    }
+    let listed: Vec<String> = check.unsupported.iter().map(|(node, op)| format!("\"{node}\" ({op})")).collect();
+    let ops: BTreeSet<&str> = check.unsupported.iter().map(|(_, op)| op.as_str()).collect();
+    let hints: String = ops.iter().map(|op| hint(op)).filter(|h| !h.is_empty()).collect();
+    let count = check.unsupported.len();
+    let nodes = if count == 1 { "node" } else { "nodes" };
+    Err(Error::new(
+        ErrorKind::UnsupportedOp,
+        format!("TensorFlow.js {} cannot run {count} {nodes}: {}{hints}", tfjs_converter_version(), listed.join(", ")),
+    )
+    .about(&check.unsupported[0].0))
+}
+
+/// What to do about an op TensorFlow.js lacks, when there is a known answer.
+fn hint(op: &str) -> &'static str {
+    match op {
+        "Assert" | "CheckNumerics" => "; strip debug ops before converting",
+        "BatchNormWithGlobalNormalization" => "; fold batch norms into the preceding convolution",
+        "VariableV2" | "Variable" | "VarHandleOp" | "ReadVariableOp" | "Assign" | "AssignVariableOp" | "RefSwitch" => {
+            "; freeze the graph first"
+        }
+        "Dequantize" | "QuantizeV2" | "Requantize" => {
+            "; keep float weights in the graph and quantize the weight manifest"
+        }
+        _ if op.starts_with("Quantized") => "; keep float weights in the graph and quantize the weight manifest",
+        _ => "",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_op_list_is_sorted_and_names_its_version() {
+        let ops: Vec<&str> = supported_ops().collect();
+        assert!(ops.len() > 200);
+        assert!(ops.windows(2).all(|w| w[0] < w[1]));
+        assert_ne!(tfjs_converter_version(), "unknown");
+        for op in
+            ["Conv2D", "Const", "Placeholder", "NonMaxSuppressionV3", "_FusedConv2D", "FusedDepthwiseConv2dNative"]
+        {
+            assert!(is_supported(op), "{op}");
+        }
+        assert!(!is_supported("Assert"));
+    }
+
+    #[test]
+    fn value_inputs_count_negative_positions_from_the_end() {
+        assert!(is_value_input("Reshape", 1, 2));
+        assert!(!is_value_input("Reshape", 0, 2));
+        assert!(is_value_input("ConcatV2", 3, 4));
+        assert!(!is_value_input("ConcatV2", 0, 4));
+    }
+}

@@ -1,0 +1,439 @@
+//! Weight quantization: the rounding rules TensorFlow and TensorFlow.js use,
+//! error bounds per mode, what stays float, byte counts on the fixtures, and
+//! the TensorFlow graph that decodes the weights. (That graph was checked
+//! against real TensorFlow 2.21 outside the test suite; here its structure and
+//! the float32 emulation of TensorFlow's `MIN_FIRST` kernel are checked.)
+
+use std::path::{Path, PathBuf};
+
+use bytes::Bytes;
+use serde_json::Value;
+use tfmodel_core::freeze::FreezeOptions;
+use tfmodel_core::graph::{attr_int, attr_string, attr_tensor, attr_type, tensor_attr, type_attr};
+use tfmodel_core::pipeline::{self, ModelFiles};
+use tfmodel_core::proto::{attr_value, AttrValue, DataType, GraphDef, NodeDef};
+use tfmodel_core::quantize::{
+    dequantize_into_graph, quantize, tf_dequantize_min_first, QuantizeMode, QuantizeOptions, QuantizedWeight,
+    QuantizedWeights, WeightEncoding,
+};
+use tfmodel_core::tensor::{f16_to_f32, Tensor};
+use tfmodel_core::ErrorKind;
+
+// ---- helpers ---------------------------------------------------------------
+
+/// splitmix64: a small seeded generator, so the large tests are reproducible.
+struct Random(u64);
+
+impl Random {
+    fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in [0, 1).
+    fn uniform(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// Roughly normal (Irwin–Hall: the sum of 12 uniforms, recentred).
+    fn normalish(&mut self) -> f64 {
+        (0..12).map(|_| self.uniform()).sum::<f64>() - 6.0
+    }
+}
+
+fn const_node(name: &str, tensor: &Tensor) -> NodeDef {
+    let mut node = NodeDef { name: name.into(), op: "Const".into(), ..Default::default() };
+    node.attr.insert("dtype".into(), type_attr(tensor.dtype));
+    node.attr.insert("value".into(), tensor_attr(tensor.to_proto()));
+    node
+}
+
+fn op(name: &str, op: &str, inputs: &[&str]) -> NodeDef {
+    NodeDef {
+        name: name.into(),
+        op: op.into(),
+        input: inputs.iter().map(|s| s.to_string()).collect(),
+        ..Default::default()
+    }
+}
+
+fn graph_of(nodes: Vec<NodeDef>) -> GraphDef {
+    GraphDef { node: nodes, ..Default::default() }
+}
+
+fn one_const(values: &[f32], shape: Vec<i64>) -> GraphDef {
+    graph_of(vec![const_node("w", &Tensor::from_f32(shape, values))])
+}
+
+fn quantize_all(graph: &GraphDef, mode: QuantizeMode) -> QuantizedWeights {
+    quantize(graph, &QuantizeOptions { mode, minimum_size: 0 }).unwrap()
+}
+
+fn uint8_parts(weight: &QuantizedWeight) -> (&[u8], f64, f64) {
+    match &weight.encoding {
+        WeightEncoding::Uint8 { values, min, scale } => (values, *min, *scale),
+        other => panic!("expected uint8, got {other:?}"),
+    }
+}
+
+fn int8_parts(weight: &QuantizedWeight) -> (&[i8], &[f32], usize) {
+    match &weight.encoding {
+        WeightEncoding::Int8 { values, scales, axis } => (values, scales, *axis),
+        other => panic!("expected int8, got {other:?}"),
+    }
+}
+
+fn mean_error(original: &[f32], decoded: &[f32]) -> f64 {
+    original.iter().zip(decoded).map(|(&x, &y)| f64::from(y) - f64::from(x)).sum::<f64>() / original.len() as f64
+}
+
+fn fixtures_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures")
+}
+
+/// A fixture frozen by our own pipeline, with the outputs the manifest names.
+fn frozen_fixture(name: &str) -> GraphDef {
+    let manifest_path = fixtures_dir().join("manifest.json");
+    let text = std::fs::read_to_string(&manifest_path).expect("fixtures/manifest.json (run fixtures/generate.py)");
+    let manifest: Value = serde_json::from_str(&text).unwrap();
+    let entry = &manifest["fixtures"][name];
+    let dir = fixtures_dir().join(name);
+    let files = ModelFiles {
+        input_checkpoint: Some(dir.join(entry["checkpoint"].as_str().unwrap())),
+        input_meta_graph: Some(dir.join(entry["meta"].as_str().unwrap())),
+        ..Default::default()
+    };
+    let outputs = entry["output_node_names"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().into()).collect();
+    pipeline::freeze(&files, &FreezeOptions { output_node_names: outputs, ..Default::default() }).unwrap().graph
+}
+
+// ---- (a) uint8 is unbiased -------------------------------------------------
+
+fn assert_unbiased(values: &[f32], label: &str) {
+    let graph = one_const(values, vec![1000, values.len() as i64 / 1000]);
+    let weights = quantize_all(&graph, QuantizeMode::Uint8);
+    let weight = &weights.weights["w"];
+    let (_, _, scale) = uint8_parts(weight);
+    let ours = mean_error(values, &weight.decode());
+    assert!(ours.abs() < 0.02 * scale, "{label}: mean error {ours:e} is not near zero (scale {scale:e})");
+    assert!((weights.report.tensors[0].mean_error - ours).abs() < 1e-12, "{label}: the report says the same");
+
+    // Truncating instead of rounding puts every value at the bottom of its bucket.
+    let (lo, hi) = values.iter().fold((f32::MAX, f32::MIN), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+    let naive_scale = (f64::from(hi) - f64::from(lo)) / 255.0;
+    let truncated: Vec<f32> = values
+        .iter()
+        .map(|&v| {
+            let q = ((f64::from(v) - f64::from(lo)) / naive_scale).floor().min(255.0);
+            (f64::from(lo) + q * naive_scale) as f32
+        })
+        .collect();
+    let naive = mean_error(values, &truncated) / naive_scale;
+    assert!((-0.55..-0.45).contains(&naive), "{label}: truncation should be biased by about −scale/2, got {naive}");
+}
+
+#[test]
+fn uint8_rounding_is_unbiased_where_truncation_is_not() {
+    let mut random = Random(0x5eed);
+    let uniform: Vec<f32> = (0..1_000_000).map(|_| (random.uniform() * 2.3 - 1.0) as f32).collect();
+    assert_unbiased(&uniform, "uniform");
+    let normal: Vec<f32> = (0..1_000_000).map(|_| (random.normalish() * 0.05) as f32).collect();
+    assert_unbiased(&normal, "normal-ish");
+}
+
+// ---- (b) worked examples ---------------------------------------------------
+
+#[test]
+fn tensorflows_worked_example_keeps_zero_exact() {
+    // tf-formats §8.2: range [−0.3, 2.0], scale 255/2.3; q(0) = 33.
+    let weights = quantize_all(&one_const(&[-0.3, 0.0, 2.0, 1.0], vec![4]), QuantizeMode::Uint8);
+    let weight = &weights.weights["w"];
+    let (q, min, scale) = uint8_parts(weight);
+    assert_eq!(q, [0, 33, 255, 144]);
+    // The range is that of the float32 inputs, in float64.
+    let range = 2.0 - f64::from(-0.3f32);
+    assert_eq!(scale, 1.0 / (255.0 / range));
+    assert_eq!(min, -33.0 * scale);
+    let decoded = weight.decode();
+    assert_eq!(decoded[1], 0.0, "zero decodes to exactly zero");
+    assert!((decoded[0] - -0.29765).abs() < 1e-5, "{}", decoded[0]);
+    assert!((decoded[2] - 2.00235).abs() < 1e-5, "{}", decoded[2]);
+}
+
+#[test]
+fn tensorflow_js_worked_example_gives_the_same_levels() {
+    // tf-formats §9.4: the TF.js converter's nudged range lands on the same grid here.
+    let weights = quantize_all(&one_const(&[-0.1, 0.0, 1.2, 0.5, -0.05], vec![5]), QuantizeMode::Uint8);
+    let weight = &weights.weights["w"];
+    let (q, min, scale) = uint8_parts(weight);
+    assert_eq!(q, [0, 20, 255, 118, 10]);
+    assert!((scale - 1.3 / 255.0).abs() < 1e-9);
+    assert!((min - -0.1019608).abs() < 1e-7);
+    let decoded = weight.decode();
+    assert!((decoded[2] - 1.198039).abs() < 1e-6);
+    assert_eq!(decoded[1], 0.0);
+}
+
+#[test]
+fn a_constant_tensor_decodes_exactly() {
+    let weights = quantize_all(&one_const(&[0.75; 3000], vec![3000]), QuantizeMode::Uint8);
+    let (q, min, scale) = uint8_parts(&weights.weights["w"]);
+    assert!(q.iter().all(|&v| v == 0));
+    assert_eq!((min, scale), (0.75, 1.0));
+    assert_eq!(weights.report.tensors[0].sqnr_db, f64::INFINITY);
+}
+
+// ---- (c) error bounds and what stays float ---------------------------------
+
+fn spread_values(count: usize, seed: u64) -> Vec<f32> {
+    let mut random = Random(seed);
+    (0..count).map(|i| (random.normalish() * 10f64.powi(i as i32 % 5 - 3)) as f32).collect()
+}
+
+#[test]
+fn uint8_error_is_at_most_half_a_step() {
+    let values = spread_values(20_000, 1);
+    let weights = quantize_all(&one_const(&values, vec![20_000]), QuantizeMode::Uint8);
+    let weight = &weights.weights["w"];
+    let (_, _, scale) = uint8_parts(weight);
+    let largest = values.iter().fold(0f32, |m, v| m.max(v.abs()));
+    let bound = scale / 2.0 + f64::from(f32::EPSILON * largest);
+    for (&x, &y) in values.iter().zip(&weight.decode()) {
+        assert!((f64::from(y) - f64::from(x)).abs() <= bound, "{x} decoded as {y}");
+    }
+    assert!(weights.report.tensors[0].max_abs_error <= bound);
+}
+
+#[test]
+fn float16_error_is_at_most_half_an_ulp() {
+    let mut values = spread_values(20_000, 2);
+    values.extend([0.0, -0.0, 1e-8, 6.0e-5, 65504.0, -3.0e-7]);
+    let n = values.len() as i64;
+    let weights = quantize_all(&one_const(&values, vec![n]), QuantizeMode::Float16);
+    for (&x, &y) in values.iter().zip(&weights.weights["w"].decode()) {
+        // Half has 10 fraction bits; below 2^-14 the spacing is fixed at 2^-24.
+        let exponent = (x.abs() as f64).log2().floor().max(-14.0);
+        let half_ulp = 2f64.powf(exponent - 11.0);
+        assert!((f64::from(y) - f64::from(x)).abs() <= half_ulp, "{x} decoded as {y}");
+    }
+}
+
+#[test]
+fn float16_leaves_tensors_it_cannot_hold() {
+    let mut values = vec![1.0f32; 2000];
+    values[7] = 1e6;
+    let weights = quantize_all(&one_const(&values, vec![2000]), QuantizeMode::Float16);
+    assert!(weights.weights.is_empty());
+    assert_eq!(weights.report.skipped[0].name, "w");
+    assert_eq!(weights.report.bytes_after, weights.report.bytes_before);
+}
+
+/// Per-channel int8 on the three layouts that decide the channel axis.
+fn int8_graph() -> (GraphDef, Vec<(&'static str, Vec<f32>)>) {
+    let shapes: [(&str, Vec<i64>); 3] =
+        [("conv", vec![3, 3, 4, 8]), ("depthwise", vec![3, 3, 4, 2]), ("fc", vec![8, 16])];
+    let mut nodes = vec![op("x", "Placeholder", &[])];
+    let mut consts = Vec::new();
+    for (i, (name, shape)) in shapes.iter().enumerate() {
+        let count = shape.iter().product::<i64>() as usize;
+        let values = spread_values(count, 10 + i as u64);
+        nodes.push(const_node(name, &Tensor::from_f32(shape.clone(), &values)));
+        consts.push((*name, values));
+    }
+    nodes.push(op("conv/read", "Identity", &["conv"]));
+    nodes.push(op("y", "Conv2D", &["x", "conv/read"]));
+    nodes.push(op("z", "DepthwiseConv2dNative", &["y", "depthwise"]));
+    let mut matmul = op("m", "MatMul", &["z", "fc:0"]);
+    matmul.attr.insert("transpose_b".into(), AttrValue { value: Some(attr_value::Value::B(true)) });
+    nodes.push(matmul);
+    (graph_of(nodes), consts)
+}
+
+#[test]
+fn int8_picks_the_output_channel_axis_and_stays_within_half_a_scale() {
+    let (graph, consts) = int8_graph();
+    let weights = quantize_all(&graph, QuantizeMode::Int8);
+    let expected_layout = [("conv", 3, 8), ("depthwise", 2, 8), ("fc", 0, 8)];
+    for ((name, values), (_, axis, channels)) in consts.iter().zip(expected_layout) {
+        let weight = &weights.weights[*name];
+        let (q, scales, found_axis) = int8_parts(weight);
+        assert_eq!((found_axis, scales.len()), (axis, channels), "{name}");
+        assert!(q.iter().all(|&v| (-127..=127).contains(&v)));
+        // The documented layout: element i uses scales[⌊i / inner⌋ mod count],
+        // inner = elements / (Π shape[..axis] · count).
+        let outer: i64 = weight.shape[..axis].iter().product();
+        let inner = values.len() as i64 / (outer * scales.len() as i64);
+        let decoded = weight.decode();
+        for (i, (&x, &y)) in values.iter().zip(&decoded).enumerate() {
+            let scale = scales[(i / inner as usize) % scales.len()];
+            assert_eq!(y, f32::from(q[i]) * scale);
+            let bound = f64::from(scale) / 2.0 + f64::from(f32::EPSILON * x.abs());
+            assert!((f64::from(y) - f64::from(x)).abs() <= bound, "{name}[{i}]: {x} decoded as {y}");
+        }
+        // Each channel's largest magnitude maps to ±127.
+        for (c, &scale) in scales.iter().enumerate() {
+            let top = values.iter().enumerate().filter(|(i, _)| (i / inner as usize) % scales.len() == c);
+            let max = top.fold(0f32, |m, (_, v)| m.max(v.abs()));
+            assert!((f64::from(max) / f64::from(scale) - 127.0).abs() < 0.01, "{name} channel {c}");
+        }
+    }
+}
+
+#[test]
+fn empty_small_and_non_float_tensors_stay_as_they_are() {
+    let int_values: Vec<u8> = (0..4000i32).flat_map(|v| v.to_le_bytes()).collect();
+    let ints = Tensor {
+        dtype: DataType::DtInt32,
+        shape: vec![4000],
+        data: tfmodel_core::tensor::TensorData::Raw(Bytes::from(int_values)),
+    };
+    let graph = graph_of(vec![
+        const_node("empty", &Tensor::from_f32(vec![0, 4], &[])),
+        const_node("small", &Tensor::from_f32(vec![1023], &[0.5; 1023])),
+        const_node("big", &Tensor::from_f32(vec![1024], &[0.5; 1024])),
+        const_node("ints", &ints),
+    ]);
+    for mode in [QuantizeMode::Uint8, QuantizeMode::Float16, QuantizeMode::Int8] {
+        let weights = quantize(&graph, &QuantizeOptions { mode, ..Default::default() }).unwrap();
+        let names: Vec<&str> = weights.weights.keys().map(String::as_str).collect();
+        assert_eq!(names, ["big"], "{mode:?}");
+        let before = 4 * 1023 + 4 * 1024 + 4 * 4000;
+        assert_eq!(weights.report.bytes_before, before);
+        let big_after = match mode {
+            QuantizeMode::Uint8 => 1024,
+            QuantizeMode::Float16 => 2048,
+            QuantizeMode::Int8 => 1024 + 4,
+        };
+        assert_eq!(weights.report.bytes_after, before - 4096 + big_after, "{mode:?}");
+    }
+    let none = quantize(&graph, &QuantizeOptions { minimum_size: 0, ..Default::default() }).unwrap();
+    assert!(!none.weights.contains_key("empty"), "zero-size tensors are never quantized");
+}
+
+#[test]
+fn modes_parse_from_the_directive_spellings() {
+    assert_eq!("uint8".parse::<QuantizeMode>().unwrap(), QuantizeMode::Uint8);
+    assert_eq!("eightbit".parse::<QuantizeMode>().unwrap(), QuantizeMode::Uint8);
+    assert_eq!("float16".parse::<QuantizeMode>().unwrap(), QuantizeMode::Float16);
+    assert_eq!("int8".parse::<QuantizeMode>().unwrap(), QuantizeMode::Int8);
+    let err = "int4".parse::<QuantizeMode>().unwrap_err();
+    assert_eq!(err.kind, ErrorKind::InvalidArgument);
+    assert!(err.suggestions.contains(&"int8".to_string()), "{:?}", err.suggestions);
+}
+
+// ---- (d) bytes on the fixtures ---------------------------------------------
+
+#[test]
+fn uint8_shrinks_the_fixture_weights_to_a_quarter() {
+    for fixture in ["convnet", "detector"] {
+        let graph = frozen_fixture(fixture);
+        // The fixtures are tiny (the convnet has one tensor of 1024+ elements), so
+        // quantize everything to measure the ratio over all weights.
+        let all = quantize(&graph, &QuantizeOptions { mode: QuantizeMode::Uint8, minimum_size: 0 }).unwrap();
+        let report = &all.report;
+        assert!(report.bytes_after as f64 <= 0.26 * report.bytes_before as f64, "{fixture}: {report:?}");
+        assert!(report.tensors.iter().all(|t| t.sqnr_db > 30.0), "{fixture}: {:?}", report.tensors);
+        // With the default threshold, every quantized tensor is exactly a quarter.
+        let large = quantize(&graph, &QuantizeOptions::default()).unwrap();
+        assert!(!large.weights.is_empty());
+        let quantized_bytes: usize = large.weights.values().map(QuantizedWeight::byte_len).sum();
+        let float_bytes: usize = large.weights.values().map(|w| 4 * w.num_elements()).sum();
+        assert_eq!(4 * quantized_bytes, float_bytes, "{fixture}");
+    }
+}
+
+// ---- the TensorFlow graph ----------------------------------------------------
+
+fn node<'g>(graph: &'g GraphDef, name: &str) -> &'g NodeDef {
+    graph.node.iter().find(|n| n.name == name).unwrap_or_else(|| panic!("no node {name}"))
+}
+
+fn const_values(graph: &GraphDef, name: &str) -> Tensor {
+    Tensor::from_proto(attr_tensor(node(graph, name), "value").unwrap()).unwrap()
+}
+
+#[test]
+fn eightbit_graph_replaces_each_weight_with_a_min_first_dequantize() {
+    let values = spread_values(3000, 3);
+    let graph = graph_of(vec![const_node("w", &Tensor::from_f32(vec![3000], &values)), op("y", "Identity", &["w"])]);
+    let weights = quantize(&graph, &QuantizeOptions::default()).unwrap();
+    let written = dequantize_into_graph(&graph, &weights).unwrap();
+    let names: Vec<&str> = written.node.iter().map(|n| n.name.as_str()).collect();
+    assert_eq!(names, ["w_quantized_const", "w_quantized_min", "w_quantized_max", "w", "y"]);
+    let dequantize = node(&written, "w");
+    assert_eq!(dequantize.op, "Dequantize");
+    assert_eq!(dequantize.input, ["w_quantized_const", "w_quantized_min", "w_quantized_max"]);
+    assert_eq!(attr_type(dequantize, "T"), Some(DataType::DtQuint8));
+    assert_eq!(attr_string(dequantize, "mode").as_deref(), Some("MIN_FIRST"));
+    let stored = const_values(&written, "w_quantized_const");
+    assert_eq!((stored.dtype, stored.byte_len()), (DataType::DtQuint8, 3000));
+
+    // TensorFlow's float32 decoding of the stored range lands on TF.js's value.
+    let min = const_values(&written, "w_quantized_min").to_f32_vec().unwrap()[0];
+    let max = const_values(&written, "w_quantized_max").to_f32_vec().unwrap()[0];
+    let browser = weights.weights["w"].decode();
+    let largest = browser.iter().fold(0f32, |m, v| m.max(v.abs()));
+    let ulp = f64::from(largest.next_up() - largest);
+    for (&q, &want) in stored.raw().unwrap().iter().zip(&browser) {
+        let tf = tf_dequantize_min_first(q, min, max);
+        assert!((f64::from(tf) - f64::from(want)).abs() <= 1.5 * ulp, "level {q}: TF {tf}, TF.js {want}");
+        if want == 0.0 {
+            assert_eq!(tf, 0.0, "zero stays exact in TensorFlow too");
+        }
+    }
+}
+
+#[test]
+fn float16_graph_casts_half_constants() {
+    let values = spread_values(2000, 4);
+    let graph = one_const(&values, vec![2000]);
+    let weights = quantize(&graph, &QuantizeOptions { mode: QuantizeMode::Float16, ..Default::default() }).unwrap();
+    let written = dequantize_into_graph(&graph, &weights).unwrap();
+    let cast = node(&written, "w");
+    assert_eq!((cast.op.as_str(), cast.input.as_slice()), ("Cast", ["w_float16".to_string()].as_slice()));
+    assert_eq!(attr_type(cast, "DstT"), Some(DataType::DtFloat));
+    let half = const_values(&written, "w_float16");
+    assert_eq!(half.dtype, DataType::DtHalf);
+    let decoded: Vec<f32> =
+        half.raw().unwrap().chunks_exact(2).map(|c| f16_to_f32(u16::from_le_bytes([c[0], c[1]]))).collect();
+    assert_eq!(decoded, weights.weights["w"].decode());
+}
+
+#[test]
+fn int8_graph_dequantizes_per_channel_and_reshapes_depthwise_filters() {
+    let (graph, _) = int8_graph();
+    let weights = quantize(&graph, &QuantizeOptions { mode: QuantizeMode::Int8, minimum_size: 0 }).unwrap();
+    let written = dequantize_into_graph(&graph, &weights).unwrap();
+
+    let conv = node(&written, "conv");
+    assert_eq!((conv.op.as_str(), attr_int(conv, "axis")), ("Dequantize", Some(3)));
+    assert_eq!(attr_string(conv, "mode").as_deref(), Some("SCALED"));
+    assert_eq!(attr_type(conv, "T"), Some(DataType::DtQint8));
+    let (_, scales, _) = int8_parts(&weights.weights["conv"]);
+    let maxes = const_values(&written, "conv_quantized_max").to_f32_vec().unwrap();
+    // TensorFlow recovers each scale as max/127 in float32: it must come back exactly.
+    for (&max, &scale) in maxes.iter().zip(scales) {
+        assert_eq!(max / 127.0, scale);
+    }
+    assert_eq!(attr_int(node(&written, "fc"), "axis"), Some(0));
+
+    let reshape = node(&written, "depthwise");
+    assert_eq!(reshape.op, "Reshape");
+    assert_eq!(reshape.input, ["depthwise_dequantized", "depthwise_shape"]);
+    assert_eq!(attr_int(node(&written, "depthwise_dequantized"), "axis"), Some(2));
+    assert_eq!(const_values(&written, "depthwise_quantized_const").shape, [3, 3, 8]);
+}
+
+#[test]
+fn weights_from_another_graph_are_refused() {
+    let weights = quantize_all(&one_const(&[1.0, 2.0], vec![2]), QuantizeMode::Uint8);
+    let other = one_const(&[1.0, 2.0, 3.0], vec![3]);
+    let err = dequantize_into_graph(&other, &weights).unwrap_err();
+    assert_eq!((err.kind, err.subject.as_deref()), (ErrorKind::ShapeMismatch, Some("w")));
+    let unrelated = graph_of(vec![op("x", "Placeholder", &[])]);
+    let err = dequantize_into_graph(&unrelated, &weights).unwrap_err();
+    assert_eq!((err.kind, err.subject.as_deref()), (ErrorKind::UnknownNode, Some("w")));
+}
