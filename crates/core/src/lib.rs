@@ -17,6 +17,7 @@ pub mod freeze;
 pub mod graph;
 pub mod names;
 pub mod opcheck;
+pub mod optimize;
 pub mod pipeline;
 pub mod proto;
 pub mod quantize;
