@@ -6,9 +6,15 @@ import type * as Addon from '../native/index.cjs'
 
 export type {
   CheckpointInfo,
+  ConvertRequest,
+  ConvertResult,
   FreezeRequest,
   FreezeResult,
   FrozenVariableEntry,
+  OptimizeRequest,
+  OptimizeResult,
+  QuantizationReportJs as QuantizationReport,
+  SignatureJs as NativeSignature,
   TensorEntry,
   TensorValue,
 } from '../native/index.cjs'
@@ -72,6 +78,26 @@ export function readTensor(source: string, name: string): Promise<Addon.TensorVa
 /** Freezes a graph with its checkpoint (TensorFlow's `freeze_graph`), off the main thread. */
 export function freeze(request: Addon.FreezeRequest): Promise<Addon.FreezeResult> {
   return load().freeze(request)
+}
+
+/** The whole pipeline: read, freeze, optimize, quantize, emit (TF.js model or frozen .pb), off the main thread. */
+export function convert(request: Addon.ConvertRequest): Promise<Addon.ConvertResult> {
+  return load().convert(request)
+}
+
+/** Every file a model import is read from (graph, .meta, .index, shards, state file). */
+export function modelFiles(source: string, graph?: string): Promise<string[]> {
+  return load().modelFilesOf(source, graph)
+}
+
+/** TensorFlow's `optimize_for_inference` on graph files. */
+export function optimize(request: Addon.OptimizeRequest): Promise<Addon.OptimizeResult> {
+  return load().optimize(request)
+}
+
+/** Weight quantization of a frozen graph file into a TensorFlow-loadable GraphDef. */
+export function quantizeGraph(input: string, output: string, mode: string, minimumSize?: number): Promise<Addon.QuantizationReportJs> {
+  return load().quantizeGraph(input, output, mode, minimumSize)
 }
 
 export function errorCodes(): ErrorCode[] {

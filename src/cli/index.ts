@@ -1,14 +1,20 @@
 // The `tfmodel` command: TensorFlow's graph tools without Python or TensorFlow.
 import { isTfModelError } from '../native.js'
 import { UsageError } from './args.js'
+import { convertSummary, runConvert } from './convert.js'
 import { freezeSummary, runFreeze } from './freeze.js'
 import { inspectSummary, runInspect } from './inspect.js'
+import { optimizeSummary, runOptimize } from './optimize.js'
+import { quantizeSummary, runQuantize } from './quantize.js'
 
 type Command = (argv: string[], out: (line: string) => void) => Promise<number>
 
 const commands: Record<string, { run: Command; summary: string; replaces: string }> = {
   inspect: { run: runInspect, summary: inspectSummary, replaces: 'inspect_checkpoint' },
   freeze: { run: runFreeze, summary: freezeSummary, replaces: 'freeze_graph' },
+  optimize: { run: runOptimize, summary: optimizeSummary, replaces: 'optimize_for_inference' },
+  quantize: { run: runQuantize, summary: quantizeSummary, replaces: 'quantize_graph' },
+  convert: { run: runConvert, summary: convertSummary, replaces: 'freeze_graph + optimize_for_inference + tensorflowjs_converter' },
 }
 
 function help(): string {

@@ -78,3 +78,17 @@ pub fn base(dtype: DataType) -> DataType {
 pub fn from_i32(value: i32) -> DataType {
     DataType::try_from(value).unwrap_or(DataType::DtInvalid)
 }
+
+/// The dtype TensorFlow.js gives a tensor of this type (it narrows int64 to
+/// int32, float64 to float32, ...); `None` for types it cannot hold.
+pub fn tfjs_name(dtype: DataType) -> Option<&'static str> {
+    use DataType::*;
+    Some(match dtype {
+        DtFloat | DtHalf | DtBfloat16 | DtDouble => "float32",
+        DtInt8 | DtInt16 | DtInt32 | DtInt64 | DtUint8 | DtUint16 | DtUint32 | DtUint64 => "int32",
+        DtBool => "bool",
+        DtString => "string",
+        DtComplex64 | DtComplex128 => "complex64",
+        _ => return None,
+    })
+}

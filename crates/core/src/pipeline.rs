@@ -1,14 +1,17 @@
 //! The stages put together the way the CLI and the bundler plugin call them:
-//! find the files, read the graph and checkpoint, freeze, write.
+//! find the files, read the graph and checkpoint, freeze, optimize, quantize, emit.
 
 use std::path::{Path, PathBuf};
 
 use crate::checkpoint::Checkpoint;
-use crate::emit;
+use crate::emit::{self, tfjs, tfjs::Signature, tfjs::TfjsOptions};
 use crate::error::{Error, ErrorKind, Result};
 use crate::freeze::{self, FreezeOptions, FrozenGraph};
 use crate::graph::{self, Encoding};
+use crate::opcheck::{self, OpCheck};
+use crate::optimize::{self, OptimizeOptions, OptimizedGraph};
 use crate::proto::{GraphDef, MetaGraphDef};
+use crate::quantize::{self, QuantizationReport, QuantizeOptions};
 use crate::source;
 
 /// A model as read from disk, not yet transformed.
@@ -105,4 +108,194 @@ pub fn freeze_to_file(
         emit::write_graph_def(&frozen.graph, output)?
     };
     Ok((frozen, bytes))
+}
+
+// ---- the whole pipeline: read → freeze → optimize → quantize → emit ---------
+
+/// What `convert` emits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OutputFormat {
+    /// A TensorFlow.js graph model: `model.json` plus weight shards.
+    #[default]
+    Tfjs,
+    /// A frozen binary GraphDef (with `Dequantize` nodes when quantized).
+    Pb,
+}
+
+impl std::str::FromStr for OutputFormat {
+    type Err = Error;
+
+    fn from_str(text: &str) -> Result<Self> {
+        match text {
+            "tfjs" => Ok(OutputFormat::Tfjs),
+            "pb" => Ok(OutputFormat::Pb),
+            _ => {
+                Err(Error::new(ErrorKind::InvalidArgument, format!("unknown format \"{text}\" (expected tfjs or pb)")))
+            }
+        }
+    }
+}
+
+/// What to do about ops TensorFlow.js cannot run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OpCheckMode {
+    #[default]
+    Error,
+    Warn,
+    Off,
+}
+
+impl std::str::FromStr for OpCheckMode {
+    type Err = Error;
+
+    fn from_str(text: &str) -> Result<Self> {
+        match text {
+            "error" => Ok(OpCheckMode::Error),
+            "warn" => Ok(OpCheckMode::Warn),
+            "off" => Ok(OpCheckMode::Off),
+            _ => Err(Error::new(
+                ErrorKind::InvalidArgument,
+                format!("unknown op check \"{text}\" (expected error, warn or off)"),
+            )),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ConvertOptions {
+    pub freeze: FreezeOptions,
+    /// Input node names (`--input_names`); empty keeps the graph's placeholders.
+    pub input_names: Vec<String>,
+    pub quantize: Option<QuantizeOptions>,
+    pub format: OutputFormat,
+    pub tfjs: TfjsOptions,
+    pub op_check: OpCheckMode,
+}
+
+/// A converted model, in memory.
+#[derive(Debug, Clone)]
+pub struct Converted {
+    /// `(file name, bytes)`: `model.json` then its shards, or `model.pb`.
+    pub files: Vec<(String, Vec<u8>)>,
+    pub signature: Signature,
+    /// Bytes of the weights as emitted.
+    pub weight_bytes: u64,
+    /// Bytes the same weights take as float32 (before quantization).
+    pub float32_weight_bytes: u64,
+    pub report: Option<QuantizationReport>,
+    pub warnings: Vec<String>,
+    pub op_check: OpCheck,
+    /// One line per rewrite the optimizer made.
+    pub applied: Vec<String>,
+    pub variables: usize,
+    pub node_count: usize,
+}
+
+pub fn convert(files: &ModelFiles, options: &ConvertOptions) -> Result<Converted> {
+    let frozen = freeze(files, &options.freeze)?;
+    let variables = frozen.variables.len();
+    let optimize_options = OptimizeOptions {
+        input_names: options.input_names.clone(),
+        output_names: frozen.outputs,
+        ..Default::default()
+    };
+    let optimized = optimize::optimize(frozen.graph, &optimize_options)?;
+    let mut warnings = optimized.warnings;
+    let weights = options.quantize.as_ref().map(|q| quantize::quantize(&optimized.graph, q)).transpose()?;
+    let signature = tfjs::signature_of(&optimized.graph, &optimized.inputs, &optimized.outputs);
+    let op_check = opcheck::check_ops(&optimized.graph);
+
+    let (files, weight_bytes) = match options.format {
+        OutputFormat::Tfjs => {
+            if options.op_check != OpCheckMode::Off {
+                warnings.extend(opcheck::require_supported(&op_check, options.op_check == OpCheckMode::Warn)?);
+            }
+            let model = tfjs::to_tfjs(&optimized.graph, weights.as_ref(), &signature, &options.tfjs)?;
+            warnings.extend(model.warnings);
+            let mut files = vec![("model.json".to_string(), model.model_json)];
+            files.extend(model.shards);
+            (files, model.weight_bytes)
+        }
+        OutputFormat::Pb => {
+            let graph = match &weights {
+                Some(weights) => quantize::dequantize_into_graph(&optimized.graph, weights)?,
+                None => optimized.graph.clone(),
+            };
+            let bytes =
+                weights.as_ref().map_or_else(|| float32_weight_bytes(&optimized.graph), |w| w.report.bytes_after);
+            (vec![("model.pb".to_string(), emit::encode_graph_def(&graph))], bytes)
+        }
+    };
+    let float32_weight_bytes =
+        weights.as_ref().map_or_else(|| float32_weight_bytes(&optimized.graph), |w| w.report.bytes_before);
+    Ok(Converted {
+        files,
+        signature,
+        weight_bytes,
+        float32_weight_bytes,
+        report: weights.map(|w| w.report),
+        warnings,
+        op_check,
+        applied: optimized.applied,
+        variables,
+        node_count: optimized.graph.node.len(),
+    })
+}
+
+/// Converts and writes the files into `dir` (created; replaced atomically for TF.js models).
+pub fn convert_to_dir(files: &ModelFiles, options: &ConvertOptions, dir: &Path) -> Result<Converted> {
+    let converted = convert(files, options)?;
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(e, dir))?;
+    // model.json last: a reader that sees it finds every shard it names.
+    for (name, bytes) in converted.files.iter().skip(1).chain(converted.files.first()) {
+        emit::write_atomic(&dir.join(name), |out| out.write_all(bytes))?;
+    }
+    Ok(converted)
+}
+
+/// Bytes of every `Const` as TensorFlow stores it (float32 weights at 4 bytes).
+fn float32_weight_bytes(graph: &GraphDef) -> u64 {
+    graph
+        .node
+        .iter()
+        .filter(|n| n.op == "Const")
+        .filter_map(|n| graph::attr_tensor(n, "value"))
+        .filter_map(|t| crate::tensor::Tensor::from_proto(t).ok())
+        .map(|t| t.byte_len() as u64)
+        .sum()
+}
+
+/// `optimize_for_inference` on a graph file (binary, or text when `binary` is false).
+pub fn optimize_file(input: &Path, output: &Path, binary: bool, options: &OptimizeOptions) -> Result<OptimizedGraph> {
+    let encoding = if binary { Encoding::Binary } else { Encoding::Text };
+    let graph = graph::read_graph_def(input, encoding)?;
+    let optimized = optimize::optimize(graph, options).map_err(|e| e.or_file(input))?;
+    if binary {
+        emit::write_graph_def(&optimized.graph, output)?;
+    } else {
+        emit::write_graph_text(&optimized.graph, output)?;
+    }
+    Ok(optimized)
+}
+
+/// Weight quantization of a frozen graph file, written as a TensorFlow-loadable
+/// GraphDef (`Dequantize` nodes).
+pub fn quantize_file(input: &Path, output: &Path, options: &QuantizeOptions) -> Result<QuantizationReport> {
+    let graph = graph::read_graph_def(input, Encoding::Auto)?;
+    let weights = quantize::quantize(&graph, options).map_err(|e| e.or_file(input))?;
+    let quantized = quantize::dequantize_into_graph(&graph, &weights).map_err(|e| e.or_file(input))?;
+    emit::write_graph_def(&quantized, output)?;
+    Ok(weights.report)
+}
+
+/// `is_training=false` → `("is_training", false)`, for `--placeholder_to_const_names`.
+pub fn parse_training_flag(pair: &str) -> Result<(String, bool)> {
+    let invalid = || Error::new(ErrorKind::InvalidArgument, format!("\"{pair}\" is not name=true or name=false"));
+    let (name, value) = pair.split_once('=').ok_or_else(invalid)?;
+    let value = match value.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" => true,
+        "false" | "0" => false,
+        _ => return Err(invalid()),
+    };
+    Ok((name.trim().to_string(), value))
 }

@@ -9,8 +9,11 @@ use napi::bindgen_prelude::{AsyncTask, Buffer};
 use napi::{Env, JsValue, Status, Task};
 use napi_derive::napi;
 use tfmodel_core::checkpoint::Checkpoint;
+use tfmodel_core::emit::tfjs::TfjsOptions;
 use tfmodel_core::freeze::FreezeOptions;
-use tfmodel_core::pipeline::{self, ModelFiles};
+use tfmodel_core::optimize::{OptimizeOptions, OptimizedGraph};
+use tfmodel_core::pipeline::{self, ConvertOptions, ModelFiles};
+use tfmodel_core::quantize::QuantizeOptions;
 use tfmodel_core::tensor::{Tensor, TensorData};
 use tfmodel_core::{dtype, source, Error};
 
@@ -209,16 +212,13 @@ pub fn freeze(request: FreezeRequest) -> AsyncTask<Job<Frozen, FreezeResult>> {
 
 fn run_freeze(request: FreezeRequest) -> CoreResult<Frozen> {
     let path = |s: &Option<String>| s.as_ref().map(PathBuf::from);
-    let mut files = match &request.source {
-        Some(source) => ModelFiles::from_source(Path::new(source), request.input_graph.as_deref().map(Path::new))?,
-        None => ModelFiles::default(),
-    };
-    if request.source.is_none() {
-        files.input_graph = path(&request.input_graph);
-    }
-    files.input_binary = request.input_binary.or(files.input_binary);
-    files.input_checkpoint = path(&request.input_checkpoint).or(files.input_checkpoint);
-    files.input_meta_graph = path(&request.input_meta_graph).or(files.input_meta_graph);
+    let files = model_files(
+        request.source.as_deref(),
+        request.input_graph.as_deref(),
+        request.input_binary,
+        request.input_checkpoint.as_deref(),
+        request.input_meta_graph.as_deref(),
+    )?;
     let defaults = FreezeOptions::default();
     let options = FreezeOptions {
         output_node_names: request.output_node_names.unwrap_or_default(),
@@ -260,6 +260,297 @@ fn freeze_result(result: Frozen) -> FreezeResult {
         bytes: bytes as i64,
         graph: encoded.map(Buffer::from),
     }
+}
+
+// ---- convert: the whole pipeline ---------------------------------------------
+
+/// A model to convert and how. Unset fields take the core's defaults.
+#[napi(object)]
+pub struct ConvertRequest {
+    /// A checkpoint prefix, training directory or graph file, as an import names it.
+    pub source: Option<String>,
+    /// A GraphDef to pair with a checkpoint saved without a `.meta`.
+    pub input_graph: Option<String>,
+    pub input_binary: Option<bool>,
+    pub input_checkpoint: Option<String>,
+    pub input_meta_graph: Option<String>,
+    pub output_node_names: Option<Vec<String>>,
+    pub input_names: Option<Vec<String>>,
+    /// `uint8`, `float16` or `int8`; unset keeps float32 weights.
+    pub quantize: Option<String>,
+    /// Tensors with fewer elements stay float (default 1024).
+    pub quantize_minimum_size: Option<u32>,
+    /// `tfjs` (default) or `pb`.
+    pub format: Option<String>,
+    pub shard_size: Option<u32>,
+    /// `error` (default), `warn` or `off`.
+    pub op_check: Option<String>,
+    /// Also write the files into this directory.
+    pub output_dir: Option<String>,
+}
+
+#[napi(object)]
+pub struct OutputFile {
+    pub name: String,
+    pub data: Buffer,
+}
+
+#[napi(object)]
+pub struct TensorSpecJs {
+    pub name: String,
+    /// The TF.js dtype (`float32`, `int32`, `bool`, `string`, `complex64`).
+    pub dtype: String,
+    /// `-1` for unknown dims; absent when the rank is unknown.
+    pub shape: Option<Vec<i64>>,
+}
+
+#[napi(object)]
+pub struct SignatureJs {
+    pub inputs: Vec<TensorSpecJs>,
+    pub outputs: Vec<TensorSpecJs>,
+}
+
+#[napi(object)]
+pub struct TensorQuantization {
+    pub name: String,
+    pub shape: Vec<i64>,
+    pub elements: i64,
+    pub max_abs_error: f64,
+    pub mean_error: f64,
+    /// Signal-to-quantization-noise ratio in dB (Infinity when exact).
+    pub sqnr_db: f64,
+}
+
+#[napi(object)]
+pub struct QuantizationReportJs {
+    pub mode: String,
+    pub bytes_before: i64,
+    pub bytes_after: i64,
+    pub tensors: Vec<TensorQuantization>,
+    /// `name: reason` for float tensors left unquantized on purpose.
+    pub skipped: Vec<String>,
+}
+
+#[napi(object)]
+pub struct ConvertResult {
+    pub files: Vec<OutputFile>,
+    pub signature: SignatureJs,
+    pub weight_bytes: i64,
+    pub float32_weight_bytes: i64,
+    pub quantization: Option<QuantizationReportJs>,
+    pub warnings: Vec<String>,
+    /// The graph has control flow or dynamic ops: TF.js must run it with `executeAsync`.
+    pub execute_async: bool,
+    pub dynamic_ops: Vec<String>,
+    /// `node (Op)` for every node TF.js cannot run (only when the op check warns or is off).
+    pub unsupported_ops: Vec<String>,
+    /// One line per rewrite the optimizer made.
+    pub applied: Vec<String>,
+    pub variables: u32,
+    pub node_count: u32,
+}
+
+/// Reads, freezes, optimizes, quantizes and emits a model (TF.js graph model or frozen .pb).
+#[napi(ts_return_type = "Promise<ConvertResult>")]
+pub fn convert(request: ConvertRequest) -> AsyncTask<Job<pipeline::Converted, ConvertResult>> {
+    job(move || run_convert(request), convert_result)
+}
+
+fn run_convert(request: ConvertRequest) -> CoreResult<pipeline::Converted> {
+    let files = model_files(
+        request.source.as_deref(),
+        request.input_graph.as_deref(),
+        request.input_binary,
+        request.input_checkpoint.as_deref(),
+        request.input_meta_graph.as_deref(),
+    )?;
+    let quantize = match &request.quantize {
+        Some(mode) => Some(QuantizeOptions {
+            mode: mode.parse()?,
+            minimum_size: request.quantize_minimum_size.map_or(QuantizeOptions::default().minimum_size, |n| n as usize),
+        }),
+        None => None,
+    };
+    let mut tfjs = TfjsOptions::default();
+    if let Some(size) = request.shard_size {
+        tfjs.shard_size = size as usize;
+    }
+    let options = ConvertOptions {
+        freeze: FreezeOptions {
+            output_node_names: request.output_node_names.unwrap_or_default(),
+            ..Default::default()
+        },
+        input_names: request.input_names.unwrap_or_default(),
+        quantize,
+        format: request.format.as_deref().map(str::parse).transpose()?.unwrap_or_default(),
+        tfjs,
+        op_check: request.op_check.as_deref().map(str::parse).transpose()?.unwrap_or_default(),
+    };
+    match &request.output_dir {
+        Some(dir) => pipeline::convert_to_dir(&files, &options, Path::new(dir)),
+        None => pipeline::convert(&files, &options),
+    }
+}
+
+/// `ModelFiles` from an import's source and/or `freeze_graph`-style paths.
+fn model_files(
+    source: Option<&str>,
+    input_graph: Option<&str>,
+    input_binary: Option<bool>,
+    input_checkpoint: Option<&str>,
+    input_meta_graph: Option<&str>,
+) -> CoreResult<ModelFiles> {
+    let mut files = match source {
+        Some(source) => ModelFiles::from_source(Path::new(source), input_graph.map(Path::new))?,
+        None => ModelFiles { input_graph: input_graph.map(PathBuf::from), ..Default::default() },
+    };
+    files.input_binary = input_binary.or(files.input_binary);
+    files.input_checkpoint = input_checkpoint.map(PathBuf::from).or(files.input_checkpoint);
+    files.input_meta_graph = input_meta_graph.map(PathBuf::from).or(files.input_meta_graph);
+    Ok(files)
+}
+
+fn convert_result(converted: pipeline::Converted) -> ConvertResult {
+    let spec = |s: &tfmodel_core::emit::tfjs::TensorSpec| TensorSpecJs {
+        name: s.name.clone(),
+        dtype: dtype::tfjs_name(s.dtype).unwrap_or("float32").to_string(),
+        shape: s.shape.clone(),
+    };
+    ConvertResult {
+        signature: SignatureJs {
+            inputs: converted.signature.inputs.iter().map(spec).collect(),
+            outputs: converted.signature.outputs.iter().map(spec).collect(),
+        },
+        files: converted.files.into_iter().map(|(name, data)| OutputFile { name, data: Buffer::from(data) }).collect(),
+        weight_bytes: converted.weight_bytes as i64,
+        float32_weight_bytes: converted.float32_weight_bytes as i64,
+        quantization: converted.report.map(report_js),
+        warnings: converted.warnings,
+        execute_async: converted.op_check.needs_execute_async,
+        dynamic_ops: converted.op_check.dynamic_ops,
+        unsupported_ops: converted
+            .op_check
+            .unsupported
+            .into_iter()
+            .map(|(node, op)| format!("{node} ({op})"))
+            .collect(),
+        applied: converted.applied,
+        variables: converted.variables as u32,
+        node_count: converted.node_count as u32,
+    }
+}
+
+fn report_js(r: tfmodel_core::quantize::QuantizationReport) -> QuantizationReportJs {
+    QuantizationReportJs {
+        mode: r.mode.name().to_string(),
+        bytes_before: r.bytes_before as i64,
+        bytes_after: r.bytes_after as i64,
+        tensors: r
+            .tensors
+            .into_iter()
+            .map(|t| TensorQuantization {
+                name: t.name,
+                shape: t.shape,
+                elements: t.elements as i64,
+                max_abs_error: t.max_abs_error,
+                mean_error: t.mean_error,
+                sqnr_db: t.sqnr_db,
+            })
+            .collect(),
+        skipped: r.skipped.into_iter().map(|s| format!("{}: {}", s.name, s.reason)).collect(),
+    }
+}
+
+/// Every file a model import is read from (graph, `.meta`, `.index`, data
+/// shards, state file): what a bundler watches and hashes for its cache.
+#[napi(ts_return_type = "Promise<string[]>")]
+pub fn model_files_of(source: String, graph: Option<String>) -> AsyncTask<Job<Vec<PathBuf>, Vec<String>>> {
+    job(
+        move || source::resolve(Path::new(&source), graph.as_deref().map(Path::new))?.files(),
+        |files| files.iter().map(|p| path_string(p)).collect(),
+    )
+}
+
+// ---- optimize and quantize on graph files ------------------------------------
+
+/// `optimize_for_inference`'s flags.
+#[napi(object)]
+pub struct OptimizeRequest {
+    pub input: String,
+    pub output: String,
+    /// Binary input and output (default true).
+    pub frozen_graph: Option<bool>,
+    pub input_names: Option<Vec<String>>,
+    pub output_names: Vec<String>,
+    /// DataType numbers of the input placeholders: one, or one per input.
+    pub placeholder_type_enum: Option<Vec<i32>>,
+    /// `name=true|false` pairs for bool placeholders such as `is_training`.
+    pub placeholder_to_const_names: Option<Vec<String>>,
+}
+
+#[napi(object)]
+pub struct OptimizeResult {
+    pub inputs: Vec<String>,
+    pub outputs: Vec<String>,
+    pub applied: Vec<String>,
+    pub warnings: Vec<String>,
+    pub node_count: u32,
+}
+
+/// Rewrites a frozen graph file for inference, like TensorFlow's `optimize_for_inference`.
+#[napi(ts_return_type = "Promise<OptimizeResult>")]
+pub fn optimize(request: OptimizeRequest) -> AsyncTask<Job<OptimizedGraph, OptimizeResult>> {
+    job(
+        move || {
+            let training_flags = request
+                .placeholder_to_const_names
+                .unwrap_or_default()
+                .iter()
+                .map(|pair| pipeline::parse_training_flag(pair))
+                .collect::<CoreResult<Vec<_>>>()?;
+            let options = OptimizeOptions {
+                input_names: request.input_names.unwrap_or_default(),
+                output_names: request.output_names,
+                placeholder_type_enum: request
+                    .placeholder_type_enum
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(dtype::from_i32)
+                    .collect(),
+                training_flags,
+                ..Default::default()
+            };
+            let binary = request.frozen_graph.unwrap_or(true);
+            pipeline::optimize_file(Path::new(&request.input), Path::new(&request.output), binary, &options)
+        },
+        |optimized| OptimizeResult {
+            node_count: optimized.graph.node.len() as u32,
+            inputs: optimized.inputs,
+            outputs: optimized.outputs,
+            applied: optimized.applied,
+            warnings: optimized.warnings,
+        },
+    )
+}
+
+/// Quantizes a frozen graph file's weights into a TensorFlow-loadable GraphDef.
+#[napi(ts_return_type = "Promise<QuantizationReportJs>")]
+pub fn quantize_graph(
+    input: String,
+    output: String,
+    mode: String,
+    minimum_size: Option<u32>,
+) -> AsyncTask<Job<tfmodel_core::quantize::QuantizationReport, QuantizationReportJs>> {
+    job(
+        move || {
+            let options = QuantizeOptions {
+                mode: mode.parse()?,
+                minimum_size: minimum_size.map_or(QuantizeOptions::default().minimum_size, |n| n as usize),
+            };
+            pipeline::quantize_file(Path::new(&input), Path::new(&output), &options)
+        },
+        report_js,
+    )
 }
 
 /// Every error code the core can return, for documentation and tests.

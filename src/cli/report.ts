@@ -1,0 +1,36 @@
+// Human-readable summaries of conversions and quantization reports.
+import type { ConvertResult, QuantizationReport } from '../native.js'
+
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`
+  return `${(bytes / 1024 / 1024).toFixed(2)} MiB`
+}
+
+export function quantizationLines(report: QuantizationReport): string[] {
+  const ratio = report.bytesBefore > 0 ? (100 * report.bytesAfter) / report.bytesBefore : 100
+  const lines = [
+    `${report.mode}: weights ${formatBytes(report.bytesBefore)} -> ${formatBytes(report.bytesAfter)} (${ratio.toFixed(1)}%), ${report.tensors.length} tensors quantized`,
+  ]
+  const width = Math.max(6, ...report.tensors.map((t) => t.name.length))
+  if (report.tensors.length > 0) lines.push(`  ${'tensor'.padEnd(width)}  ${'elements'.padStart(9)}  ${'max |err|'.padStart(10)}  ${'SQNR dB'.padStart(8)}`)
+  for (const t of report.tensors) {
+    const sqnr = Number.isFinite(t.sqnrDb) ? t.sqnrDb.toFixed(1) : 'exact'
+    lines.push(`  ${t.name.padEnd(width)}  ${String(t.elements).padStart(9)}  ${t.maxAbsError.toExponential(2).padStart(10)}  ${sqnr.padStart(8)}`)
+  }
+  for (const skipped of report.skipped) lines.push(`  kept float: ${skipped}`)
+  return lines
+}
+
+export function conversionLines(result: ConvertResult): string[] {
+  const lines = result.applied.map((line) => `  ${line}`)
+  if (result.quantization) lines.push(...quantizationLines(result.quantization))
+  const inputs = result.signature.inputs.map((s) => `${s.name} ${s.dtype}[${(s.shape ?? []).join(',')}]`).join(', ')
+  const outputs = result.signature.outputs.map((s) => `${s.name} ${s.dtype}[${(s.shape ?? ['?']).join(',')}]`).join(', ')
+  lines.push(`inputs:  ${inputs}`, `outputs: ${outputs}`)
+  lines.push(`${result.nodeCount} nodes, ${result.variables} variables frozen, weights ${formatBytes(Number(result.weightBytes))}`)
+  if (result.executeAsync) lines.push(`needs executeAsync (dynamic ops: ${result.dynamicOps.join(', ')})`)
+  for (const op of result.unsupportedOps) lines.push(`warning: TF.js cannot run ${op}`)
+  for (const warning of result.warnings) lines.push(`warning: ${warning}`)
+  return lines
+}
