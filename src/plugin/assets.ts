@@ -1,0 +1,76 @@
+// Names and bytes of a converted model's files as the app fetches them: in a
+// build, content-hashed names with model.json's shard paths rewritten to
+// match; in dev, the core's own names under a versioned URL.
+import { createHash } from 'node:crypto'
+import { posix } from 'node:path'
+
+import type { ModelFile, ModelSizes } from '../runtime/types.js'
+import type { ConvertedModel } from './converter.js'
+
+export interface ModelAssets {
+  /** model.json (or the .pb): what the loader's `url` points at. */
+  entry: { fileName: string; data: Uint8Array }
+  /** Weight shards, beside the entry. */
+  shards: { fileName: string; data: Uint8Array }[]
+  /** Shard paths relative to the entry, with their sizes, for the runtime's integrity checks. */
+  files: ModelFile[]
+  sizes: ModelSizes
+  /** SHA-256 (hex, 16 digits) of the entry then every shard; the runtime verifies it. */
+  hash: string
+}
+
+/** Assets for a build: `<dir>/<stem>-<hash>.json` and `<dir>/<stem>-<hash>.bin`. */
+export function hashedAssets(model: ConvertedModel, stem: string, dir: string): ModelAssets {
+  const entryFile = model.files.find((f) => f.name === 'model.json') ?? model.files[0]!
+  const renamed = new Map<string, string>()
+  const shards = model.files
+    .filter((f) => f !== entryFile)
+    .map((f) => {
+      const fileName = posix.join(dir, `${stem}-${digest([f.data], 10)}${posix.extname(f.name)}`)
+      renamed.set(f.name, posix.basename(fileName))
+      return { fileName, data: f.data }
+    })
+  const entryData = entryFile.name === 'model.json' ? rewriteShardPaths(entryFile.data, renamed) : entryFile.data
+  const entry = { fileName: posix.join(dir, `${stem}-${digest([entryData], 10)}${posix.extname(entryFile.name)}`), data: entryData }
+  return describe(model, entry, shards, (shard) => posix.basename(shard.fileName))
+}
+
+/** Assets for the dev server: the core's names, served from memory. */
+export function devAssets(model: ConvertedModel): ModelAssets {
+  const entryFile = model.files.find((f) => f.name === 'model.json') ?? model.files[0]!
+  const shards = model.files.filter((f) => f !== entryFile).map((f) => ({ fileName: f.name, data: f.data }))
+  return describe(model, { fileName: entryFile.name, data: entryFile.data }, shards, (shard) => shard.fileName)
+}
+
+function describe(
+  model: ConvertedModel,
+  entry: ModelAssets['entry'],
+  shards: ModelAssets['shards'],
+  relativePath: (shard: ModelAssets['shards'][number]) => string,
+): ModelAssets {
+  const weights = shards.reduce((sum, s) => sum + s.data.byteLength, 0)
+  return {
+    entry,
+    shards,
+    files: shards.map((s) => ({ path: relativePath(s), bytes: s.data.byteLength })),
+    sizes: {
+      modelJson: entry.data.byteLength,
+      weights,
+      float32Weights: model.result.float32WeightBytes,
+      total: entry.data.byteLength + weights,
+    },
+    hash: digest([entry.data, ...shards.map((s) => s.data)], 16),
+  }
+}
+
+function rewriteShardPaths(json: Uint8Array, renamed: Map<string, string>): Uint8Array {
+  const model = JSON.parse(Buffer.from(json).toString('utf8')) as { weightsManifest?: { paths: string[] }[] }
+  for (const group of model.weightsManifest ?? []) group.paths = group.paths.map((p) => renamed.get(p) ?? p)
+  return new Uint8Array(Buffer.from(JSON.stringify(model)))
+}
+
+function digest(parts: Uint8Array[], length: number): string {
+  const hash = createHash('sha256')
+  for (const part of parts) hash.update(part)
+  return hash.digest('hex').slice(0, length)
+}

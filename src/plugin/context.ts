@@ -1,0 +1,147 @@
+// What the plugin's hooks do, without any bundler in it: resolve model
+// imports, convert them (cached), and produce the loader module; the hooks in
+// index.ts only hand off to this.
+import { existsSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+import { devAssets, hashedAssets, type ModelAssets } from './assets.js'
+import { type ConvertedModel, ModelConverter } from './converter.js'
+import type { DevModels } from './dev-server.js'
+import { parseDirectives } from './directives.js'
+import { DeclarationFile } from './dts.js'
+import { type InstalledPackages, installedPackages, loaderModule, urlModule } from './loader-module.js'
+import { isModelId, type ModelRequest, modelId, requestFromId, requestSlug, resolveModelImport } from './model-request.js'
+import { type Options, type ResolvedOptions, resolveOptions } from './options.js'
+
+/** How the bundler at hand turns an emitted file into a URL in code. */
+export interface AssetEmitter {
+  /** Emits a file; returns a JavaScript expression of its URL. */
+  emit(fileName: string, data: Uint8Array): string
+  /** The folder emitted assets go in (Vite's `build.assetsDir`). */
+  assetsDir: string
+}
+
+export class PluginContext {
+  options: ResolvedOptions
+  converter: ModelConverter
+  dev: DevModels | undefined
+  private dts: DeclarationFile | undefined
+  private packages: InstalledPackages | undefined
+  /** The first module importing each model id, for error messages. */
+  private readonly importers = new Map<string, { importer: string | undefined; specifier: string }>()
+  /** Every model import as written → its id, for the declaration file. */
+  private readonly dtsSpecifiers = new Map<string, string>()
+
+  /** Files emitted in the current build → their URL expression (an import and its `?url` share files). */
+  private readonly emitted = new Map<string, string>()
+
+  /** `virtualIds`: whether model ids may start with `\0` (all bundlers but esbuild). */
+  constructor(
+    private readonly rawOptions: Options | undefined,
+    private readonly virtualIds = true,
+  ) {
+    this.options = resolveOptions(rawOptions)
+    this.converter = new ModelConverter(this.options)
+    this.dts = this.options.dts ? new DeclarationFile(this.options.dts) : undefined
+  }
+
+  /** Re-resolves options once the bundler says where the project root is. */
+  setRoot(root: string): void {
+    this.options = resolveOptions(this.rawOptions, root)
+    this.converter = new ModelConverter(this.options)
+    this.dts = this.options.dts ? new DeclarationFile(this.options.dts) : undefined
+    this.packages = undefined
+  }
+
+  resolveId(specifier: string, importer: string | undefined): string | undefined {
+    const found = resolveModelImport(specifier, importer, this.options.root)
+    if (!found) return undefined
+    let id: string
+    try {
+      id = modelId(found.source, parseDirectives(found.query), this.virtualIds)
+    } catch (error) {
+      throw this.explain(error, importer, specifier)
+    }
+    if (!this.importers.has(id)) this.importers.set(id, { importer, specifier })
+    this.dtsSpecifiers.set(specifier, id)
+    return id
+  }
+
+  isModelId(id: string): boolean {
+    return isModelId(id)
+  }
+
+  /** Converts the model behind `id`; errors name the importer and the model file. */
+  async convert(id: string): Promise<{ request: ModelRequest; model: ConvertedModel }> {
+    const origin = this.importers.get(id)
+    try {
+      const request = requestFromId(id, this.options)
+      return { request, model: await this.converter.convert(request) }
+    } catch (error) {
+      throw this.explain(error, origin?.importer, origin?.specifier ?? id.replace(/^\0/, ''))
+    }
+  }
+
+  /** The loader module for a build: assets emitted with content-hashed names. */
+  buildModule(request: ModelRequest, model: ConvertedModel, emitter: AssetEmitter): string {
+    const assets = hashedAssets(model, requestSlug(request), emitter.assetsDir)
+    const emit = (file: { fileName: string; data: Uint8Array }) => {
+      let expression = this.emitted.get(file.fileName)
+      if (expression === undefined) {
+        expression = emitter.emit(file.fileName, file.data)
+        this.emitted.set(file.fileName, expression)
+      }
+      return expression
+    }
+    assets.shards.forEach(emit)
+    return this.moduleSource(request, model, assets, emit(assets.entry), false)
+  }
+
+  /** A new build (or watch rebuild) emits its files afresh. */
+  startBuild(): void {
+    this.emitted.clear()
+  }
+
+  /** The loader module in `vite dev`: the model is served from memory and updates over HMR. */
+  devModule(request: ModelRequest, model: ConvertedModel, dev: DevModels): string {
+    const url = dev.register(request, model)
+    return this.moduleSource(request, model, devAssets(model), JSON.stringify(url), true)
+  }
+
+  private moduleSource(request: ModelRequest, model: ConvertedModel, assets: ModelAssets, urlExpression: string, hot: boolean): string {
+    this.recordTypes(request, model)
+    if (request.settings.url) return urlModule(urlExpression)
+    this.packages ??= installedPackages(this.options.root, this.options.backends)
+    return loaderModule({ request, model, assets, urlExpression, runtimePath: runtimePath(), packages: this.packages, hot })
+  }
+
+  /** Writes the declaration file (after a build, and whenever dev learns new types). */
+  writeDeclarations(): void {
+    this.dts?.write()
+  }
+
+  private recordTypes(request: ModelRequest, model: ConvertedModel): void {
+    if (!this.dts) return
+    let changed = false
+    for (const [specifier, id] of this.dtsSpecifiers) {
+      if (id === request.id) changed = this.dts.add(specifier, request.settings.url ? undefined : model.result.signature) || changed
+    }
+    if (changed && this.dev) this.writeDeclarations()
+  }
+
+  private explain(error: unknown, importer: string | undefined, specifier: string): Error {
+    const original = error as Error & { code?: string; file?: string }
+    const where = importer ? `${importer}: ` : ''
+    const explained = new Error(`${where}cannot import "${specifier}": ${original.message}`, { cause: error })
+    Object.assign(explained, { code: original.code, file: original.file })
+    return explained
+  }
+}
+
+/** The runtime's built file, imported by absolute path so any bundler finds it. */
+export function runtimePath(): string {
+  let dir = dirname(fileURLToPath(import.meta.url))
+  while (!existsSync(join(dir, 'package.json'))) dir = dirname(dir)
+  return join(dir, 'dist', 'runtime', 'index.js').split('\\').join('/')
+}

@@ -1,0 +1,127 @@
+// Converts model requests through the native core, once per content: results
+// are cached on disk under a key made of the source files' bytes, the
+// conversion settings and the core's version (no absolute paths, so a CI
+// cache or another checkout can reuse them), and concurrent requests for the
+// same key share one conversion.
+import { createHash } from 'node:crypto'
+import { createReadStream } from 'node:fs'
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { basename, dirname, join, relative } from 'node:path'
+
+import { type ConvertResult, convert, coreVersion, modelFiles, type NativeSignature } from '../native.js'
+import type { DType, Signature } from '../runtime/types.js'
+import type { ModelRequest } from './model-request.js'
+import type { ResolvedOptions } from './options.js'
+
+/** What the core reports about a converted model, with the signature in the runtime's types. */
+export type ModelInfo = Omit<ConvertResult, 'files' | 'signature'> & { signature: Signature }
+
+/** A converted model: its files (model.json and shards, or a .pb) and what the loader needs. */
+export interface ConvertedModel {
+  /** Content-addressed cache key. */
+  key: string
+  result: ModelInfo
+  files: { name: string; data: Uint8Array }[]
+  /** The files the model was read from; watch these. */
+  sourceFiles: string[]
+  fromCache: boolean
+}
+
+export class ModelConverter {
+  /** Conversions actually run (not served from cache), for tests and debug logs. */
+  conversions = 0
+  private readonly inFlight = new Map<string, Promise<ConvertedModel>>()
+
+  constructor(private readonly options: ResolvedOptions) {}
+
+  async convert(request: ModelRequest): Promise<ConvertedModel> {
+    const sourceFiles = await modelFiles(request.source, request.settings.graph)
+    const key = await this.cacheKey(request, sourceFiles)
+    let pending = this.inFlight.get(key)
+    if (!pending) {
+      pending = this.load(request, key, sourceFiles).finally(() => this.inFlight.delete(key))
+      this.inFlight.set(key, pending)
+    }
+    return pending
+  }
+
+  private async load(request: ModelRequest, key: string, sourceFiles: string[]): Promise<ConvertedModel> {
+    const cached = await this.readCache(key)
+    if (cached) {
+      this.options.debug?.(`cache hit ${request.relative} (${key.slice(0, 12)})`)
+      return { ...cached, sourceFiles }
+    }
+    this.conversions++
+    const started = performance.now()
+    const { files, signature, ...rest } = await convert({
+      source: request.source,
+      inputGraph: request.settings.graph,
+      outputNodeNames: request.settings.outputs,
+      inputNames: request.settings.inputs,
+      quantize: request.settings.quantize,
+      format: request.settings.format,
+      shardSize: this.options.shardSize,
+      opCheck: this.options.opCheck,
+    })
+    this.options.debug?.(`converted ${request.relative} in ${Math.round(performance.now() - started)} ms (${key.slice(0, 12)})`)
+    const model: ConvertedModel = {
+      key,
+      result: { ...rest, signature: toSignature(signature) },
+      files: files.map((f) => ({ name: f.name, data: new Uint8Array(f.data) })),
+      sourceFiles,
+      fromCache: false,
+    }
+    await this.writeCache(model)
+    return model
+  }
+
+  private async cacheKey(request: ModelRequest, sourceFiles: string[]): Promise<string> {
+    const base = request.kind === 'directory' ? request.source : dirname(request.source)
+    const files = await Promise.all(
+      sourceFiles.map(async (file) => ({ name: relative(base, file).split('\\').join('/'), sha256: await hashFile(file) })),
+    )
+    const { outputs, inputs, quantize, format } = request.settings
+    const settings = { outputs, inputs, quantize, format, shardSize: this.options.shardSize, opCheck: this.options.opCheck }
+    return createHash('sha256').update(JSON.stringify({ core: coreVersion(), settings, files })).digest('hex')
+  }
+
+  private async readCache(key: string): Promise<Omit<ConvertedModel, 'sourceFiles'> | undefined> {
+    if (!this.options.cacheDir) return undefined
+    const dir = join(this.options.cacheDir, key)
+    try {
+      const result = JSON.parse(await readFile(join(dir, 'result.json'), 'utf8')) as ModelInfo & { fileNames: string[] }
+      const { fileNames, ...rest } = result
+      const files = await Promise.all(fileNames.map(async (name) => ({ name, data: new Uint8Array(await readFile(join(dir, 'files', name))) })))
+      return { key, result: rest, files, fromCache: true }
+    } catch {
+      return undefined // absent or damaged: convert again
+    }
+  }
+
+  /** Writes into a temporary directory renamed into place, so readers never see half an entry. */
+  private async writeCache(model: ConvertedModel): Promise<void> {
+    if (!this.options.cacheDir) return
+    const final = join(this.options.cacheDir, model.key)
+    const temporary = `${final}.${process.pid}.${Date.now()}.tmp`
+    try {
+      await mkdir(join(temporary, 'files'), { recursive: true })
+      for (const file of model.files) await writeFile(join(temporary, 'files', basename(file.name)), file.data)
+      const record = { ...model.result, fileNames: model.files.map((f) => basename(f.name)) }
+      await writeFile(join(temporary, 'result.json'), JSON.stringify(record))
+      await rename(temporary, final)
+    } catch {
+      await rm(temporary, { recursive: true, force: true }) // another process won the race, or the disk is read-only
+    }
+  }
+}
+
+function toSignature(signature: NativeSignature): Signature {
+  const spec = (s: NativeSignature['inputs'][number]) => ({ name: s.name, dtype: s.dtype as DType, shape: s.shape ?? null })
+  return { inputs: signature.inputs.map(spec), outputs: signature.outputs.map(spec) }
+}
+
+async function hashFile(path: string): Promise<string> {
+  const hash = createHash('sha256')
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer)
+  return hash.digest('hex')
+}

@@ -1,0 +1,122 @@
+// The unplugin factory: one plugin for Vite, Rollup, Rolldown, esbuild and
+// webpack. Each hook hands off to PluginContext; what differs per bundler is
+// only how an emitted file's URL is written in code.
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+
+import { createUnplugin, type UnpluginBuildContext, type UnpluginContextMeta, type UnpluginFactory } from 'unplugin'
+
+import { type AssetEmitter, PluginContext } from './context.js'
+import { DevModels } from './dev-server.js'
+import { MODEL_ID } from './model-request.js'
+import type { Options } from './options.js'
+
+export type { ModelOptions, Options } from './options.js'
+export type { Directives, ModelFormat, QuantizeMode } from './directives.js'
+
+export const unpluginFactory: UnpluginFactory<Options | undefined, false> = (rawOptions, meta) => {
+  const context = new PluginContext(rawOptions, meta.framework !== 'esbuild')
+  let assetsDir = 'assets'
+  let esbuildOutDir: string | undefined
+
+  return {
+    name: 'unplugin-tfmodel',
+    enforce: 'pre',
+
+    buildStart() {
+      context.startBuild()
+    },
+
+    resolveId(source, importer) {
+      return context.resolveId(source, importer) ?? null
+    },
+
+    load: {
+      filter: { id: MODEL_ID },
+      async handler(id) {
+        if (!context.isModelId(id)) return null
+        const { request, model } = await context.convert(id)
+        for (const file of model.sourceFiles) this.addWatchFile(file)
+        if (context.dev) return context.devModule(request, model, context.dev)
+        return context.buildModule(request, model, emitterFor(this, meta, assetsDir, esbuildOutDir))
+      },
+    },
+
+    buildEnd() {
+      context.writeDeclarations()
+    },
+
+    vite: {
+      configResolved(config) {
+        context.setRoot(config.root)
+        assetsDir = config.build.assetsDir
+      },
+      configureServer(server) {
+        context.dev = new DevModels(server, context.converter)
+        server.middlewares.use(context.dev.middleware)
+      },
+      handleHotUpdate({ file }) {
+        // Checkpoint files are converted and pushed by DevModels, not reloaded by Vite.
+        if (context.dev?.isSourceFile(file)) return []
+        return undefined
+      },
+    },
+
+    webpack(compiler) {
+      context.setRoot(compiler.options.context ?? process.cwd())
+    },
+
+    rspack(compiler) {
+      context.setRoot(compiler.options.context ?? process.cwd())
+    },
+
+    esbuild: {
+      config(options) {
+        context.setRoot(options.absWorkingDir ?? process.cwd())
+        esbuildOutDir = options.outdir ?? (options.outfile ? dirname(options.outfile) : undefined)
+      },
+    },
+  }
+}
+
+/** Emits an asset and returns its URL as a JavaScript expression, the way each bundler can. */
+function emitterFor(build: UnpluginBuildContext, meta: UnpluginContextMeta, assetsDir: string, esbuildOutDir: string | undefined): AssetEmitter {
+  switch (meta.framework) {
+    case 'vite':
+    case 'rollup':
+    case 'rolldown':
+      return {
+        assetsDir,
+        emit(fileName, data) {
+          // Rollup's context returns a reference whose URL it resolves per chunk (and Vite per `base`).
+          const emit = build.emitFile as unknown as (file: { type: 'asset'; fileName: string; source: Uint8Array }) => string
+          return `import.meta.ROLLUP_FILE_URL_${emit({ type: 'asset', fileName, source: data })}`
+        },
+      }
+    case 'webpack':
+    case 'rspack':
+      return {
+        assetsDir,
+        emit(fileName, data) {
+          build.emitFile({ type: 'asset', fileName, source: data })
+          return `(__webpack_public_path__ + ${JSON.stringify(fileName)})`
+        },
+      }
+    default:
+      return {
+        assetsDir,
+        emit(fileName, data) {
+          // esbuild has no asset emitting of its own: write beside the output.
+          if (!esbuildOutDir) throw new Error('unplugin-tfmodel: esbuild needs `outdir` (or `outfile`) to emit model files')
+          const path = join(esbuildOutDir, fileName)
+          mkdirSync(dirname(path), { recursive: true })
+          writeFileSync(path, data)
+          // Relative to the output file, which esbuild writes into outdir.
+          return `new URL(${JSON.stringify(`./${fileName}`)}, import.meta.url).href`
+        },
+      }
+  }
+}
+
+export const unplugin = /* #__PURE__ */ createUnplugin(unpluginFactory)
+export default unplugin

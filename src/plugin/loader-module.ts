@@ -1,0 +1,91 @@
+// Source of the module a model import turns into: `{ url, signature, sizes,
+// load() }` built by the runtime's `createModel`, with TF.js and the app's
+// installed backends imported lazily.
+import { createRequire } from 'node:module'
+import { join } from 'node:path'
+
+import type { BackendName, ModelDescriptor } from '../runtime/types.js'
+import type { ModelAssets } from './assets.js'
+import type { ConvertedModel } from './converter.js'
+import type { ModelRequest } from './model-request.js'
+
+export interface LoaderModuleParts {
+  request: ModelRequest
+  model: ConvertedModel
+  assets: ModelAssets
+  /** A JavaScript expression evaluating to the entry file's URL. */
+  urlExpression: string
+  /** Import path of the runtime (absolute, so any bundler resolves it). */
+  runtimePath: string
+  /** TF.js packages installed in the app. */
+  packages: InstalledPackages
+  /** Subscribe to dev-server updates through `import.meta.hot`. */
+  hot: boolean
+}
+
+export interface InstalledPackages {
+  tfjs: boolean
+  backends: BackendName[]
+}
+
+const BACKEND_PACKAGES: Record<BackendName, string> = {
+  webgl: '@tensorflow/tfjs-backend-webgl',
+  wasm: '@tensorflow/tfjs-backend-wasm',
+  cpu: '@tensorflow/tfjs-backend-cpu',
+  webgpu: '@tensorflow/tfjs-backend-webgpu',
+}
+
+/** Which TF.js packages the app at `root` can import. */
+export function installedPackages(root: string, backends: BackendName[]): InstalledPackages {
+  const require = createRequire(join(root, 'package.json'))
+  const has = (name: string) => {
+    try {
+      require.resolve(`${name}/package.json`)
+      return true
+    } catch {
+      return false
+    }
+  }
+  return {
+    tfjs: has('@tensorflow/tfjs-core') && has('@tensorflow/tfjs-converter'),
+    backends: backends.filter((b) => has(BACKEND_PACKAGES[b])),
+  }
+}
+
+export function urlModule(urlExpression: string): string {
+  return `export default ${urlExpression}\n`
+}
+
+export function loaderModule(parts: LoaderModuleParts): string {
+  const { request, model, assets, packages } = parts
+  const descriptor: Omit<ModelDescriptor, 'url' | 'tfjs' | 'backends'> = {
+    id: request.id.replace(/^\0/, ''),
+    hash: assets.hash,
+    format: request.settings.format,
+    signature: model.result.signature,
+    sizes: assets.sizes,
+    files: assets.files,
+    executeAsync: model.result.executeAsync,
+    quantization: request.settings.quantize ?? null,
+  }
+  const lines = [
+    `import { createModel } from ${JSON.stringify(parts.runtimePath)}`,
+    `const descriptor = ${JSON.stringify(descriptor, null, 2)}`,
+    `descriptor.url = ${parts.urlExpression}`,
+  ]
+  if (packages.tfjs) {
+    lines.push(`descriptor.tfjs = () => Promise.all([import("@tensorflow/tfjs-core"), import("@tensorflow/tfjs-converter")])`)
+  }
+  const backends = packages.backends.map((b) => `  ${b}: () => import(${JSON.stringify(BACKEND_PACKAGES[b])}),`)
+  lines.push(`descriptor.backends = {\n${backends.join('\n')}\n}`, 'const model = createModel(descriptor)', 'export default model')
+  if (parts.hot) {
+    lines.push(
+      'if (import.meta.hot) {',
+      '  import.meta.hot.on("tfmodel:update", (update) => {',
+      '    if (update.id === descriptor.id) model.update(update.descriptor)',
+      '  })',
+      '}',
+    )
+  }
+  return `${lines.join('\n')}\n`
+}

@@ -1,0 +1,130 @@
+// Which imports are models, and what each one asks for. A checkpoint prefix
+// (`./ssd.ckpt`) is not a file: it stands for `ssd.ckpt.index`, its data
+// shards and `.meta`; a training directory stands for its newest checkpoint.
+import { createHash } from 'node:crypto'
+import { existsSync, readdirSync, statSync } from 'node:fs'
+import { dirname, isAbsolute, relative, resolve, sep } from 'node:path'
+
+import { canonicalQuery, type Directives, type ModelFormat, parseDirectives, type QuantizeMode } from './directives.js'
+import { modelOptions, type ResolvedOptions } from './options.js'
+
+/** First query parameter of every model id: `<source path>?tfmodel&<directives>`. */
+export const ID_MARKER = 'tfmodel'
+/** Matches model ids (virtual `\0`-prefixed ones, and plain ones for esbuild). */
+export const MODEL_ID = /\?tfmodel(&|$)/
+
+export type SourceKind = 'checkpoint' | 'directory' | 'graph'
+
+/** One model import, fully resolved. */
+export interface ModelRequest {
+  /** Virtual module id: the source path and the canonical directives. */
+  id: string
+  /** Absolute path of what the import names: a prefix, a training directory or a graph file. */
+  source: string
+  kind: SourceKind
+  /** `source` relative to the root, for globs and messages. */
+  relative: string
+  directives: Directives
+  settings: ModelSettings
+}
+
+/** Plugin options, per-glob options and directives, merged in that order. */
+export interface ModelSettings {
+  outputs: string[] | undefined
+  inputs: string[] | undefined
+  graph: string | undefined
+  quantize: QuantizeMode | undefined
+  format: ModelFormat
+  url: boolean
+}
+
+/** The absolute source path of a model import, or undefined when `specifier` names no model. */
+export function resolveModelImport(specifier: string, importer: string | undefined, root: string): { source: string; query: string } | undefined {
+  if (specifier.startsWith('\0')) return undefined
+  const queryAt = specifier.indexOf('?')
+  const path = queryAt >= 0 ? specifier.slice(0, queryAt) : specifier
+  const query = queryAt >= 0 ? specifier.slice(queryAt + 1) : ''
+  if (!path.startsWith('.') && !isAbsolute(path)) return undefined
+  const base = importer && !importer.startsWith('\0') ? dirname(importer.split('?')[0]!) : root
+  const candidate = isAbsolute(path) && !existsSync(path) && !existsSync(`${path}.index`) ? resolve(root, `.${path}`) : resolve(base, path)
+  const source = modelSource(candidate)
+  return source ? { source, query } : undefined
+}
+
+/** `path` as a model source (prefix, training directory, graph), or undefined. */
+export function modelSource(path: string): string | undefined {
+  return sourceKind(path) ? path : stripCheckpointSuffix(path)
+}
+
+export function sourceKind(path: string): SourceKind | undefined {
+  if (/\.(pb|pbtxt)$/.test(path)) return existsSync(path) ? 'graph' : undefined
+  if (existsSync(`${path}.index`)) return 'checkpoint'
+  if (isDirectory(path) && isTrainingDirectory(path)) return 'directory'
+  return undefined
+}
+
+function stripCheckpointSuffix(path: string): string | undefined {
+  const prefix = path.replace(/\.(index|meta|data-\d{5}-of-\d{5})$/, '')
+  return prefix !== path && existsSync(`${prefix}.index`) ? prefix : undefined
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory()
+  } catch {
+    return false
+  }
+}
+
+function isTrainingDirectory(path: string): boolean {
+  return existsSync(resolve(path, 'checkpoint')) || readdirSync(path).some((f) => f.endsWith('.index'))
+}
+
+/**
+ * `\0/abs/ssd.ckpt?tfmodel&quantize=uint8`. The `\0` keeps other plugins
+ * away; esbuild gets ids without it, because it resolves the module's own
+ * imports (TF.js) from the directory its path names.
+ */
+export function modelId(source: string, directives: Directives, virtual = true): string {
+  const query = canonicalQuery(directives)
+  return `${virtual ? '\0' : ''}${source}?${ID_MARKER}${query ? `&${query}` : ''}`
+}
+
+export function isModelId(id: string): boolean {
+  return MODEL_ID.test(id)
+}
+
+/** The request behind a model id (directives are parsed again: ids may come from a cache). */
+export function requestFromId(id: string, options: ResolvedOptions): ModelRequest {
+  const body = id.replace(/^\0/, '')
+  const queryAt = body.indexOf('?')
+  const source = body.slice(0, queryAt)
+  const directives = parseDirectives(body.slice(queryAt + 1).replace(new RegExp(`^${ID_MARKER}&?`), ''))
+  const kind = sourceKind(source) ?? 'checkpoint'
+  const rel = relative(options.root, source).split(sep).join('/')
+  const defaults = modelOptions(options, rel)
+  return {
+    id,
+    source,
+    kind,
+    relative: rel,
+    directives,
+    settings: {
+      outputs: directives.outputs ?? defaults.outputs,
+      inputs: directives.inputs ?? defaults.inputs,
+      graph: defaults.graph,
+      quantize: directives.quantize ?? defaults.quantize,
+      format: directives.format ?? defaults.format,
+      url: directives.url ?? false,
+    },
+  }
+}
+
+/** A short stable name for a request's converted files: imports that differ
+ * only in `?url` share them. */
+export function requestSlug(request: ModelRequest): string {
+  const stem = request.source.split(/[\\/]/).pop()!.replace(/\.(ckpt|pb|pbtxt)$/, '').replace(/[^\w.-]+/g, '_') || 'model'
+  const conversion = modelId(request.source, { ...request.directives, url: false })
+  const digest = createHash('sha256').update(conversion).digest('hex').slice(0, 8)
+  return `${stem}-${digest}`
+}

@@ -1,0 +1,146 @@
+// The plugin's options: `Options` is what users write (everything optional,
+// defaults documented), `ResolvedOptions` is complete; nothing else reads raw options.
+import { isAbsolute, join, resolve } from 'node:path'
+
+import picomatch from 'picomatch'
+
+import type { BackendName } from '../runtime/types.js'
+import { type ModelFormat, QUANTIZE_MODES, type QuantizeMode } from './directives.js'
+import { closestNames, PluginError } from './errors.js'
+
+/** Settings for the models whose source path matches `include`. */
+export interface ModelOptions {
+  /** Glob(s) matched against the model's source path relative to `root`, e.g. `models/ssd.ckpt*`. */
+  include: string | string[]
+  /** Output node names (`--output_node_names`). @default the signature, else the graph's sinks */
+  outputs?: string[]
+  /** Input node names (`--input_names`). @default the placeholders the outputs need */
+  inputs?: string[]
+  /** A GraphDef (`.pb`/`.pbtxt`) to pair with a checkpoint saved without a `.meta`, relative to `root`. */
+  graph?: string
+  quantize?: boolean | QuantizeMode
+  format?: ModelFormat
+}
+
+export interface Options {
+  /**
+   * Quantize weights of every model: `true`/`'uint8'` (affine 8-bit, TF.js
+   * decodes it), `'float16'`, or `'int8'` (per-channel, our loader decodes it).
+   * `?quantize` on an import overrides it.
+   * @default false
+   */
+  quantize?: boolean | QuantizeMode
+  /** Asset kind: a TF.js graph model (`model.json` + `.bin` shards) or a frozen binary GraphDef. @default 'tfjs' */
+  format?: ModelFormat
+  /** What an op TF.js cannot run does to a build: fail it, or warn. @default 'error' */
+  opCheck?: 'error' | 'warn'
+  /** Bytes per weight shard; browsers cache files up to 4 MB best. @default 4194304 */
+  shardSize?: number
+  /** Per-model settings by glob; the first match wins, then directives on the import apply. */
+  models?: ModelOptions[]
+  /** Where converted models are cached, keyed by content; `false` turns the cache off.
+   * @default 'node_modules/.cache/unplugin-tfmodel' */
+  cacheDir?: string | false
+  /** Where the per-model declaration file goes (relative to `root`); `false` writes none. @default 'tfmodel-env.d.ts' */
+  dts?: string | false
+  /** Project root for globs, the cache and the declaration file. @default the bundler's root, else `process.cwd()` */
+  root?: string
+  /** TF.js backends the loader may use, if installed in the app. @default ['webgl', 'wasm', 'cpu'] */
+  backends?: BackendName[]
+  /** Log conversions and cache hits (`true` logs through the bundler/console). @default false */
+  debug?: boolean | ((message: string) => void)
+}
+
+export interface ResolvedModelOptions {
+  outputs: string[] | undefined
+  inputs: string[] | undefined
+  graph: string | undefined
+  quantize: QuantizeMode | undefined
+  format: ModelFormat
+}
+
+export interface ResolvedOptions {
+  quantize: QuantizeMode | undefined
+  format: ModelFormat
+  opCheck: 'error' | 'warn'
+  shardSize: number
+  models: { matches: (path: string) => boolean; options: ModelOptions }[]
+  cacheDir: string | undefined
+  dts: string | undefined
+  root: string
+  backends: BackendName[]
+  debug: ((message: string) => void) | undefined
+}
+
+const OPTION_NAMES = ['quantize', 'format', 'opCheck', 'shardSize', 'models', 'cacheDir', 'dts', 'root', 'backends', 'debug']
+const MODEL_OPTION_NAMES = ['include', 'outputs', 'inputs', 'graph', 'quantize', 'format']
+
+export function resolveOptions(options: Options = {}, bundlerRoot?: string): ResolvedOptions {
+  rejectUnknown(options, OPTION_NAMES, 'option')
+  const root = resolve(options.root ?? bundlerRoot ?? process.cwd())
+  const shardSize = options.shardSize ?? 4 * 1024 * 1024
+  if (!Number.isInteger(shardSize) || shardSize <= 0) {
+    throw new PluginError('INVALID_OPTION', `option "shardSize" must be a positive integer, not ${String(options.shardSize)}`)
+  }
+  if (options.opCheck !== undefined && options.opCheck !== 'error' && options.opCheck !== 'warn') {
+    throw new PluginError('INVALID_OPTION', `option "opCheck" takes "error" or "warn", not "${String(options.opCheck)}"`)
+  }
+  const cacheDir = options.cacheDir === false ? undefined : within(root, options.cacheDir ?? join('node_modules', '.cache', 'unplugin-tfmodel'))
+  return {
+    quantize: quantizeMode(options.quantize, 'quantize'),
+    format: format(options.format, 'format'),
+    opCheck: options.opCheck ?? 'error',
+    shardSize,
+    models: (options.models ?? []).map((model, i) => {
+      rejectUnknown(model, MODEL_OPTION_NAMES, `option of models[${i}]`)
+      const globs = Array.isArray(model.include) ? model.include : [model.include]
+      if (globs.length === 0 || globs.some((g) => typeof g !== 'string')) {
+        throw new PluginError('INVALID_OPTION', `models[${i}].include must be a glob or a list of globs`)
+      }
+      return { matches: picomatch(globs, { dot: true }), options: model }
+    }),
+    cacheDir,
+    dts: options.dts === false ? undefined : within(root, options.dts ?? 'tfmodel-env.d.ts'),
+    root,
+    backends: options.backends ?? ['webgl', 'wasm', 'cpu'],
+    debug: options.debug === true ? (message) => console.log(`[tfmodel] ${message}`) : options.debug || undefined,
+  }
+}
+
+/** Settings for one model: plugin defaults, then the first matching `models` entry. */
+export function modelOptions(resolved: ResolvedOptions, relativePath: string): ResolvedModelOptions {
+  const match = resolved.models.find((m) => m.matches(relativePath))?.options
+  return {
+    outputs: match?.outputs,
+    inputs: match?.inputs,
+    graph: match?.graph === undefined ? undefined : within(resolved.root, match.graph),
+    quantize: match?.quantize === undefined ? resolved.quantize : quantizeMode(match.quantize, 'models[].quantize'),
+    format: match?.format === undefined ? resolved.format : format(match.format, 'models[].format'),
+  }
+}
+
+function quantizeMode(value: unknown, name: string): QuantizeMode | undefined {
+  if (value === undefined || value === false) return undefined
+  if (value === true) return 'uint8'
+  if (QUANTIZE_MODES.includes(value as QuantizeMode)) return value as QuantizeMode
+  throw new PluginError(
+    'INVALID_OPTION',
+    `option "${name}" takes true, false, "uint8", "float16" or "int8", not ${JSON.stringify(value)}`,
+    closestNames(String(value), QUANTIZE_MODES),
+  )
+}
+
+function format(value: unknown, name: string): ModelFormat {
+  if (value === undefined || value === 'tfjs' || value === 'pb') return (value ?? 'tfjs') as ModelFormat
+  throw new PluginError('INVALID_OPTION', `option "${name}" takes "tfjs" or "pb", not ${JSON.stringify(value)}`)
+}
+
+function rejectUnknown(object: object, known: string[], what: string): void {
+  for (const key of Object.keys(object)) {
+    if (!known.includes(key)) throw new PluginError('INVALID_OPTION', `unknown ${what} "${key}"`, closestNames(key, known))
+  }
+}
+
+function within(root: string, path: string): string {
+  return isAbsolute(path) ? path : join(root, path)
+}

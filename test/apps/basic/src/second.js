@@ -1,0 +1,4 @@
+// A second importer of the same model with the same directives: converted once.
+import model from '../../../../fixtures/convnet/model.ckpt?quantize'
+
+export const again = model

@@ -1,0 +1,82 @@
+// The bundler plugin end to end: each bundler builds a small app importing a
+// real fixture model; the emitted assets, loaded by the app's own code from
+// the built output, run in TensorFlow.js and give TensorFlow's outputs.
+import { readdirSync, readFileSync } from 'node:fs'
+import { readFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { mkdtempSync } from 'node:fs'
+import { describe, expect, it } from 'vitest'
+
+import type { TfModel } from '../src/runtime/index.js'
+import { BUNDLERS, buildApp, outDirFor } from './bundlers.js'
+import { fixture, type JsonTensor, readJson, root } from './fixtures.js'
+import { floats } from './tfjs-loader.js'
+
+const appDir = join(root, 'test', 'apps', 'basic')
+const entry = join(appDir, 'src', 'main.js')
+
+/** `fetch` for file: URLs, which Node's own fetch does not take. */
+async function fileFetch(url: string | URL | Request): Promise<Response> {
+  return new Response(await readFile(fileURLToPath(url.toString())))
+}
+
+interface BuiltApp {
+  model: TfModel
+  quantized: TfModel
+  again: TfModel
+  modelUrl: string
+}
+
+describe.each(BUNDLERS)('%s', (bundler) => {
+  it('emits hashed model assets that load from the built output and give TensorFlow\'s outputs', async () => {
+    const outDir = outDirFor(bundler)
+    const logs: string[] = []
+    await buildApp(bundler, appDir, entry, outDir, {
+      cacheDir: mkdtempSync(join(tmpdir(), 'tfmodel-cache-')),
+      dts: false,
+      debug: (message) => logs.push(message),
+    })
+
+    // Two importers of model.ckpt?quantize, one plain import and one ?url: two conversions.
+    expect(logs.filter((l) => l.startsWith('converted')).length, logs.join('\n')).toBe(2)
+
+    const assets = readdirSync(join(outDir, 'assets'))
+    const jsons = assets.filter((f) => f.endsWith('.json'))
+    expect(jsons).toHaveLength(2)
+    for (const name of assets) expect(name).toMatch(/^model-[0-9a-f]{8}-[0-9a-f]{10}\.(json|bin)$/)
+    for (const json of jsons) {
+      const manifest = JSON.parse(readFileSync(join(outDir, 'assets', json), 'utf8')) as { weightsManifest: { paths: string[] }[] }
+      for (const path of manifest.weightsManifest[0]!.paths) expect(assets).toContain(path)
+    }
+
+    const app = (await import(pathToFileURL(join(outDir, 'main.js')).href)) as BuiltApp
+    expect(app.again).toBe(app.quantized)
+    expect(app.modelUrl).toBe(app.model.url)
+    expect(app.model.url).toMatch(/\/assets\/model-[0-9a-f]{8}-[0-9a-f]{10}\.json$/)
+    expect(app.quantized.sizes.weights).toBeLessThan(app.model.sizes.weights)
+
+    const spec = fixture('convnet')
+    const io = readJson<{ inputs: { input: JsonTensor }; outputs: Record<string, JsonTensor> }>(spec.path(spec.io!))
+    const input = { data: floats(io.inputs.input), shape: io.inputs.input.shape }
+    const want = floats(io.outputs.probs!)
+
+    const float = await app.model.load({ fetch: fileFetch, backend: 'cpu' })
+    const exact = await float.run({ input })
+    expect(exact.probs!.shape).toEqual(io.outputs.probs!.shape)
+    exact.probs!.data.forEach((v, i) => expect(Math.abs((v as number) - want[i]!)).toBeLessThan(1e-5))
+    float.dispose()
+
+    const eight = await app.quantized.load({ fetch: fileFetch, backend: 'cpu' })
+    const approximate = await eight.run({ input })
+    const rows = want.length / 4
+    for (let r = 0; r < rows; r++) {
+      const ours = Array.from(approximate.probs!.data as Float32Array).slice(r * 4, r * 4 + 4)
+      const theirs = Array.from(want.subarray(r * 4, r * 4 + 4))
+      expect(ours.indexOf(Math.max(...ours))).toBe(theirs.indexOf(Math.max(...theirs)))
+      ours.forEach((v, i) => expect(Math.abs(v - theirs[i]!)).toBeLessThan(0.02))
+    }
+    eight.dispose()
+  })
+})
