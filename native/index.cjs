@@ -835,8 +835,12 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.convert = nativeBinding.convert
 module.exports.coreVersion = nativeBinding.coreVersion
 module.exports.errorCodes = nativeBinding.errorCodes
 module.exports.freeze = nativeBinding.freeze
 module.exports.inspect = nativeBinding.inspect
+module.exports.modelFilesOf = nativeBinding.modelFilesOf
+module.exports.optimize = nativeBinding.optimize
+module.exports.quantizeGraph = nativeBinding.quantizeGraph
 module.exports.readTensor = nativeBinding.readTensor

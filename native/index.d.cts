@@ -17,6 +17,51 @@ export interface CheckpointInfo {
   tensors: Array<TensorEntry>
 }
 
+/** Reads, freezes, optimizes, quantizes and emits a model (TF.js graph model or frozen .pb). */
+export declare function convert(request: ConvertRequest): Promise<ConvertResult>
+
+/** A model to convert and how. Unset fields take the core's defaults. */
+export interface ConvertRequest {
+  /** A checkpoint prefix, training directory or graph file, as an import names it. */
+  source?: string
+  /** A GraphDef to pair with a checkpoint saved without a `.meta`. */
+  inputGraph?: string
+  inputBinary?: boolean
+  inputCheckpoint?: string
+  inputMetaGraph?: string
+  outputNodeNames?: Array<string>
+  inputNames?: Array<string>
+  /** `uint8`, `float16` or `int8`; unset keeps float32 weights. */
+  quantize?: string
+  /** Tensors with fewer elements stay float (default 1024). */
+  quantizeMinimumSize?: number
+  /** `tfjs` (default) or `pb`. */
+  format?: string
+  shardSize?: number
+  /** `error` (default), `warn` or `off`. */
+  opCheck?: string
+  /** Also write the files into this directory. */
+  outputDir?: string
+}
+
+export interface ConvertResult {
+  files: Array<OutputFile>
+  signature: SignatureJs
+  weightBytes: number
+  float32WeightBytes: number
+  quantization?: QuantizationReportJs
+  warnings: Array<string>
+  /** The graph has control flow or dynamic ops: TF.js must run it with `executeAsync`. */
+  executeAsync: boolean
+  dynamicOps: Array<string>
+  /** `node (Op)` for every node TF.js cannot run (only when the op check warns or is off). */
+  unsupportedOps: Array<string>
+  /** One line per rewrite the optimizer made. */
+  applied: Array<string>
+  variables: number
+  nodeCount: number
+}
+
 /** The core's version; part of cache keys. */
 export declare function coreVersion(): string
 
@@ -69,8 +114,61 @@ export interface FrozenVariableEntry {
  */
 export declare function inspect(source: string): Promise<CheckpointInfo>
 
+/**
+ * Every file a model import is read from (graph, `.meta`, `.index`, data
+ * shards, state file): what a bundler watches and hashes for its cache.
+ */
+export declare function modelFilesOf(source: string, graph?: string | undefined | null): Promise<string[]>
+
+/** Rewrites a frozen graph file for inference, like TensorFlow's `optimize_for_inference`. */
+export declare function optimize(request: OptimizeRequest): Promise<OptimizeResult>
+
+/** `optimize_for_inference`'s flags. */
+export interface OptimizeRequest {
+  input: string
+  output: string
+  /** Binary input and output (default true). */
+  frozenGraph?: boolean
+  inputNames?: Array<string>
+  outputNames: Array<string>
+  /** DataType numbers of the input placeholders: one, or one per input. */
+  placeholderTypeEnum?: Array<number>
+  /** `name=true|false` pairs for bool placeholders such as `is_training`. */
+  placeholderToConstNames?: Array<string>
+}
+
+export interface OptimizeResult {
+  inputs: Array<string>
+  outputs: Array<string>
+  applied: Array<string>
+  warnings: Array<string>
+  nodeCount: number
+}
+
+export interface OutputFile {
+  name: string
+  data: Buffer
+}
+
+export interface QuantizationReportJs {
+  mode: string
+  bytesBefore: number
+  bytesAfter: number
+  tensors: Array<TensorQuantization>
+  /** `name: reason` for float tensors left unquantized on purpose. */
+  skipped: Array<string>
+}
+
+/** Quantizes a frozen graph file's weights into a TensorFlow-loadable GraphDef. */
+export declare function quantizeGraph(input: string, output: string, mode: string, minimumSize?: number | undefined | null): Promise<QuantizationReportJs>
+
 /** Reads one tensor's value (`inspect_checkpoint --tensor_name`). */
 export declare function readTensor(source: string, name: string): Promise<TensorValue>
+
+export interface SignatureJs {
+  inputs: Array<TensorSpecJs>
+  outputs: Array<TensorSpecJs>
+}
 
 export interface TensorEntry {
   name: string
@@ -79,6 +177,24 @@ export interface TensorEntry {
   /** Bytes stored in the checkpoint. */
   bytes: number
   partitioned: boolean
+}
+
+export interface TensorQuantization {
+  name: string
+  shape: Array<number>
+  elements: number
+  maxAbsError: number
+  meanError: number
+  /** Signal-to-quantization-noise ratio in dB (Infinity when exact). */
+  sqnrDb: number
+}
+
+export interface TensorSpecJs {
+  name: string
+  /** The TF.js dtype (`float32`, `int32`, `bool`, `string`, `complex64`). */
+  dtype: string
+  /** `-1` for unknown dims; absent when the rank is unknown. */
+  shape?: Array<number>
 }
 
 export interface TensorValue {
