@@ -114,6 +114,14 @@ def parity_cases():
                 )
         if spec.get("graph_text"):
             yield f"{name}: text graph freezes like the binary one", lambda d=fixture_dir, s=spec: text_graph_matches(d, s)
+        yield f"{name}: optimized graph gives TensorFlow's outputs", lambda d=fixture_dir, s=spec: optimized_matches(d, s)
+        if spec.get("frozen"):
+            yield f"{name}: tfmodel optimize on TensorFlow's frozen graph", lambda d=fixture_dir, s=spec: optimize_cli_matches(d, s)
+        for mode in ("uint8", "int8", "float16"):
+            if spec.get("heldout"):
+                yield f"{name}: {mode} .pb keeps held-out accuracy", lambda d=fixture_dir, s=spec, m=mode: classifier_accuracy_kept(d, s, m)
+            if spec.get("images"):
+                yield f"{name}: {mode} .pb keeps top detections", lambda d=fixture_dir, s=spec, m=mode: detections_kept(d, s, m)
 
 
 def frozen_matches(fixture_dir, spec, checkpoint=None, io_name=None):
@@ -133,6 +141,93 @@ def frozen_matches(fixture_dir, spec, checkpoint=None, io_name=None):
             assert node.op not in ("VariableV2", "VarHandleOp", "ReadVariableOp", "Assign", "SaveV2"), (
                 f"{node.name} ({node.op}) is left in the frozen graph"
             )
+
+
+FOLDABLE_BATCH_NORMS = ("FusedBatchNorm", "FusedBatchNormV2", "FusedBatchNormV3", "BatchNormWithGlobalNormalization")
+
+
+def source_of(fixture_dir, spec):
+    return os.path.join(fixture_dir, spec["checkpoint"] or spec["graph"])
+
+
+def convert_to_pb(fixture_dir, spec, tmp, quantize=None):
+    args = ["convert", source_of(fixture_dir, spec), tmp, "--format", "pb", "--output_node_names", ",".join(spec["output_node_names"])]
+    if spec.get("graph") and not spec.get("meta"):
+        args += ["--input_graph", os.path.join(fixture_dir, spec["graph"])]
+    if quantize:
+        args += ["--quantize", quantize]
+    run_cli(*args)
+    return read_graph(os.path.join(tmp, "model.pb"))
+
+
+def optimized_matches(fixture_dir, spec):
+    """Our whole pipeline to a .pb (freeze + optimize), run by TensorFlow."""
+    io = load_json(fixture_dir, spec["io"])
+    with tempfile.TemporaryDirectory() as tmp:
+        ours = convert_to_pb(fixture_dir, spec, tmp)
+    ops = {node.op for node in ours.node}
+    assert not ops & set(FOLDABLE_BATCH_NORMS), f"batch norms left: {ops & set(FOLDABLE_BATCH_NORMS)}"
+    inputs = {name: to_numpy(value) for name, value in io["inputs"].items()}
+    actual = run_graph(ours, inputs, list(io["outputs"]))
+    for name, expected in io["outputs"].items():
+        np.testing.assert_allclose(actual[name], to_numpy(expected), rtol=1e-4, atol=1e-5, err_msg=f"optimized: {name}")
+
+
+def optimize_cli_matches(fixture_dir, spec):
+    """`tfmodel optimize` on TensorFlow's own frozen graph, run by TensorFlow."""
+    io = load_json(fixture_dir, spec["io"])
+    with tempfile.TemporaryDirectory() as tmp:
+        output = os.path.join(tmp, "optimized.pb")
+        run_cli(
+            "optimize", "--input", os.path.join(fixture_dir, spec["frozen"]), "--output", output,
+            "--input_names", ",".join(io["inputs"]), "--output_names", ",".join(spec["output_node_names"]),
+        )
+        ours = read_graph(output)
+    theirs = read_graph(os.path.join(fixture_dir, spec["frozen"]))
+    assert len(ours.node) <= len(theirs.node), f"optimized has {len(ours.node)} nodes, frozen {len(theirs.node)}"
+    inputs = {name: to_numpy(value) for name, value in io["inputs"].items()}
+    actual = run_graph(ours, inputs, list(io["outputs"]))
+    for name, expected in io["outputs"].items():
+        np.testing.assert_allclose(actual[name], to_numpy(expected), rtol=1e-4, atol=1e-5, err_msg=f"optimize: {name}")
+
+
+def classifier_accuracy_kept(fixture_dir, spec, mode):
+    heldout = load_json(fixture_dir, spec["heldout"])
+    with tempfile.TemporaryDirectory() as tmp:
+        graph = convert_to_pb(fixture_dir, spec, tmp, quantize=mode)
+    assert any(n.op in ("Dequantize", "Cast") for n in graph.node), "no dequantize nodes"
+    inputs = {name: to_numpy(value) for name, value in heldout["inputs"].items()}
+    probs = run_graph(graph, inputs, ["probs"])["probs"]
+    labels = to_numpy(heldout["labels"])
+    accuracy = float(np.mean(np.argmax(probs, axis=1) == labels))
+    assert accuracy >= heldout["accuracy"] - 0.01, f"{mode}: accuracy {accuracy} vs TensorFlow's {heldout['accuracy']}"
+
+
+def detections_kept(fixture_dir, spec, mode):
+    images = load_json(fixture_dir, spec["images"])
+    with tempfile.TemporaryDirectory() as tmp:
+        graph = convert_to_pb(fixture_dir, spec, tmp, quantize=mode)
+    names = ["detection_boxes", "detection_scores", "detection_classes", "num_detections"]
+    for index, image in enumerate(images):
+        ours = run_graph(graph, {"image_tensor": to_numpy(image["input"])}, names)
+        boxes, scores, classes = (to_numpy(image["outputs"][n])[0] for n in names[:3])
+        count = int(to_numpy(image["outputs"]["num_detections"])[0])
+        for d in range(count):
+            if scores[d] < 0.5:
+                continue
+            found = any(
+                ours["detection_classes"][0][k] == classes[d] and iou(ours["detection_boxes"][0][k], boxes[d]) >= 0.9
+                for k in range(int(ours["num_detections"][0]))
+            )
+            assert found, f"{mode}: image {index} lost detection {d} (class {classes[d]})"
+
+
+def iou(a, b):
+    ih = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iw = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ih * iw
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
 
 
 def text_graph_matches(fixture_dir, spec):

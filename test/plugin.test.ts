@@ -1,12 +1,11 @@
 // The bundler plugin end to end: each bundler builds a small app importing a
 // real fixture model; the emitted assets, loaded by the app's own code from
 // the built output, run in TensorFlow.js and give TensorFlow's outputs.
-import { readdirSync, readFileSync } from 'node:fs'
+import { cpSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { mkdtempSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 
 import type { TfModel } from '../src/runtime/index.js'
@@ -78,5 +77,60 @@ describe.each(BUNDLERS)('%s', (bundler) => {
       ours.forEach((v, i) => expect(Math.abs(v - theirs[i]!)).toBeLessThan(0.02))
     }
     eight.dispose()
+  })
+})
+
+describe('cache', () => {
+  it('a second build of the same app converts nothing, and a moved checkout reuses the cache', async () => {
+    const cacheDir = mkdtempSync(join(tmpdir(), 'tfmodel-cache-'))
+    const run = async () => {
+      const logs: string[] = []
+      const started = performance.now()
+      await buildApp('vite', appDir, entry, outDirFor('cache'), { cacheDir, dts: false, debug: (m) => logs.push(m) })
+      return { logs, ms: performance.now() - started }
+    }
+    const cold = await run()
+    const warm = await run()
+    console.log(`vite build of the test app: cold ${cold.ms.toFixed(0)} ms, warm ${warm.ms.toFixed(0)} ms`)
+    expect(cold.logs.filter((l) => l.startsWith('converted'))).toHaveLength(2)
+    expect(warm.logs.filter((l) => l.startsWith('converted'))).toEqual([])
+    expect(warm.logs.filter((l) => l.startsWith('cache hit'))).toHaveLength(2)
+
+    // Relocatable: the same model files elsewhere hit the same entries.
+    const moved = join(outDirFor('moved'), 'convnet')
+    cpSync(fixture('convnet').dir, moved, { recursive: true })
+    writeFileSync(join(moved, '..', 'main.js'), "export { default } from './convnet/model.ckpt?quantize'\n")
+    const logs: string[] = []
+    await buildApp('rollup', join(moved, '..'), join(moved, '..', 'main.js'), outDirFor('moved-out'), { cacheDir, dts: false, debug: (m) => logs.push(m) })
+    expect(logs.filter((l) => l.startsWith('converted'))).toEqual([])
+  })
+})
+
+describe('errors name the importing module and the model file', () => {
+  it('a bad directive suggests the closest one', async () => {
+    const dir = outDirFor('bad-directive')
+    writeFileSync(join(dir, 'main.js'), `import m from ${JSON.stringify(`${fixture('convnet').path('model.ckpt')}?quantise`)}\nexport default m\n`)
+    const error = await buildApp('rollup', dir, join(dir, 'main.js'), join(dir, 'out'), { dts: false, cacheDir: false }).catch((e: Error) => e)
+    expect(error).toBeInstanceOf(Error)
+    expect((error as Error).message).toContain(join(dir, 'main.js'))
+    expect((error as Error).message).toContain('unknown directive "quantise"')
+    expect((error as Error).message).toContain('"quantize"')
+  })
+
+  it('a conversion failure carries the core code and names both files', async () => {
+    const dir = outDirFor('bad-output')
+    writeFileSync(join(dir, 'main.js'), `import m from ${JSON.stringify(`${fixture('convnet').path('model.ckpt')}?outputs=prob`)}\nexport default m\n`)
+    const error = (await buildApp('vite', dir, join(dir, 'main.js'), join(dir, 'out'), { dts: false, cacheDir: false }).catch((e: Error) => e)) as Error
+    expect(error.message).toContain(join(dir, 'main.js'))
+    expect(error.message).toContain('model.ckpt')
+    expect(error.message).toContain('no node named "prob"')
+    // Bundlers wrap plugin errors each their own way; the message keeps the code.
+    expect(error.message).toContain('UNKNOWN_NODE')
+    expect(error.message).toContain('"probs"')
+  })
+
+  it('an unknown option is rejected with a suggestion', async () => {
+    const { default: tfmodel } = await import('../src/vite.js')
+    expect(() => tfmodel({ quantise: true } as never)).toThrow(/unknown option "quantise".*"quantize"/)
   })
 })

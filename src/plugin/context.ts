@@ -133,7 +133,8 @@ export class PluginContext {
   private explain(error: unknown, importer: string | undefined, specifier: string): Error {
     const original = error as Error & { code?: string; file?: string }
     const where = importer ? `${importer}: ` : ''
-    const explained = new Error(`${where}cannot import "${specifier}": ${original.message}`, { cause: error })
+    const code = original.code ? `${original.code}: ` : ''
+    const explained = new Error(`${where}cannot import "${specifier}": ${code}${original.message}`, { cause: error })
     Object.assign(explained, { code: original.code, file: original.file })
     return explained
   }

@@ -177,7 +177,7 @@ export class DevModels {
     this.server.ws.send({
       type: 'error',
       err: {
-        message: `unplugin-tfmodel: ${entry.request.relative} could not be converted; the last good model is still served.\n${error.message}`,
+        message: `unplugin-tfmodel: ${entry.request.relative} could not be converted; the last good model is still served.\n${error.code ? `${error.code}: ` : ''}${error.message}`,
         stack: '',
         id: error.file ?? entry.request.source,
         plugin: 'unplugin-tfmodel',
