@@ -41,7 +41,13 @@ describe.each(BUNDLERS)('%s', (bundler) => {
     // Two importers of model.ckpt?quantize, one plain import and one ?url: two conversions.
     expect(logs.filter((l) => l.startsWith('converted')).length, logs.join('\n')).toBe(2)
 
-    const assets = readdirSync(join(outDir, 'assets'))
+    const files = readdirSync(join(outDir, 'assets'))
+    // The WASM backend is installed here: its binaries ship with the app, hashed too.
+    expect(files.filter((f) => f.endsWith('.wasm')).sort()).toEqual([
+      expect.stringMatching(/^tfjs-backend-wasm-[0-9a-f]{10}\.wasm$/),
+      expect.stringMatching(/^tfjs-backend-wasm-simd-[0-9a-f]{10}\.wasm$/),
+    ])
+    const assets = files.filter((f) => !f.endsWith('.wasm'))
     const jsons = assets.filter((f) => f.endsWith('.json'))
     expect(jsons).toHaveLength(2)
     for (const name of assets) expect(name).toMatch(/^model-[0-9a-f]{8}-[0-9a-f]{10}\.(json|bin)$/)

@@ -1,8 +1,9 @@
 // What the plugin's hooks do, without any bundler in it: resolve model
 // imports, convert them (cached), and produce the loader module; the hooks in
 // index.ts only hand off to this.
-import { existsSync } from 'node:fs'
-import { dirname, join } from 'node:path'
+import { createHash } from 'node:crypto'
+import { existsSync, readFileSync } from 'node:fs'
+import { basename, dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 import { devAssets, hashedAssets, type ModelAssets } from './assets.js'
@@ -95,7 +96,8 @@ export class PluginContext {
       return expression
     }
     assets.shards.forEach(emit)
-    return this.moduleSource(request, model, assets, emit(assets.entry), false)
+    const wasmUrls = this.wasmFiles((name, data) => emit({ fileName: `${emitter.assetsDir}/${name}`, data }))
+    return this.moduleSource(request, model, assets, emit(assets.entry), false, wasmUrls)
   }
 
   /** A new build (or watch rebuild) emits its files afresh. */
@@ -106,14 +108,39 @@ export class PluginContext {
   /** The loader module in `vite dev`: the model is served from memory and updates over HMR. */
   devModule(request: ModelRequest, model: ConvertedModel, dev: DevModels): string {
     const url = dev.register(request, model)
-    return this.moduleSource(request, model, devAssets(model), JSON.stringify(url), true)
+    const wasmUrls = this.wasmFiles((name, data) => JSON.stringify(dev.serveFile(name, data)))
+    return this.moduleSource(request, model, devAssets(model), JSON.stringify(url), true, wasmUrls)
   }
 
-  private moduleSource(request: ModelRequest, model: ConvertedModel, assets: ModelAssets, urlExpression: string, hot: boolean): string {
+  private get installed(): InstalledPackages {
+    this.packages ??= installedPackages(this.options.root, this.options.backends)
+    return this.packages
+  }
+
+  /** Serves the WASM backend's binaries from the app's own files: `publish` returns a URL expression. */
+  private wasmFiles(publish: (name: string, data: Uint8Array) => string): { plain: string; simd: string } | undefined {
+    const files = this.installed.wasmFiles
+    if (!files) return undefined
+    const hashed = (path: string) => {
+      const data = new Uint8Array(readFileSync(path))
+      const name = basename(path).replace(/\.wasm$/, `-${createHash('sha256').update(data).digest('hex').slice(0, 10)}.wasm`)
+      return publish(name, data)
+    }
+    return { plain: hashed(files.plain), simd: hashed(files.simd) }
+  }
+
+  private moduleSource(
+    request: ModelRequest,
+    model: ConvertedModel,
+    assets: ModelAssets,
+    urlExpression: string,
+    hot: boolean,
+    wasmUrls?: { plain: string; simd: string },
+  ): string {
     this.recordTypes(request, model)
     if (request.settings.url) return urlModule(urlExpression)
-    this.packages ??= installedPackages(this.options.root, this.options.backends)
-    return loaderModule({ request, model, assets, urlExpression, runtimePath: runtimePath(), packages: this.packages, hot })
+    const packages = this.installed
+    return loaderModule({ request, model, assets, urlExpression, runtimePath: runtimePath(), packages, hot, ...(wasmUrls && { wasmUrls }) })
   }
 
   /** Writes the declaration file (after a build, and whenever dev learns new types). */

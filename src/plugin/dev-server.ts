@@ -72,6 +72,14 @@ export class DevModels {
     return this.url(entry)
   }
 
+  private readonly files = new Map<string, Uint8Array>()
+
+  /** Serves a static file (the WASM backend's binaries) under a stable URL. */
+  serveFile(name: string, data: Uint8Array): string {
+    this.files.set(name, data)
+    return `${this.server.config.base}${DEV_PREFIX}files/${name}`
+  }
+
   /** True for a file some served model is read from (Vite should not reload the page for it). */
   isSourceFile(file: string): boolean {
     return [...this.served.values()].some((entry) => this.belongsTo(entry, file))
@@ -82,6 +90,12 @@ export class DevModels {
     const at = path.indexOf(`/${DEV_PREFIX}`)
     if (at < 0) return next()
     const [slug, hash, ...rest] = path.slice(at + DEV_PREFIX.length + 1).split('/')
+    const staticFile = slug === 'files' ? this.files.get(hash ?? '') : undefined
+    if (staticFile) {
+      res.setHeader('Content-Type', 'application/wasm')
+      res.end(Buffer.from(staticFile.buffer, staticFile.byteOffset, staticFile.byteLength))
+      return
+    }
     const entry = [...this.served.values()].find((e) => e.slug === slug)
     const name = rest.join('/')
     const file = entry && (entry.assets.entry.fileName === name ? entry.assets.entry : entry.assets.shards.find((s) => s.fileName === name))

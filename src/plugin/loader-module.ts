@@ -2,7 +2,7 @@
 // load() }` built by the runtime's `createModel`, with TF.js and the app's
 // installed backends imported lazily.
 import { createRequire } from 'node:module'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 
 import type { BackendName, ModelDescriptor } from '../runtime/types.js'
 import type { ModelAssets } from './assets.js'
@@ -21,11 +21,15 @@ export interface LoaderModuleParts {
   packages: InstalledPackages
   /** Subscribe to dev-server updates through `import.meta.hot`. */
   hot: boolean
+  /** URL expressions of the WASM backend's binaries, served with the app (never from a CDN). */
+  wasmUrls?: { plain: string; simd: string }
 }
 
 export interface InstalledPackages {
   tfjs: boolean
   backends: BackendName[]
+  /** The WASM backend's binaries, when it is installed. */
+  wasmFiles?: { plain: string; simd: string }
 }
 
 const BACKEND_PACKAGES: Record<BackendName, string> = {
@@ -46,10 +50,24 @@ export function installedPackages(root: string, backends: BackendName[]): Instal
       return false
     }
   }
+  const installed = backends.filter((b) => has(BACKEND_PACKAGES[b]))
+  const wasmDir = installed.includes('wasm') ? dirname(require.resolve(`${BACKEND_PACKAGES.wasm}/package.json`)) : undefined
   return {
     tfjs: has('@tensorflow/tfjs-core') && has('@tensorflow/tfjs-converter'),
-    backends: backends.filter((b) => has(BACKEND_PACKAGES[b])),
+    backends: installed,
+    ...(wasmDir && {
+      wasmFiles: { plain: join(wasmDir, 'dist', 'tfjs-backend-wasm.wasm'), simd: join(wasmDir, 'dist', 'tfjs-backend-wasm-simd.wasm') },
+    }),
   }
+}
+
+function backendImport(backend: BackendName, wasmUrls: LoaderModuleParts['wasmUrls']): string {
+  const load = `import(${JSON.stringify(BACKEND_PACKAGES[backend])})`
+  if (backend !== 'wasm' || !wasmUrls) return load
+  // Threads stay off (an app's webview is rarely cross-origin isolated), so the
+  // threaded binary is never fetched; TF.js still wants a path for it.
+  const paths = `{ "tfjs-backend-wasm.wasm": ${wasmUrls.plain}, "tfjs-backend-wasm-simd.wasm": ${wasmUrls.simd}, "tfjs-backend-wasm-threaded-simd.wasm": ${wasmUrls.simd} }`
+  return `${load}.then((wasm) => { wasm.setWasmPaths(${paths}); return wasm })`
 }
 
 export function urlModule(urlExpression: string): string {
@@ -76,7 +94,7 @@ export function loaderModule(parts: LoaderModuleParts): string {
   if (packages.tfjs) {
     lines.push(`descriptor.tfjs = () => Promise.all([import("@tensorflow/tfjs-core"), import("@tensorflow/tfjs-converter")])`)
   }
-  const backends = packages.backends.map((b) => `  ${b}: () => import(${JSON.stringify(BACKEND_PACKAGES[b])}),`)
+  const backends = packages.backends.map((b) => `  ${b}: () => ${backendImport(b, parts.wasmUrls)},`)
   lines.push(`descriptor.backends = {\n${backends.join('\n')}\n}`, 'const model = createModel(descriptor)', 'export default model')
   if (parts.hot) {
     lines.push(

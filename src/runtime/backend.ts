@@ -27,28 +27,39 @@ export function backendCandidates(descriptor: ModelDescriptor, tf: typeof tfc, w
   return BACKEND_ORDER.filter((name) => installed.has(name))
 }
 
-/** Imports and activates `name`; false when this device cannot run it. */
-export async function activateBackend(descriptor: ModelDescriptor, tf: typeof tfc, name: BackendName): Promise<boolean> {
+/**
+ * Imports and activates `name`; false when this device cannot run it (or, for
+ * WebGL, cannot run it in float32 and it was not asked for by name).
+ */
+export async function activateBackend(descriptor: ModelDescriptor, tf: typeof tfc, name: BackendName, forced: boolean): Promise<boolean> {
   const importer = descriptor.backends?.[name]
   if (importer) await importer()
   if (name === 'webgl') configureWebgl(tf)
   if (name === 'wasm') configureWasm(tf)
   try {
-    return await tf.setBackend(name)
+    if (!(await tf.setBackend(name))) return false
   } catch {
     return false
   }
+  return forced || name !== 'webgl' || rendersFloat32(tf)
 }
 
 /**
- * iOS WebGL renders to half-float textures unless told otherwise, which loses
- * precision and flushes small values to zero; ask for 32-bit textures where
- * the device can render them.
+ * WebKit on iOS computes in half floats when TF.js lets it (16-bit textures:
+ * 3 significant digits, and values below 6e-5 flushed to zero), which breaks
+ * detectors' box decoding. Never force half floats, and treat a device that
+ * cannot render to float32 textures as having no usable WebGL.
  */
 function configureWebgl(tf: typeof tfc): void {
-  const env = tf.env()
-  trySet(env, 'WEBGL_FORCE_F16_TEXTURES', false)
-  trySet(env, 'WEBGL_RENDER_FLOAT32_ENABLED', true)
+  trySet(tf.env(), 'WEBGL_FORCE_F16_TEXTURES', false)
+}
+
+function rendersFloat32(tf: typeof tfc): boolean {
+  try {
+    return tf.env().getBool('WEBGL_RENDER_FLOAT32_ENABLED')
+  } catch {
+    return true
+  }
 }
 
 /** Threads need cross-origin isolation, which an app's webview rarely has. */
@@ -58,7 +69,7 @@ function configureWasm(tf: typeof tfc): void {
 
 function trySet(env: ReturnType<typeof tfc.env>, flag: string, value: boolean): void {
   try {
-    if (env.getFlags()[flag] !== undefined || flag in (env as unknown as { flagRegistry: object }).flagRegistry) env.set(flag, value)
+    env.set(flag, value)
   } catch {
     // The flag does not exist in this TF.js version: nothing to configure.
   }

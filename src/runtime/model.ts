@@ -105,7 +105,7 @@ async function loadModel<I extends SpecMap, O extends SpecMap>(descriptor: Model
 
   let lastError: unknown
   for (const backend of backendCandidates(descriptor, tf, options.backend)) {
-    if (!(await activateBackend(descriptor, tf, backend))) continue
+    if (!(await activateBackend(descriptor, tf, backend, options.backend !== undefined))) continue
     const graphModel = await converter.loadGraphModel(
       tf.io.fromMemory({
         modelTopology: fetched.modelJson.modelTopology as object,

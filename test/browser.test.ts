@@ -1,0 +1,159 @@
+// End to end in a real browser (Debian's Chromium through playwright-core):
+// the web example, built, served on loopback, detects shapes in its bundled
+// images and draws what TensorFlow detected; the Capacitor build works from a
+// non-root base path with no request leaving its origin.
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { type Browser, chromium, type Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+
+import { outDirFor } from './bundlers.js'
+import { fixture, type JsonTensor, readJson, root } from './fixtures.js'
+import { serveStatic, type StaticServer } from './static-server.js'
+import { floats, iou } from './tfjs-loader.js'
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
+const artifacts = join(root, 'test-results')
+
+interface Detection {
+  classId: number
+  score: number
+  box: [number, number, number, number]
+}
+
+interface StoredImage {
+  outputs: Record<string, JsonTensor>
+}
+
+/** TensorFlow's detections for the fixture's test images (score ≥ 0.5). */
+function tensorflowDetections(): Detection[][] {
+  return readJson<StoredImage[]>(fixture('detector').path('images.json')).map(({ outputs }) => {
+    const boxes = floats(outputs.detection_boxes!)
+    const scores = floats(outputs.detection_scores!)
+    const classes = floats(outputs.detection_classes!)
+    const count = floats(outputs.num_detections!)[0]!
+    return [...Array(count).keys()]
+      .filter((i) => scores[i]! >= 0.5)
+      .map((i) => ({ classId: classes[i]!, score: scores[i]!, box: [...boxes.subarray(4 * i, 4 * i + 4)] as Detection['box'] }))
+  })
+}
+
+async function buildExample(config: string): Promise<string> {
+  const { build } = await import('vite')
+  const outDir = outDirFor('example')
+  await build({ configFile: join(root, 'examples', config), logLevel: 'silent', build: { outDir, emptyOutDir: true } })
+  return outDir
+}
+
+async function launch(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--use-angle=swiftshader', '--enable-unsafe-swiftshader'],
+  })
+}
+
+async function detectionsOnPage(page: Page): Promise<Detection[]> {
+  await page.waitForFunction(() => ['done', 'error'].includes(document.body.dataset.state ?? ''), null, { timeout: 90_000 })
+  const error = await page.locator('#error').textContent()
+  expect(await page.evaluate(() => document.body.dataset.state), error ?? '').toBe('done')
+  return JSON.parse((await page.locator('#detections').textContent())!) as Detection[]
+}
+
+function expectSameDetections(ours: Detection[], theirs: Detection[], label: string): void {
+  expect(ours.map((d) => d.classId).sort(), label).toEqual(theirs.map((d) => d.classId).sort())
+  for (const want of theirs) {
+    const best = Math.max(...ours.filter((d) => d.classId === want.classId).map((d) => iou(d.box, want.box)))
+    expect(best, `${label}: class ${want.classId}`).toBeGreaterThanOrEqual(0.9)
+  }
+}
+
+describe('examples/web in Chromium', () => {
+  let server: StaticServer
+  let browser: Browser
+  const expected = tensorflowDetections()
+
+  beforeAll(async () => {
+    mkdirSync(artifacts, { recursive: true })
+    server = await serveStatic(await buildExample('web/vite.config.ts'))
+    browser = await launch()
+  }, 120_000)
+
+  afterAll(async () => {
+    await browser?.close()
+    await server?.close()
+  })
+
+  it.each(['webgl', 'wasm'])('draws the detections TensorFlow made, on %s', async (backend) => {
+    const page = await browser.newPage()
+    await page.goto(`${server.url}?backend=${backend}`)
+    expect(await detectionsOnPage(page)).toBeDefined()
+    expect(await page.locator('#backend').textContent()).toBe(backend)
+    for (const [index, theirs] of expected.entries()) {
+      await page.evaluate(() => (document.body.dataset.state = 'picking'))
+      await page.getByRole('button', { name: `Test image ${index + 1}` }).click()
+      expectSameDetections(await detectionsOnPage(page), theirs, `${backend}, image ${index}`)
+      const listed = await page.getByRole('list', { name: 'Detected shapes' }).locator('li').count()
+      expect(listed).toBe(theirs.length)
+      if (index === 1) await page.screenshot({ path: join(artifacts, `web-${backend}.png`) })
+    }
+    await page.close()
+  }, 120_000)
+
+  it('reports monotonic progress ending at the byte total; a cached second load requests nothing', async () => {
+    const context = await browser.newContext()
+    const page = await context.newPage()
+    await page.goto(`${server.url}?backend=cpu`)
+    await detectionsOnPage(page) // the app's own load, with caching on
+    const before = server.requests.length
+    const events = await page.evaluate(async () => {
+      const { detector } = (globalThis as unknown as { example: { detector: { load: (o: object) => Promise<{ dispose(): void }> } } }).example
+      const seen: [number, number, number][] = []
+      const model = await detector.load({ backend: 'cpu', cache: true, onProgress: (f: number, b: { loaded: number; total: number }) => seen.push([f, b.loaded, b.total]) })
+      model.dispose()
+      return seen
+    })
+    const modelRequests = server.requests.slice(before).filter((p) => /\.(json|bin)$/.test(p))
+    expect(modelRequests).toEqual([])
+    expect(events.length).toBeGreaterThan(0)
+    for (let i = 1; i < events.length; i++) expect(events[i]![0]).toBeGreaterThan(events[i - 1]![0])
+    const [fraction, loaded, total] = events.at(-1)!
+    expect(fraction).toBe(1)
+    expect(loaded).toBe(total)
+    const sizes = await page.evaluate(() => (globalThis as unknown as { example: { detector: { sizes: { total: number } } } }).example.detector.sizes.total)
+    expect(total).toBe(sizes)
+
+    // Without the cache, progress comes from the network, byte by byte.
+    const network = await page.evaluate(async () => {
+      const { detector } = (globalThis as unknown as { example: { detector: { load: (o: object) => Promise<{ dispose(): void }> } } }).example
+      const seen: number[] = []
+      const model = await detector.load({ backend: 'cpu', onProgress: (f: number) => seen.push(f) })
+      model.dispose()
+      return seen
+    })
+    for (let i = 1; i < network.length; i++) expect(network[i]!).toBeGreaterThan(network[i - 1]!)
+    expect(network.at(-1)).toBe(1)
+    await context.close()
+  }, 120_000)
+})
+
+describe('examples/capacitor', () => {
+  it('works from a non-root base path with no request leaving its own origin', async () => {
+    const dist = await buildExample('capacitor/vite.config.ts')
+    const server = await serveStatic(dist, '/capacitor/app/')
+    const browser = await launch()
+    try {
+      const page = await browser.newPage()
+      const origins = new Set<string>()
+      page.on('request', (request) => origins.add(new URL(request.url()).origin))
+      await page.goto(`${server.url}?backend=wasm&image=2`)
+      expectSameDetections(await detectionsOnPage(page), tensorflowDetections()[2]!, 'capacitor, image 2')
+      expect([...origins].filter((o) => o !== new URL(server.url).origin && o !== 'null')).toEqual([])
+      expect(server.requests.some((p) => p.endsWith('.wasm'))).toBe(true)
+      expect(server.requests.filter((p) => !p.startsWith('/capacitor/app/'))).toEqual([])
+      await page.screenshot({ path: join(artifacts, 'capacitor-wasm.png') })
+    } finally {
+      await browser.close()
+      await server.close()
+    }
+  }, 120_000)
+})
