@@ -9,7 +9,7 @@ const root = dirname(dirname(fileURLToPath(import.meta.url)))
 const venvPython = join(root, '.venv', 'bin', 'python')
 const python = process.env.TFMODEL_PYTHON ?? (existsSync(venvPython) ? venvPython : 'python3')
 
-for (const script of ['freeze.py']) {
+for (const script of ['freeze.py', 'convert.py']) {
   const result = spawnSync(python, [join(root, 'bench', script), ...process.argv.slice(2)], { stdio: 'inherit' })
   if (result.status !== 0) process.exit(result.status ?? 1)
 }

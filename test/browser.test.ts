@@ -2,7 +2,7 @@
 // the web example, built, served on loopback, detects shapes in its bundled
 // images and draws what TensorFlow detected; the Capacitor build works from a
 // non-root base path with no request leaving its origin.
-import { mkdirSync } from 'node:fs'
+import { existsSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { type Browser, chromium, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -14,6 +14,8 @@ import { floats, iou } from './tfjs-loader.js'
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 const artifacts = join(root, 'test-results')
+/** Without a browser these tests report themselves skipped (scripts/setup.sh installs Chromium). */
+const haveChromium = existsSync(CHROMIUM)
 
 interface Detection {
   classId: number
@@ -67,7 +69,7 @@ function expectSameDetections(ours: Detection[], theirs: Detection[], label: str
   }
 }
 
-describe('examples/web in Chromium', () => {
+describe.skipIf(!haveChromium)('examples/web in Chromium', () => {
   let server: StaticServer
   let browser: Browser
   const expected = tensorflowDetections()
@@ -136,7 +138,7 @@ describe('examples/web in Chromium', () => {
   }, 120_000)
 })
 
-describe('examples/capacitor', () => {
+describe.skipIf(!haveChromium)('examples/capacitor', () => {
   it('works from a non-root base path with no request leaving its own origin', async () => {
     const dist = await buildExample('capacitor/vite.config.ts')
     const server = await serveStatic(dist, '/capacitor/app/')

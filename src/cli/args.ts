@@ -2,6 +2,8 @@
 // `--name value`, `--name` / `--noname` for booleans. Kebab-case names are
 // accepted as aliases of the snake_case ones.
 
+import { closestNames } from '../closest-names.js'
+
 export interface FlagSpec {
   /** snake_case flag name, as TensorFlow's tool spells it. */
   name: string
@@ -77,20 +79,8 @@ function parseBoolean(name: string, value: string): boolean {
 }
 
 function suggestFlag(name: string, specs: FlagSpec[]): string {
-  const close = specs.filter((s) => s.name.includes(name) || name.includes(s.name) || distance(s.name, name) <= 3)
-  return close.length > 0 ? ` (did you mean --${close[0]!.name}?)` : ''
-}
-
-function distance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j)
-  for (let i = 0; i < a.length; i++) {
-    const current = [i + 1]
-    for (let j = 0; j < b.length; j++) {
-      current.push(Math.min(previous[j]! + (a[i] === b[j] ? 0 : 1), previous[j + 1]! + 1, current[j]! + 1))
-    }
-    previous = current
-  }
-  return previous[b.length]!
+  const [best] = closestNames(name, specs.map((s) => s.name), 1)
+  return best ? ` (did you mean --${best}?)` : ''
 }
 
 export function usage(command: string, summary: string, specs: FlagSpec[]): string {

@@ -1,6 +1,7 @@
 // Query directives on a model import (`./ssd.ckpt?quantize=int8&outputs=a,b`),
 // named after TensorFlow's tool flags. Unknown names and bad values are errors.
-import { closestNames, PluginError } from './errors.js'
+import { closestNames } from '../closest-names.js'
+import { PluginError } from './errors.js'
 
 export type QuantizeMode = 'uint8' | 'float16' | 'int8'
 export type ModelFormat = 'tfjs' | 'pb'

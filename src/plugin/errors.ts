@@ -14,25 +14,3 @@ export class PluginError extends Error {
     this.suggestions = suggestions
   }
 }
-
-/** Names among `known` within a small edit distance of `name`, best first. */
-export function closestNames(name: string, known: readonly string[]): string[] {
-  return known
-    .map((candidate) => ({ candidate, distance: editDistance(name.toLowerCase(), candidate.toLowerCase()) }))
-    .filter(({ candidate, distance }) => distance <= Math.max(2, Math.floor(candidate.length / 3)))
-    .sort((a, b) => a.distance - b.distance)
-    .slice(0, 2)
-    .map(({ candidate }) => candidate)
-}
-
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j)
-  for (let i = 0; i < a.length; i++) {
-    const current = [i + 1]
-    for (let j = 0; j < b.length; j++) {
-      current.push(Math.min(previous[j]! + (a[i] === b[j] ? 0 : 1), previous[j + 1]! + 1, current[j]! + 1))
-    }
-    previous = current
-  }
-  return previous[b.length]!
-}

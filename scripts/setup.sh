@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# One command from a fresh clone to a built example: installs the npm
+# packages, Python with TensorFlow (for the parity tests), Debian's Chromium
+# (for the browser tests, when this user can install packages), builds the
+# Rust core and the TypeScript, then builds examples/web — which converts the
+# detector checkpoint in fixtures/ at build time.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "== npm packages"
+npm ci --no-audit --no-fund
+
+echo "== Python with TensorFlow, for the parity tests (.venv)"
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv
+fi
+.venv/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+
+echo "== Chromium, for the browser tests"
+if command -v chromium >/dev/null 2>&1; then
+  echo "chromium is installed"
+else
+  apt=(apt-get)
+  [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1 && apt=(sudo apt-get)
+  if [ "$(id -u)" -eq 0 ] || [ "${apt[0]}" = sudo ]; then
+    DEBIAN_FRONTEND=noninteractive "${apt[@]}" update -q
+    DEBIAN_FRONTEND=noninteractive "${apt[@]}" install -y -q --no-install-recommends chromium
+  else
+    echo "cannot install chromium (not root, no sudo): the browser tests will report themselves skipped"
+  fi
+fi
+
+echo "== build: Rust core (napi-rs) and TypeScript"
+npm run build
+
+echo "== build: examples/web (converts fixtures/detector/model.ckpt)"
+npx vite build examples/web
+
+echo
+echo "Built examples/web/dist. View it with: npm run preview"
