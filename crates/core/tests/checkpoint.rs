@@ -16,18 +16,12 @@ use tfmodel_core::proto::{BundleEntryProto, BundleHeaderProto, DataType, Version
 use tfmodel_core::tensor::{Tensor, TensorData};
 use tfmodel_core::{Error, ErrorKind};
 
-fn fixtures_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures")
-}
-
-fn read_json(path: &Path) -> Value {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
+mod common;
+use common::{fixtures_dir, manifest, read_json};
 
 /// Every expected-tensors file the manifest lists: `(fixture dir, file)`.
 fn tensor_files() -> Vec<(PathBuf, PathBuf)> {
-    let manifest = read_json(&fixtures_dir().join("manifest.json"));
+    let manifest = manifest();
     let fixtures = manifest["fixtures"].as_object().expect("manifest has a fixtures map");
     let mut files = BTreeSet::new();
     for (name, entry) in fixtures {

@@ -6,33 +6,18 @@
 //! by the Python tests.)
 
 use std::collections::{HashMap, HashSet};
-use std::path::{Path, PathBuf};
 
-use serde_json::Value;
-use tfmodel_core::freeze::FreezeOptions;
 use tfmodel_core::graph::{attr_shape, attr_type, colocation_targets};
 use tfmodel_core::names::node_of;
 use tfmodel_core::optimize::{optimize, OptimizeOptions, OptimizedGraph};
-use tfmodel_core::pipeline::{self, ModelFiles};
 use tfmodel_core::proto::{attr_value, tensor_shape_proto, AttrValue, DataType, GraphDef, NodeDef, TensorShapeProto};
 use tfmodel_core::tensor::{Tensor, TensorData};
 use tfmodel_core::ErrorKind;
 
+mod common;
+use common::{const_node, find, freeze_fixture, graph_of, manifest, node, strings};
+
 // ---- the fixtures -------------------------------------------------------------------
-
-fn fixtures_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures")
-}
-
-fn manifest() -> Value {
-    let path = fixtures_dir().join("manifest.json");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap()
-}
-
-fn strings(value: &Value) -> Vec<String> {
-    value.as_array().map(|a| a.iter().map(|s| s.as_str().unwrap().to_string()).collect()).unwrap_or_default()
-}
 
 /// A fixture frozen by our freezer with the manifest's outputs.
 struct Fixture {
@@ -51,15 +36,7 @@ fn fixtures() -> Vec<Fixture> {
         if outputs.is_empty() || name.starts_with("errors/") {
             continue;
         }
-        let dir = fixtures_dir().join(name);
-        let files = ModelFiles {
-            input_graph: entry["graph"].as_str().map(|g| dir.join(g)),
-            input_binary: None,
-            input_checkpoint: entry["checkpoint"].as_str().map(|c| dir.join(c)),
-            input_meta_graph: entry["meta"].as_str().map(|m| dir.join(m)),
-        };
-        let options = FreezeOptions { output_node_names: outputs.clone(), ..Default::default() };
-        let frozen = pipeline::freeze(&files, &options).unwrap_or_else(|e| panic!("freezing {name}: {e}"));
+        let frozen = freeze_fixture(name, entry);
         found.push(Fixture {
             name: name.clone(),
             graph: frozen.graph,
@@ -82,10 +59,6 @@ fn optimize_outputs(graph: GraphDef, outputs: &[String]) -> OptimizedGraph {
 
 fn ops(graph: &GraphDef) -> HashSet<&str> {
     graph.node.iter().map(|n| n.op.as_str()).collect()
-}
-
-fn find<'a>(graph: &'a GraphDef, name: &str) -> &'a NodeDef {
-    graph.node.iter().find(|n| n.name == name).unwrap_or_else(|| panic!("no node {name}"))
 }
 
 fn has(graph: &GraphDef, name: &str) -> bool {
@@ -218,15 +191,6 @@ fn optimizing_twice_changes_nothing() {
 
 // ---- hand-built graphs -----------------------------------------------------------------
 
-fn node(name: &str, op: &str, inputs: &[&str]) -> NodeDef {
-    NodeDef {
-        name: name.to_string(),
-        op: op.to_string(),
-        input: inputs.iter().map(|s| s.to_string()).collect(),
-        ..Default::default()
-    }
-}
-
 fn attr(mut node: NodeDef, name: &str, value: attr_value::Value) -> NodeDef {
     node.attr.insert(name.to_string(), AttrValue { value: Some(value) });
     node
@@ -251,30 +215,18 @@ fn placeholder(name: &str, dtype: DataType, dims: &[i64]) -> NodeDef {
     attr(typed(node(name, "Placeholder", &[]), "dtype", dtype), "shape", shape_value(dims))
 }
 
-fn constant_tensor(name: &str, tensor: &Tensor) -> NodeDef {
-    let node = typed(node(name, "Const", &[]), "dtype", tensor.dtype);
-    attr(node, "value", attr_value::Value::Tensor(tensor.to_proto()))
-}
-
 fn floats(name: &str, shape: &[i64], values: &[f32]) -> NodeDef {
-    constant_tensor(name, &Tensor::from_f32(shape.to_vec(), values))
+    const_node(name, &Tensor::from_f32(shape.to_vec(), values))
 }
 
 fn ints(name: &str, shape: &[i64], values: &[i32]) -> NodeDef {
     let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
-    constant_tensor(
-        name,
-        &Tensor { dtype: DataType::DtInt32, shape: shape.to_vec(), data: TensorData::Raw(bytes.into()) },
-    )
+    const_node(name, &Tensor { dtype: DataType::DtInt32, shape: shape.to_vec(), data: TensorData::Raw(bytes.into()) })
 }
 
 fn bool_constant(name: &str, value: bool) -> NodeDef {
     let tensor = Tensor { dtype: DataType::DtBool, shape: vec![], data: TensorData::Raw(vec![u8::from(value)].into()) };
-    constant_tensor(name, &tensor)
-}
-
-fn graph(nodes: Vec<NodeDef>) -> GraphDef {
-    GraphDef { node: nodes, ..Default::default() }
+    const_node(name, &tensor)
 }
 
 fn names(list: &[&str]) -> Vec<String> {
@@ -309,7 +261,7 @@ fn const_i32(graph: &GraphDef, name: &str) -> (Vec<i64>, Vec<i32>) {
 
 #[test]
 fn replaces_an_input_node_by_a_placeholder_and_prunes_what_fed_it() {
-    let g = graph(vec![
+    let g = graph_of(vec![
         placeholder("raw", DataType::DtFloat, &[-1, 4]),
         floats("scale", &[], &[2.0]),
         attr(float_op("pre", "Mul", &["raw", "scale"]), "_output_shapes", {
@@ -336,7 +288,7 @@ fn replaces_an_input_node_by_a_placeholder_and_prunes_what_fed_it() {
 
 #[test]
 fn rejects_bad_placeholder_requests() {
-    let g = || graph(vec![placeholder("x", DataType::DtFloat, &[-1, 3]), float_op("y", "Relu", &["x"])]);
+    let g = || graph_of(vec![placeholder("x", DataType::DtFloat, &[-1, 3]), float_op("y", "Relu", &["x"])]);
     let wrong_count = OptimizeOptions { placeholder_type_enum: vec![DataType::DtFloat; 2], ..options(&["y"]) };
     assert_eq!(optimize(g(), &wrong_count).unwrap_err().kind, ErrorKind::InvalidArgument);
     let not_an_input = OptimizeOptions { placeholder_shapes: vec![("y".into(), vec![1, 3])], ..options(&["y"]) };
@@ -350,14 +302,14 @@ fn rejects_bad_placeholder_requests() {
 
 #[test]
 fn rejects_missing_outputs_and_unknown_names_with_suggestions() {
-    let g = || graph(vec![placeholder("x", DataType::DtFloat, &[3]), float_op("model/y", "Relu", &["x"])]);
+    let g = || graph_of(vec![placeholder("x", DataType::DtFloat, &[3]), float_op("model/y", "Relu", &["x"])]);
     assert_eq!(optimize(g(), &options(&[])).unwrap_err().code(), "NO_OUTPUTS");
     let typo = optimize(g(), &options(&["model/yy"])).unwrap_err();
     assert_eq!((typo.code(), typo.suggestions.clone()), ("UNKNOWN_NODE", names(&["model/y"])));
     let tensor_name = optimize(g(), &OptimizeOptions { input_names: names(&["x:0"]), ..options(&["model/y"]) });
     let error = tensor_name.unwrap_err();
     assert_eq!((error.code(), error.suggestions[0].as_str()), ("UNKNOWN_NODE", "x"));
-    let dangling = graph(vec![placeholder("x", DataType::DtFloat, &[3]), float_op("y", "Add", &["x", "gone:0"])]);
+    let dangling = graph_of(vec![placeholder("x", DataType::DtFloat, &[3]), float_op("y", "Add", &["x", "gone:0"])]);
     let error = optimize(dangling, &options(&["y"])).unwrap_err();
     assert_eq!((error.code(), error.subject.as_deref()), ("UNKNOWN_NODE", Some("gone")));
 }
@@ -365,7 +317,7 @@ fn rejects_missing_outputs_and_unknown_names_with_suggestions() {
 /// A v1 `cond(pred, lambda: x * 2, lambda: x)` as TensorFlow builds it.
 fn cond_graph(pred: NodeDef) -> GraphDef {
     let pred_name = pred.name.clone();
-    graph(vec![
+    graph_of(vec![
         placeholder("x", DataType::DtFloat, &[2]),
         pred,
         typed(node("cond/Switch", "Switch", &[&pred_name, &pred_name]), "T", DataType::DtBool),
@@ -408,11 +360,11 @@ fn fixes_keras_learning_phase_and_takes_unfed_defaults() {
     let g = cond_graph(bool_placeholder("keras_learning_phase", "PlaceholderWithDefault", &["phase_default"]));
     let mut nodes = g.node;
     nodes.push(bool_constant("phase_default", true));
-    let result = optimize(graph(nodes), &options(&["y"])).unwrap();
+    let result = optimize(graph_of(nodes), &options(&["y"])).unwrap();
     assert_eq!(result.applied[0], "fixed training flag keras_learning_phase to false");
     assert!(!ops(&result.graph).contains("Merge"));
 
-    let g = graph(vec![
+    let g = graph_of(vec![
         placeholder("x", DataType::DtFloat, &[2]),
         floats("rate/default", &[], &[0.5]),
         attr(
@@ -441,7 +393,7 @@ fn colocated(node: NodeDef, targets: &[&str]) -> NodeDef {
 
 #[test]
 fn prunes_to_what_the_outputs_reach_keeping_colocation_targets() {
-    let g = graph(vec![
+    let g = graph_of(vec![
         placeholder("x", DataType::DtFloat, &[3]),
         floats("unused", &[], &[1.0]),
         floats("anchor", &[], &[1.0]),
@@ -459,7 +411,7 @@ fn prunes_to_what_the_outputs_reach_keeping_colocation_targets() {
 
 #[test]
 fn bypasses_identities_and_debug_ops_by_rewiring_their_readers() {
-    let g = graph(vec![
+    let g = graph_of(vec![
         placeholder("x", DataType::DtFloat, &[3]),
         attr(float_op("check", "CheckNumerics", &["x"]), "message", attr_value::Value::S(b"bad".to_vec())),
         float_op("ident", "Identity", &["check"]),
@@ -476,7 +428,7 @@ fn bypasses_identities_and_debug_ops_by_rewiring_their_readers() {
 
 #[test]
 fn keeps_protected_colocated_and_controlled_identities() {
-    let g = graph(vec![
+    let g = graph_of(vec![
         placeholder("x", DataType::DtFloat, &[3]),
         floats("k", &[], &[1.0]),
         float_op("effect", "Relu", &["x"]),
@@ -495,7 +447,7 @@ fn keeps_protected_colocated_and_controlled_identities() {
 
 #[test]
 fn moves_control_edges_of_removed_nodes_to_what_they_waited_for() {
-    let g = graph(vec![
+    let g = graph_of(vec![
         placeholder("x", DataType::DtFloat, &[3]),
         float_op("a", "Relu", &["x"]),
         float_op("b", "Tanh", &["x"]),
@@ -526,7 +478,7 @@ fn keeps_cond_pivots_that_gate_a_branch() {
 
 #[test]
 fn folds_constant_subgraphs_in_the_op_dtype() {
-    let g = graph(vec![
+    let g = graph_of(vec![
         floats("a", &[2, 3], &[0.1, 0.2, 0.3, 0.4, 0.5, 0.6]),
         floats("b", &[3], &[0.2, 0.1, 1e-8]),
         float_op("sum", "AddV2", &["a", "b"]),
@@ -587,7 +539,7 @@ fn slices_like_tensorflow() {
         for (mask, value) in [("begin_mask", begin_mask), ("end_mask", end_mask), ("shrink_axis_mask", shrink)] {
             slice = attr(slice, mask, attr_value::Value::I(value));
         }
-        let g = graph(vec![
+        let g = graph_of(vec![
             ints("x", &[2, 3, 4], &(0..24).collect::<Vec<i32>>()),
             ints("begin", &[rank], begin),
             ints("end", &[rank], end),
@@ -601,7 +553,7 @@ fn slices_like_tensorflow() {
 
 #[test]
 fn leaves_unsafe_folds_and_while_loops_alone() {
-    let g = graph(vec![
+    let g = graph_of(vec![
         floats("nan", &[2], &[f32::NAN, 1.0]),
         typed(typed(node("to_int", "Cast", &["nan"]), "SrcT", DataType::DtFloat), "DstT", DataType::DtInt32),
         floats("big", &[], &[3e9]),
@@ -727,7 +679,7 @@ fn conv_batch_norm_graph(op: &str, shape: &[i64], with_bias: bool) -> (GraphDef,
     nodes.extend(batch_norm_params("bn", channels));
     nodes.push(fused_batch_norm("bn/FusedBatchNormV3", bn_input, "bn", Some(false)));
     nodes.push(float_op("y", "Relu", &["bn/FusedBatchNormV3"]));
-    (graph(nodes), names(&["y"]))
+    (graph_of(nodes), names(&["y"]))
 }
 
 fn input_image(channels: usize) -> Array {
@@ -806,7 +758,7 @@ fn folds_a_decomposed_batch_norm_into_matmul_with_transpose_b() {
         float_op("y", "Relu", &["bn/add_1"]),
     ]);
     let x = Array::new(vec![2, 3], values(6, 1).iter().map(|&v| f64::from(v)).collect());
-    let result = optimize_and_compare(graph(nodes), &names(&["y"]), &[("x", x)]);
+    let result = optimize_and_compare(graph_of(nodes), &names(&["y"]), &[("x", x)]);
     let left: Vec<&str> = result.graph.node.iter().map(|n| n.op.as_str()).collect();
     assert_eq!(left, ["Placeholder", "Const", "Const", "MatMul", "BiasAdd", "Relu"]);
     assert_eq!(find(&result.graph, "bn/add_1").input, ["dense", "dense_bn_offset"]);
@@ -834,7 +786,7 @@ fn fuses_a_decomposed_batch_norm_after_a_conv_without_constant_folding() {
             float_op("bn/add_1", "Add", &["bn/sub", "bn/mul_1"]),
         ]);
         let options = OptimizeOptions { fold_constants: false, ..options(&["bn/add_1"]) };
-        let result = optimize_and_compare_with(graph(nodes), &options, &[("x", input_image(2))]);
+        let result = optimize_and_compare_with(graph_of(nodes), &options, &[("x", input_image(2))]);
         let fused = "fused the decomposed batch norm ending in bn/add_1 into a FusedBatchNormV3";
         assert_eq!(result.applied, [fused, "folded batch norm bn/add_1 into conv"], "with gamma: {with_gamma}");
         assert!(!has(&result.graph, "bn/Rsqrt"));
@@ -852,7 +804,7 @@ fn turns_batch_norms_without_a_conv_into_mul_and_add() {
     nodes.push(global);
     nodes.push(fused_batch_norm("fused", "global", "bn", Some(false)));
     nodes.push(float_op("y", "Relu", &["fused"]));
-    let result = optimize_and_compare(graph(nodes), &names(&["y"]), &[("x", input_image(3))]);
+    let result = optimize_and_compare(graph_of(nodes), &names(&["y"]), &[("x", input_image(3))]);
     let left = ops(&result.graph);
     assert!(!left.contains("BatchNormWithGlobalNormalization") && !left.contains("FusedBatchNormV3"), "{left:?}");
     assert_eq!((find(&result.graph, "global").op.as_str(), find(&result.graph, "fused").op.as_str()), ("Add", "Add"));
@@ -889,7 +841,7 @@ fn keeps_batch_norms_inside_while_loops() {
         float_op("while/NextIteration", "NextIteration", &["while/bn/FusedBatchNormV3"]),
         float_op("y", "Exit", &["while/Switch"]),
     ]);
-    let result = optimize(graph(nodes), &options(&["y"])).unwrap();
+    let result = optimize(graph_of(nodes), &options(&["y"])).unwrap();
     assert_eq!(find(&result.graph, "while/bn/FusedBatchNormV3").op, "FusedBatchNormV3");
     assert_eq!(result.warnings, ["kept batch norm while/bn/FusedBatchNormV3: it runs inside a while loop"]);
 }

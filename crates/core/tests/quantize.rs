@@ -4,20 +4,18 @@
 //! against real TensorFlow 2.21 outside the test suite; here its structure and
 //! the float32 emulation of TensorFlow's `MIN_FIRST` kernel are checked.)
 
-use std::path::{Path, PathBuf};
-
 use bytes::Bytes;
-use serde_json::Value;
-use tfmodel_core::freeze::FreezeOptions;
-use tfmodel_core::graph::{attr_int, attr_string, attr_tensor, attr_type, tensor_attr, type_attr};
-use tfmodel_core::pipeline::{self, ModelFiles};
-use tfmodel_core::proto::{attr_value, AttrValue, DataType, GraphDef, NodeDef};
+use tfmodel_core::graph::{attr_int, attr_string, attr_tensor, attr_type};
+use tfmodel_core::proto::{attr_value, AttrValue, DataType, GraphDef};
 use tfmodel_core::quantize::{
     dequantize_into_graph, quantize, tf_dequantize_min_first, QuantizeMode, QuantizeOptions, QuantizedWeight,
     QuantizedWeights, WeightEncoding,
 };
 use tfmodel_core::tensor::{f16_to_f32, Tensor};
 use tfmodel_core::ErrorKind;
+
+mod common;
+use common::{const_node, find, frozen_fixture, graph_of, node};
 
 // ---- helpers ---------------------------------------------------------------
 
@@ -44,26 +42,6 @@ impl Random {
     }
 }
 
-fn const_node(name: &str, tensor: &Tensor) -> NodeDef {
-    let mut node = NodeDef { name: name.into(), op: "Const".into(), ..Default::default() };
-    node.attr.insert("dtype".into(), type_attr(tensor.dtype));
-    node.attr.insert("value".into(), tensor_attr(tensor.to_proto()));
-    node
-}
-
-fn op(name: &str, op: &str, inputs: &[&str]) -> NodeDef {
-    NodeDef {
-        name: name.into(),
-        op: op.into(),
-        input: inputs.iter().map(|s| s.to_string()).collect(),
-        ..Default::default()
-    }
-}
-
-fn graph_of(nodes: Vec<NodeDef>) -> GraphDef {
-    GraphDef { node: nodes, ..Default::default() }
-}
-
 fn one_const(values: &[f32], shape: Vec<i64>) -> GraphDef {
     graph_of(vec![const_node("w", &Tensor::from_f32(shape, values))])
 }
@@ -88,26 +66,6 @@ fn int8_parts(weight: &QuantizedWeight) -> (&[i8], &[f32], usize) {
 
 fn mean_error(original: &[f32], decoded: &[f32]) -> f64 {
     original.iter().zip(decoded).map(|(&x, &y)| f64::from(y) - f64::from(x)).sum::<f64>() / original.len() as f64
-}
-
-fn fixtures_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures")
-}
-
-/// A fixture frozen by our own pipeline, with the outputs the manifest names.
-fn frozen_fixture(name: &str) -> GraphDef {
-    let manifest_path = fixtures_dir().join("manifest.json");
-    let text = std::fs::read_to_string(&manifest_path).expect("fixtures/manifest.json (run fixtures/generate.py)");
-    let manifest: Value = serde_json::from_str(&text).unwrap();
-    let entry = &manifest["fixtures"][name];
-    let dir = fixtures_dir().join(name);
-    let files = ModelFiles {
-        input_checkpoint: Some(dir.join(entry["checkpoint"].as_str().unwrap())),
-        input_meta_graph: Some(dir.join(entry["meta"].as_str().unwrap())),
-        ..Default::default()
-    };
-    let outputs = entry["output_node_names"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().into()).collect();
-    pipeline::freeze(&files, &FreezeOptions { output_node_names: outputs, ..Default::default() }).unwrap().graph
 }
 
 // ---- (a) uint8 is unbiased -------------------------------------------------
@@ -235,7 +193,7 @@ fn float16_leaves_tensors_it_cannot_hold() {
 fn int8_graph() -> (GraphDef, Vec<(&'static str, Vec<f32>)>) {
     let shapes: [(&str, Vec<i64>); 3] =
         [("conv", vec![3, 3, 4, 8]), ("depthwise", vec![3, 3, 4, 2]), ("fc", vec![8, 16])];
-    let mut nodes = vec![op("x", "Placeholder", &[])];
+    let mut nodes = vec![node("x", "Placeholder", &[])];
     let mut consts = Vec::new();
     for (i, (name, shape)) in shapes.iter().enumerate() {
         let count = shape.iter().product::<i64>() as usize;
@@ -243,10 +201,10 @@ fn int8_graph() -> (GraphDef, Vec<(&'static str, Vec<f32>)>) {
         nodes.push(const_node(name, &Tensor::from_f32(shape.clone(), &values)));
         consts.push((*name, values));
     }
-    nodes.push(op("conv/read", "Identity", &["conv"]));
-    nodes.push(op("y", "Conv2D", &["x", "conv/read"]));
-    nodes.push(op("z", "DepthwiseConv2dNative", &["y", "depthwise"]));
-    let mut matmul = op("m", "MatMul", &["z", "fc:0"]);
+    nodes.push(node("conv/read", "Identity", &["conv"]));
+    nodes.push(node("y", "Conv2D", &["x", "conv/read"]));
+    nodes.push(node("z", "DepthwiseConv2dNative", &["y", "depthwise"]));
+    let mut matmul = node("m", "MatMul", &["z", "fc:0"]);
     matmul.attr.insert("transpose_b".into(), AttrValue { value: Some(attr_value::Value::B(true)) });
     nodes.push(matmul);
     (graph_of(nodes), consts)
@@ -329,7 +287,7 @@ fn modes_parse_from_the_directive_spellings() {
 #[test]
 fn uint8_shrinks_the_fixture_weights_to_a_quarter() {
     for fixture in ["convnet", "detector"] {
-        let graph = frozen_fixture(fixture);
+        let graph = frozen_fixture(fixture).graph;
         // The fixtures are tiny (the convnet has one tensor of 1024+ elements), so
         // quantize everything to measure the ratio over all weights.
         let all = quantize(&graph, &QuantizeOptions { mode: QuantizeMode::Uint8, minimum_size: 0 }).unwrap();
@@ -347,23 +305,19 @@ fn uint8_shrinks_the_fixture_weights_to_a_quarter() {
 
 // ---- the TensorFlow graph ----------------------------------------------------
 
-fn node<'g>(graph: &'g GraphDef, name: &str) -> &'g NodeDef {
-    graph.node.iter().find(|n| n.name == name).unwrap_or_else(|| panic!("no node {name}"))
-}
-
 fn const_values(graph: &GraphDef, name: &str) -> Tensor {
-    Tensor::from_proto(attr_tensor(node(graph, name), "value").unwrap()).unwrap()
+    Tensor::from_proto(attr_tensor(find(graph, name), "value").unwrap()).unwrap()
 }
 
 #[test]
 fn eightbit_graph_replaces_each_weight_with_a_min_first_dequantize() {
     let values = spread_values(3000, 3);
-    let graph = graph_of(vec![const_node("w", &Tensor::from_f32(vec![3000], &values)), op("y", "Identity", &["w"])]);
+    let graph = graph_of(vec![const_node("w", &Tensor::from_f32(vec![3000], &values)), node("y", "Identity", &["w"])]);
     let weights = quantize(&graph, &QuantizeOptions::default()).unwrap();
     let written = dequantize_into_graph(&graph, &weights).unwrap();
     let names: Vec<&str> = written.node.iter().map(|n| n.name.as_str()).collect();
     assert_eq!(names, ["w_quantized_const", "w_quantized_min", "w_quantized_max", "w", "y"]);
-    let dequantize = node(&written, "w");
+    let dequantize = find(&written, "w");
     assert_eq!(dequantize.op, "Dequantize");
     assert_eq!(dequantize.input, ["w_quantized_const", "w_quantized_min", "w_quantized_max"]);
     assert_eq!(attr_type(dequantize, "T"), Some(DataType::DtQuint8));
@@ -392,7 +346,7 @@ fn float16_graph_casts_half_constants() {
     let graph = one_const(&values, vec![2000]);
     let weights = quantize(&graph, &QuantizeOptions { mode: QuantizeMode::Float16, ..Default::default() }).unwrap();
     let written = dequantize_into_graph(&graph, &weights).unwrap();
-    let cast = node(&written, "w");
+    let cast = find(&written, "w");
     assert_eq!((cast.op.as_str(), cast.input.as_slice()), ("Cast", ["w_float16".to_string()].as_slice()));
     assert_eq!(attr_type(cast, "DstT"), Some(DataType::DtFloat));
     let half = const_values(&written, "w_float16");
@@ -408,7 +362,7 @@ fn int8_graph_dequantizes_per_channel_and_reshapes_depthwise_filters() {
     let weights = quantize(&graph, &QuantizeOptions { mode: QuantizeMode::Int8, minimum_size: 0 }).unwrap();
     let written = dequantize_into_graph(&graph, &weights).unwrap();
 
-    let conv = node(&written, "conv");
+    let conv = find(&written, "conv");
     assert_eq!((conv.op.as_str(), attr_int(conv, "axis")), ("Dequantize", Some(3)));
     assert_eq!(attr_string(conv, "mode").as_deref(), Some("SCALED"));
     assert_eq!(attr_type(conv, "T"), Some(DataType::DtQint8));
@@ -418,12 +372,12 @@ fn int8_graph_dequantizes_per_channel_and_reshapes_depthwise_filters() {
     for (&max, &scale) in maxes.iter().zip(scales) {
         assert_eq!(max / 127.0, scale);
     }
-    assert_eq!(attr_int(node(&written, "fc"), "axis"), Some(0));
+    assert_eq!(attr_int(find(&written, "fc"), "axis"), Some(0));
 
-    let reshape = node(&written, "depthwise");
+    let reshape = find(&written, "depthwise");
     assert_eq!(reshape.op, "Reshape");
     assert_eq!(reshape.input, ["depthwise_dequantized", "depthwise_shape"]);
-    assert_eq!(attr_int(node(&written, "depthwise_dequantized"), "axis"), Some(2));
+    assert_eq!(attr_int(find(&written, "depthwise_dequantized"), "axis"), Some(2));
     assert_eq!(const_values(&written, "depthwise_quantized_const").shape, [3, 3, 8]);
 }
 
@@ -433,7 +387,7 @@ fn weights_from_another_graph_are_refused() {
     let other = one_const(&[1.0, 2.0, 3.0], vec![3]);
     let err = dequantize_into_graph(&other, &weights).unwrap_err();
     assert_eq!((err.kind, err.subject.as_deref()), (ErrorKind::ShapeMismatch, Some("w")));
-    let unrelated = graph_of(vec![op("x", "Placeholder", &[])]);
+    let unrelated = graph_of(vec![node("x", "Placeholder", &[])]);
     let err = dequantize_into_graph(&unrelated, &weights).unwrap_err();
     assert_eq!((err.kind, err.subject.as_deref()), (ErrorKind::UnknownNode, Some("w")));
 }

@@ -4,69 +4,25 @@
 //! that loader depends on are checked one by one (tf-formats §9, traps 14–16).
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use bytes::Bytes;
 use serde_json::Value;
 use tfmodel_core::emit::tfjs::{signature_of, to_tfjs, write_tfjs, Signature, TensorSpec, TfjsModel, TfjsOptions};
-use tfmodel_core::freeze::FreezeOptions;
-use tfmodel_core::graph::{tensor_attr, type_attr};
+use tfmodel_core::graph::type_attr;
 use tfmodel_core::opcheck::{check_ops, require_supported};
-use tfmodel_core::pipeline::{self, ModelFiles};
-use tfmodel_core::proto::{attr_value, AttrValue, DataType, GraphDef, NodeDef};
+use tfmodel_core::proto::{attr_value, AttrValue, DataType, GraphDef};
 use tfmodel_core::quantize::{quantize, QuantizeMode, QuantizeOptions};
 use tfmodel_core::tensor::{Tensor, TensorData};
 use tfmodel_core::ErrorKind;
 
+mod common;
+use common::{const_node, frozen_fixture, graph_of, node};
+
 // ---- helpers ---------------------------------------------------------------
-
-fn fixtures_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures")
-}
-
-struct Frozen {
-    graph: GraphDef,
-    inputs: Vec<String>,
-    outputs: Vec<String>,
-}
-
-fn frozen_fixture(name: &str) -> Frozen {
-    let text = std::fs::read_to_string(fixtures_dir().join("manifest.json")).expect("fixtures/manifest.json");
-    let manifest: Value = serde_json::from_str(&text).unwrap();
-    let entry = &manifest["fixtures"][name];
-    let dir = fixtures_dir().join(name);
-    let files = ModelFiles {
-        input_checkpoint: Some(dir.join(entry["checkpoint"].as_str().unwrap())),
-        input_meta_graph: Some(dir.join(entry["meta"].as_str().unwrap())),
-        ..Default::default()
-    };
-    let outputs = entry["output_node_names"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().into()).collect();
-    let frozen = pipeline::freeze(&files, &FreezeOptions { output_node_names: outputs, ..Default::default() }).unwrap();
-    Frozen { graph: frozen.graph, inputs: frozen.inputs, outputs: frozen.outputs }
-}
 
 fn raw(dtype: DataType, shape: Vec<i64>, bytes: Vec<u8>) -> Tensor {
     Tensor { dtype, shape, data: TensorData::Raw(Bytes::from(bytes)) }
-}
-
-fn const_node(name: &str, tensor: &Tensor) -> NodeDef {
-    let mut node = NodeDef { name: name.into(), op: "Const".into(), ..Default::default() };
-    node.attr.insert("dtype".into(), type_attr(tensor.dtype));
-    node.attr.insert("value".into(), tensor_attr(tensor.to_proto()));
-    node
-}
-
-fn op(name: &str, op: &str, inputs: &[&str]) -> NodeDef {
-    NodeDef {
-        name: name.into(),
-        op: op.into(),
-        input: inputs.iter().map(|s| s.to_string()).collect(),
-        ..Default::default()
-    }
-}
-
-fn graph_of(nodes: Vec<NodeDef>) -> GraphDef {
-    GraphDef { node: nodes, ..Default::default() }
 }
 
 fn emit(graph: &GraphDef, options: &TfjsOptions) -> TfjsModel {
@@ -170,7 +126,7 @@ fn fixture_models_keep_values_only_in_the_manifest() {
 fn quantization_objects_follow_the_manifest_format() {
     let values: Vec<f32> = (0..2048).map(|i| (i as f32 - 1000.0) / 700.0).collect();
     let mut graph = graph_of(vec![const_node("w", &Tensor::from_f32(vec![32, 64], &values))]);
-    graph.node.push(op("y", "MatMul", &["w", "w"]));
+    graph.node.push(node("y", "MatMul", &["w", "w"]));
     let entry = |mode| {
         let weights = quantize(&graph, &QuantizeOptions { mode, ..Default::default() }).unwrap();
         let model = to_tfjs(&graph, Some(&weights), &Signature::default(), &TfjsOptions::default()).unwrap();
@@ -285,10 +241,10 @@ fn a_string_constant_read_as_a_number_is_an_error() {
     let shape =
         Tensor { dtype: DataType::DtString, shape: vec![1], data: TensorData::Strings(vec![Bytes::from_static(b"2")]) };
     let graph = graph_of(vec![
-        op("x", "Placeholder", &[]),
+        node("x", "Placeholder", &[]),
         const_node("shape", &shape),
-        op("shape/read", "Identity", &["shape"]),
-        op("y", "Reshape", &["x", "shape/read"]),
+        node("shape/read", "Identity", &["shape"]),
+        node("y", "Reshape", &["x", "shape/read"]),
     ]);
     let err = to_tfjs(&graph, None, &Signature::default(), &TfjsOptions::default()).unwrap_err();
     assert_eq!((err.kind, err.subject.as_deref()), (ErrorKind::UnsupportedDtype, Some("shape")));
@@ -299,18 +255,18 @@ fn a_string_constant_read_as_a_number_is_an_error() {
 
 #[test]
 fn int64_fields_are_strings_and_versions_always_exist() {
-    let mut node = op("x", "Placeholder", &[]);
-    node.attr.insert("dtype".into(), type_attr(DataType::DtFloat));
-    node.attr.insert(
+    let mut placeholder = node("x", "Placeholder", &[]);
+    placeholder.attr.insert("dtype".into(), type_attr(DataType::DtFloat));
+    placeholder.attr.insert(
         "shape".into(),
         AttrValue { value: Some(attr_value::Value::Shape(tfmodel_core::tensor::shape_proto(&[-1, 3]))) },
     );
-    let mut pad = op("y", "Identity", &["x"]);
+    let mut pad = node("y", "Identity", &["x"]);
     pad.attr.insert("T".into(), type_attr(DataType::DtFloat));
     pad.attr.insert("n".into(), AttrValue { value: Some(attr_value::Value::I(5)) });
     pad.attr.insert("flag".into(), AttrValue { value: Some(attr_value::Value::B(false)) });
     pad.attr.insert("s".into(), AttrValue { value: Some(attr_value::Value::S(b"SAME".to_vec())) });
-    let graph = graph_of(vec![node, pad]);
+    let graph = graph_of(vec![placeholder, pad]);
     let signature = signature_of(&graph, &["x".to_string()], &["y".to_string()]);
     assert_eq!(
         signature.outputs[0],
@@ -355,14 +311,14 @@ fn fixture_signatures_carry_dtypes_and_shapes() {
 
 #[test]
 fn unknown_signature_and_input_names_are_errors() {
-    let graph = graph_of(vec![op("x", "Placeholder", &[]), op("y", "Identity", &["x"])]);
+    let graph = graph_of(vec![node("x", "Placeholder", &[]), node("y", "Identity", &["x"])]);
     let wrong = Signature {
         inputs: vec![],
         outputs: vec![TensorSpec { name: "z".into(), dtype: DataType::DtFloat, shape: None }],
     };
     let err = to_tfjs(&graph, None, &wrong, &TfjsOptions::default()).unwrap_err();
     assert_eq!(err.kind, ErrorKind::UnknownNode);
-    let dangling = graph_of(vec![op("y", "Identity", &["missing"])]);
+    let dangling = graph_of(vec![node("y", "Identity", &["missing"])]);
     let err = to_tfjs(&dangling, None, &Signature::default(), &TfjsOptions::default()).unwrap_err();
     assert_eq!((err.kind, err.subject.as_deref()), (ErrorKind::UnknownNode, Some("y")));
 }
@@ -412,10 +368,10 @@ fn a_failed_write_leaves_no_partial_model() {
 #[test]
 fn op_check_flags_ops_tfjs_cannot_run() {
     let graph = graph_of(vec![
-        op("x", "Placeholder", &[]),
-        op("bn", "BatchNormWithGlobalNormalization", &["x"]),
-        op("check", "Assert", &["x"]),
-        op("y", "Relu", &["bn"]),
+        node("x", "Placeholder", &[]),
+        node("bn", "BatchNormWithGlobalNormalization", &["x"]),
+        node("check", "Assert", &["x"]),
+        node("y", "Relu", &["bn"]),
     ]);
     let check = check_ops(&graph);
     let unsupported: Vec<(&str, &str)> = check.unsupported.iter().map(|(n, o)| (n.as_str(), o.as_str())).collect();
@@ -430,7 +386,7 @@ fn op_check_flags_ops_tfjs_cannot_run() {
     }
     let warnings = require_supported(&check, true).unwrap();
     assert_eq!(warnings.len(), 2);
-    assert!(require_supported(&check_ops(&graph_of(vec![op("x", "Placeholder", &[])])), false).unwrap().is_empty());
+    assert!(require_supported(&check_ops(&graph_of(vec![node("x", "Placeholder", &[])])), false).unwrap().is_empty());
 }
 
 #[test]
