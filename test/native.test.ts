@@ -1,5 +1,5 @@
 // The napi binding: values and errors as JavaScript sees them.
-import { existsSync, readdirSync, truncateSync, writeFileSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 
@@ -158,5 +158,74 @@ describe('errors reach JavaScript with a stable code and the file at fault', () 
     expect(existsSync(join(dir, 'frozen.pb'))).toBe(false)
     expect(existsSync(output)).toBe(false)
     expect(readdirSync(dir).filter((f) => f.includes('frozen.pb'))).toEqual([])
+  })
+})
+
+describe('every corrupt input fails freezing with its own code, naming the file, writing nothing', () => {
+  type Damage = (dir: string) => string | void
+  const cases: [string, string, Damage, string][] = [
+    ['empty .index', 'INDEX_TRUNCATED', (d) => truncateSync(join(d, 'model.ckpt.index'), 0), 'model.ckpt.index'],
+    ['truncated .index', 'INDEX_TRUNCATED', (d) => truncateSync(join(d, 'model.ckpt.index'), 30), 'model.ckpt.index'],
+    ['empty data file', 'SHARD_TRUNCATED', (d) => truncateSync(join(d, 'model.ckpt.data-00000-of-00001'), 0), 'model.ckpt.data-00000-of-00001'],
+    ['truncated data file', 'SHARD_TRUNCATED', (d) => truncateSync(join(d, 'model.ckpt.data-00000-of-00001'), 100), 'model.ckpt.data-00000-of-00001'],
+    [
+      'a flipped byte inside a tensor',
+      'CRC_MISMATCH',
+      (d) => {
+        const file = join(d, 'model.ckpt.data-00000-of-00001')
+        const bytes = readFileSync(file)
+        bytes[bytes.length >> 1] = bytes[bytes.length >> 1]! ^ 0x40
+        writeFileSync(file, bytes)
+      },
+      'model.ckpt.data-00000-of-00001',
+    ],
+    ['a missing .index (checkpoint gone)', 'FILE_NOT_FOUND', (d) => rmSync(join(d, 'model.ckpt.index')), 'model.ckpt'],
+    ['an empty .pb', 'GRAPH_EMPTY', (d) => truncateSync(join(d, 'graph.pb'), 0), 'graph.pb'],
+    ['a garbage .pb', 'GRAPH_INVALID', (d) => writeFileSync(join(d, 'graph.pb'), Buffer.alloc(64, 0xff)), 'graph.pb'],
+  ]
+
+  it.each(cases)('%s → %s', async (_label, code, damage, culprit) => {
+    const dir = copyFixture('graph_pair')
+    damage(dir)
+    const output = join(dir, 'out', 'frozen.pb')
+    mkdirSync(join(dir, 'out'))
+    const error = await failure(
+      freeze({
+        inputGraph: join(dir, 'graph.pb'),
+        inputBinary: true,
+        inputCheckpoint: join(dir, 'model.ckpt'),
+        outputNodeNames: fixture('graph_pair').output_node_names,
+        outputGraph: output,
+      }),
+    )
+    expect(error.code).toBe(code)
+    expect(error.file).toBe(join(dir, culprit))
+    expect(error.message).toContain(culprit)
+    if (code === 'CRC_MISMATCH') expect(error.message).toContain(`"${error.subject}"`)
+    expect(readdirSync(join(dir, 'out'))).toEqual([])
+  })
+
+  it.each([
+    ['errors/shape_mismatch', 'SHAPE_MISMATCH'],
+    ['errors/missing_variable', 'VARIABLE_MISSING'],
+  ])('%s → %s', async (name, code) => {
+    const dir = copyFixture(name)
+    mkdirSync(join(dir, 'out'))
+    const error = await failure(
+      freeze({ source: join(dir, 'model.ckpt'), outputNodeNames: fixture(name).output_node_names, outputGraph: join(dir, 'out', 'frozen.pb') }),
+    )
+    expect(error.code).toBe(code)
+    expect(error.file).toMatch(/model\.ckpt\.(meta|index)$/)
+    expect(readdirSync(join(dir, 'out'))).toEqual([])
+  })
+
+  it('a missing shard of a sharded checkpoint → SHARD_MISSING', async () => {
+    const dir = copyFixture('partitioned')
+    rmSync(join(dir, 'model.ckpt.data-00002-of-00003'))
+    mkdirSync(join(dir, 'out'))
+    const error = await failure(freeze({ source: join(dir, 'model.ckpt'), outputGraph: join(dir, 'out', 'frozen.pb') }))
+    expect(error.code).toBe('SHARD_MISSING')
+    expect(error.file).toBe(join(dir, 'model.ckpt.data-00002-of-00003'))
+    expect(readdirSync(join(dir, 'out'))).toEqual([])
   })
 })

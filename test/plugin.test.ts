@@ -1,7 +1,7 @@
 // The bundler plugin end to end: each bundler builds a small app importing a
 // real fixture model; the emitted assets, loaded by the app's own code from
 // the built output, run in TensorFlow.js and give TensorFlow's outputs.
-import { cpSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -138,5 +138,99 @@ describe('errors name the importing module and the model file', () => {
   it('an unknown option is rejected with a suggestion', async () => {
     const { default: tfmodel } = await import('../src/vite.js')
     expect(() => tfmodel({ quantise: true } as never)).toThrow(/unknown option "quantise".*"quantize"/)
+  })
+})
+
+describe('other sources', () => {
+  it('a checkpoint saved without a .meta, paired with its .pbtxt graph by option, and a frozen .pb', async () => {
+    const pair = fixture('graph_pair')
+    const convnet = fixture('convnet')
+    const dir = outDirFor('sources')
+    writeFileSync(
+      join(dir, 'main.js'),
+      [
+        `import paired from ${JSON.stringify(pair.path('model.ckpt'))}`,
+        `import frozen from ${JSON.stringify(`${convnet.path('frozen_tf.pb')}?outputs=probs`)}`,
+        'export { frozen, paired }',
+      ].join('\n'),
+    )
+    await buildApp('rollup', dir, join(dir, 'main.js'), join(dir, 'out'), {
+      root,
+      dts: false,
+      cacheDir: false,
+      models: [{ include: 'fixtures/graph_pair/model.ckpt', graph: 'fixtures/graph_pair/graph.pbtxt', outputs: pair.output_node_names }],
+    })
+    const app = (await import(pathToFileURL(join(dir, 'out', 'main.js')).href)) as { paired: TfModel; frozen: TfModel }
+
+    const pairIo = readJson<{ inputs: Record<string, JsonTensor>; outputs: Record<string, JsonTensor> }>(pair.path(pair.io!))
+    const paired = await app.paired.load({ fetch: fileFetch, backend: 'cpu' })
+    const x = pairIo.inputs['inputs/x']!
+    const out = await paired.run({ 'inputs/x': { data: floats(x), shape: x.shape } })
+    for (const name of pair.output_node_names) {
+      const want = floats(pairIo.outputs[name]!)
+      ;(out[name]!.data as Float32Array).forEach((v, i) => expect(Math.abs(v - want[i]!), name).toBeLessThan(1e-5))
+    }
+    paired.dispose()
+
+    expect(app.frozen.signature.outputs.map((s) => s.name)).toEqual(['probs'])
+    const io = readJson<{ inputs: { input: JsonTensor }; outputs: Record<string, JsonTensor> }>(convnet.path(convnet.io!))
+    const frozen = await app.frozen.load({ fetch: fileFetch, backend: 'cpu' })
+    const probs = (await frozen.run({ input: { data: floats(io.inputs.input), shape: io.inputs.input.shape } })).probs!
+    const want = floats(io.outputs.probs!)
+    ;(probs.data as Float32Array).forEach((v, i) => expect(Math.abs(v - want[i]!)).toBeLessThan(1e-5))
+    frozen.dispose()
+  })
+})
+
+describe('rollup --watch', () => {
+  it('rebuilds with the new weights when a training directory gets a new checkpoint', async () => {
+    const { watch } = await import('rollup')
+    const { default: tfmodel } = await import('../src/rollup.js')
+    const train = fixture('train_dir')
+    const dir = outDirFor('watch')
+    const modelDir = join(dir, 'train')
+    mkdirSync(modelDir)
+    const copyStep = (step: number) => {
+      for (const suffix of ['.data-00000-of-00001', '.index', '.meta']) {
+        copyFileSync(train.path(`model.ckpt-${step}${suffix}`), join(modelDir, `model.ckpt-${step}${suffix}`))
+      }
+      writeFileSync(join(modelDir, 'checkpoint'), `model_checkpoint_path: "model.ckpt-${step}"\n`)
+    }
+    copyStep(100)
+    writeFileSync(join(dir, 'main.js'), "export { default } from './train'\n")
+    const out = join(dir, 'out')
+    const watcher = watch({
+      input: join(dir, 'main.js'),
+      external: [/^@tensorflow\//],
+      plugins: [tfmodel({ dts: false, cacheDir: false })],
+      output: { dir: out, format: 'es' },
+      watch: { buildDelay: 50 },
+    })
+    const builds: string[] = []
+    watcher.on('event', (event) => {
+      if (event.code === 'BUNDLE_END') {
+        void event.result.close()
+        builds.push(readdirSync(join(out, 'assets')).filter((f) => f.endsWith('.bin')).join(','))
+      }
+      if (event.code === 'ERROR') builds.push(`error: ${event.error.message}`)
+    })
+    const until = async (count: number) => {
+      for (let waited = 0; builds.length < count; waited += 50) {
+        if (waited > 20_000) throw new Error(`only ${builds.length} builds: ${builds.join(' | ')}`)
+        await new Promise((resolve) => setTimeout(resolve, 50))
+      }
+    }
+    try {
+      await until(1)
+      copyStep(200)
+      await until(2)
+      expect(builds[1]).not.toMatch(/^error/)
+      const weights = (step: number) =>
+        Buffer.concat(['W', 'b'].map((n) => Buffer.from(readJson<{ tensors: Record<string, JsonTensor> }>(train.path(train.steps![String(step)]!)).tensors[n]!.data as string, 'base64')))
+      const newest = readdirSync(join(out, 'assets')).filter((f) => f.endsWith('.bin')).map((f) => readFileSync(join(out, 'assets', f)))
+      expect(newest.some((bytes) => bytes.includes(weights(200)))).toBe(true)
+    } finally {
+      await watcher.close()
+    }
   })
 })
