@@ -35,7 +35,8 @@ export function parseArgs(argv: string[], specs: FlagSpec[]): ParsedArgs {
     }
     const body = arg.replace(/^--?/, '')
     const eq = body.indexOf('=')
-    const rawName = (eq >= 0 ? body.slice(0, eq) : body).replaceAll('-', '_')
+    const written = (eq >= 0 ? body.slice(0, eq) : body).replaceAll('-', '_')
+    const rawName = written === 'h' ? 'help' : written
     let spec = byName.get(rawName)
     let negated = false
     if (!spec && rawName.startsWith('no')) {
@@ -54,7 +55,7 @@ export function parseArgs(argv: string[], specs: FlagSpec[]): ParsedArgs {
     }
     let value: string
     if (eq >= 0) value = body.slice(eq + 1)
-    else if (i + 1 < argv.length) value = argv[++i]!
+    else if (i + 1 < argv.length && !argv[i + 1]!.startsWith('--')) value = argv[++i]!
     else throw new UsageError(`flag --${spec.name} needs a value`)
     flags[spec.name] = spec.kind === 'list' ? splitList(value) : value
   }

@@ -38,7 +38,7 @@ export async function runFreeze(argv: string[], out: (line: string) => void): Pr
   const output = flags.output_graph as string | undefined
   if (!output) throw new UsageError('--output_graph is required')
   if (!flags.input_graph && !flags.input_meta_graph && !flags.input_checkpoint) {
-    throw new UsageError('give --input_graph or --input_meta_graph (and --input_checkpoint)')
+    throw new UsageError('give --input_checkpoint (with its .meta beside it), --input_meta_graph or --input_graph')
   }
   const list = (name: string) => flags[name] as string[] | undefined
   const result = await freeze({

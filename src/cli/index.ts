@@ -47,8 +47,10 @@ export async function main(argv: string[], out = (line: string) => console.log(l
     }
     if (isTfModelError(error)) {
       err(`tfmodel ${name}: error ${error.code}: ${error.message}`)
-      return 1
+      // A flag value the core rejects is bad usage too.
+      return error.code === 'INVALID_ARGUMENT' ? 2 : 1
     }
-    throw error
+    err(`tfmodel ${name}: ${error instanceof Error ? error.message : String(error)}`)
+    return 1
   }
 }

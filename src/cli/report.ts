@@ -25,10 +25,11 @@ export function quantizationLines(report: QuantizationReport): string[] {
 export function conversionLines(result: ConvertResult): string[] {
   const lines = result.applied.map((line) => `  ${line}`)
   if (result.quantization) lines.push(...quantizationLines(result.quantization))
-  const inputs = result.signature.inputs.map((s) => `${s.name} ${s.dtype}[${(s.shape ?? []).join(',')}]`).join(', ')
-  const outputs = result.signature.outputs.map((s) => `${s.name} ${s.dtype}[${(s.shape ?? ['?']).join(',')}]`).join(', ')
+  const spec = (s: ConvertResult['signature']['inputs'][number]) => `${s.name} ${s.dtype}${s.shape ? `[${s.shape.join(',')}]` : '[?]'}`
+  const inputs = result.signature.inputs.map(spec).join(', ')
+  const outputs = result.signature.outputs.map(spec).join(', ')
   lines.push(`inputs:  ${inputs}`, `outputs: ${outputs}`)
-  lines.push(`${result.nodeCount} nodes, ${result.variables} variables frozen, weights ${formatBytes(Number(result.weightBytes))}`)
+  lines.push(`${result.nodeCount} nodes, ${result.variables} variables frozen, weights ${formatBytes(result.weightBytes)}`)
   if (result.executeAsync) lines.push(`needs executeAsync (dynamic ops: ${result.dynamicOps.join(', ')})`)
   for (const op of result.unsupportedOps) lines.push(`warning: TF.js cannot run ${op}`)
   for (const warning of result.warnings) lines.push(`warning: ${warning}`)

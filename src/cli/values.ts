@@ -93,9 +93,9 @@ function formatNumber(value: number): string {
 
 /** numpy-like nested brackets; long axes are summarised as `first ... last`. */
 export function formatTensor(dtype: string, shape: number[], elements: Element[], edgeItems = 3, threshold = 1000): string {
+  // numpy prints floats with a decimal point ("1.") and integers without.
   const isFloat = /^(float|bfloat|complex)/.test(dtype)
-  const cell = (value: Element): string =>
-    isFloat || Array.isArray(value) ? formatElement(value) : typeof value === 'bigint' || typeof value === 'number' ? String(value) : formatElement(value)
+  const cell = (value: Element): string => (!isFloat && (typeof value === 'number' || typeof value === 'bigint') ? String(value) : formatElement(value))
   if (shape.length === 0) return elements.length > 0 ? cell(elements[0]!) : '[]'
   const summarise = elements.length > threshold
   const strides = shape.map((_, axis) => shape.slice(axis + 1).reduce((a, b) => a * b, 1))

@@ -2,7 +2,7 @@
 // imports, convert them (cached), and produce the loader module; the hooks in
 // index.ts only hand off to this.
 import { createHash } from 'node:crypto'
-import { existsSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { basename, dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -24,11 +24,13 @@ export interface AssetEmitter {
 }
 
 export class PluginContext {
-  options: ResolvedOptions
-  converter: ModelConverter
+  options!: ResolvedOptions
+  converter!: ModelConverter
   dev: DevModels | undefined
   private dts: DeclarationFile | undefined
   private packages: InstalledPackages | undefined
+  /** The WASM binaries with content-hashed names, read once. */
+  private wasmBinaries: { name: string; data: Uint8Array }[] | undefined
   /** The first module importing each model id, for error messages. */
   private readonly importers = new Map<string, { importer: string | undefined; specifier: string }>()
   /** Every model import as written → its id, for the declaration file. */
@@ -42,17 +44,16 @@ export class PluginContext {
     private readonly rawOptions: Options | undefined,
     private readonly virtualIds = true,
   ) {
-    this.options = resolveOptions(rawOptions)
-    this.converter = new ModelConverter(this.options)
-    this.dts = this.options.dts ? new DeclarationFile(this.options.dts) : undefined
+    this.setRoot(undefined)
   }
 
-  /** Re-resolves options once the bundler says where the project root is. */
-  setRoot(root: string): void {
+  /** (Re-)resolves options once the bundler says where the project root is. */
+  setRoot(root: string | undefined): void {
     this.options = resolveOptions(this.rawOptions, root)
     this.converter = new ModelConverter(this.options)
     this.dts = this.options.dts ? new DeclarationFile(this.options.dts) : undefined
     this.packages = undefined
+    this.wasmBinaries = undefined
   }
 
   resolveId(specifier: string, importer: string | undefined): string | undefined {
@@ -121,12 +122,12 @@ export class PluginContext {
   private wasmFiles(publish: (name: string, data: Uint8Array) => string): { plain: string; simd: string } | undefined {
     const files = this.installed.wasmFiles
     if (!files) return undefined
-    const hashed = (path: string) => {
+    this.wasmBinaries ??= [files.plain, files.simd].map((path) => {
       const data = new Uint8Array(readFileSync(path))
-      const name = basename(path).replace(/\.wasm$/, `-${createHash('sha256').update(data).digest('hex').slice(0, 10)}.wasm`)
-      return publish(name, data)
-    }
-    return { plain: hashed(files.plain), simd: hashed(files.simd) }
+      return { name: basename(path).replace(/\.wasm$/, `-${createHash('sha256').update(data).digest('hex').slice(0, 10)}.wasm`), data }
+    })
+    const [plain, simd] = this.wasmBinaries.map((binary) => publish(binary.name, binary.data))
+    return { plain: plain!, simd: simd! }
   }
 
   private moduleSource(
@@ -152,24 +153,37 @@ export class PluginContext {
     if (!this.dts) return
     let changed = false
     for (const [specifier, id] of this.dtsSpecifiers) {
-      if (id === request.id) changed = this.dts.add(specifier, request.settings.url ? undefined : model.result.signature) || changed
+      if (id === request.id) changed = this.dts.add(specifier, id, request.settings.url ? undefined : model.result.signature) || changed
     }
     if (changed && this.dev) this.writeDeclarations()
   }
 
+  /** What a build should hear about a model: unsupported ops (when the op check only warns), lossy values. */
+  warnings(model: ConvertedModel): string[] {
+    const ops = model.result.unsupportedOps.map((op) => `TF.js cannot run ${op}`)
+    return [...ops, ...model.result.warnings].map((warning) => `unplugin-tfmodel: ${warning}`)
+  }
+
   private explain(error: unknown, importer: string | undefined, specifier: string): Error {
-    const original = error as Error & { code?: string; file?: string }
+    const original = (error instanceof Error ? error : new Error(String(error))) as Error & CoreErrorFields
     const where = importer ? `${importer}: ` : ''
     const code = original.code ? `${original.code}: ` : ''
     const explained = new Error(`${where}cannot import "${specifier}": ${code}${original.message}`, { cause: error })
-    Object.assign(explained, { code: original.code, file: original.file })
-    return explained
+    const { code: errorCode, file, subject, suggestions } = original
+    return Object.assign(explained, { code: errorCode, file, subject, suggestions })
   }
+}
+
+interface CoreErrorFields {
+  code?: string
+  file?: string
+  subject?: string
+  suggestions?: string[]
 }
 
 /** The runtime's built file, imported by absolute path so any bundler finds it. */
 export function runtimePath(): string {
-  let dir = dirname(fileURLToPath(import.meta.url))
-  while (!existsSync(join(dir, 'package.json'))) dir = dirname(dir)
-  return join(dir, 'dist', 'runtime', 'index.js').split('\\').join('/')
+  const here = dirname(fileURLToPath(import.meta.url))
+  // src/plugin or dist/plugin: the package root is two folders up.
+  return join(here, '..', '..', 'dist', 'runtime', 'index.js').split('\\').join('/')
 }

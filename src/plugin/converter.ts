@@ -24,8 +24,10 @@ export interface ConvertedModel {
   files: { name: string; data: Uint8Array }[]
   /** The files the model was read from; watch these. */
   sourceFiles: string[]
-  fromCache: boolean
 }
+
+/** Bumped when what the cache stores changes shape. */
+const CACHE_SCHEMA = 1
 
 export class ModelConverter {
   /** Conversions actually run (not served from cache), for tests and debug logs. */
@@ -54,7 +56,9 @@ export class ModelConverter {
     this.conversions++
     const started = performance.now()
     const { files, signature, ...rest } = await convert({
-      source: request.source,
+      // A training directory's state file may move on while we convert: read
+      // exactly the checkpoint whose files were hashed.
+      source: pinnedSource(request, sourceFiles),
       inputGraph: request.settings.graph,
       outputNodeNames: request.settings.outputs,
       inputNames: request.settings.inputs,
@@ -69,9 +73,10 @@ export class ModelConverter {
       result: { ...rest, signature: toSignature(signature) },
       files: files.map((f) => ({ name: f.name, data: new Uint8Array(f.data) })),
       sourceFiles,
-      fromCache: false,
     }
-    await this.writeCache(model)
+    // Files rewritten in place while converting: the result is fine to use
+    // now, but must not be filed under the key of the bytes hashed before.
+    if ((await this.cacheKey(request, sourceFiles)) === key) await this.writeCache(model)
     return model
   }
 
@@ -82,7 +87,7 @@ export class ModelConverter {
     )
     const { outputs, inputs, quantize, format } = request.settings
     const settings = { outputs, inputs, quantize, format, shardSize: this.options.shardSize, opCheck: this.options.opCheck }
-    return createHash('sha256').update(JSON.stringify({ core: coreVersion(), settings, files })).digest('hex')
+    return createHash('sha256').update(JSON.stringify({ schema: CACHE_SCHEMA, core: coreVersion(), settings, files })).digest('hex')
   }
 
   private async readCache(key: string): Promise<Omit<ConvertedModel, 'sourceFiles'> | undefined> {
@@ -92,9 +97,11 @@ export class ModelConverter {
       const result = JSON.parse(await readFile(join(dir, 'result.json'), 'utf8')) as ModelInfo & { fileNames: string[] }
       const { fileNames, ...rest } = result
       const files = await Promise.all(fileNames.map(async (name) => ({ name, data: new Uint8Array(await readFile(join(dir, 'files', name))) })))
-      return { key, result: rest, files, fromCache: true }
-    } catch {
-      return undefined // absent or damaged: convert again
+      return { key, result: rest, files }
+    } catch (error) {
+      // Absent: convert. Damaged: remove it, so the fresh result can take its place.
+      if ((error as { code?: string }).code !== 'ENOENT') await rm(dir, { recursive: true, force: true })
+      return undefined
     }
   }
 
@@ -113,6 +120,13 @@ export class ModelConverter {
       await rm(temporary, { recursive: true, force: true }) // another process won the race, or the disk is read-only
     }
   }
+}
+
+/** For a training directory, the checkpoint prefix among its hashed files. */
+function pinnedSource(request: ModelRequest, sourceFiles: string[]): string {
+  if (request.kind !== 'directory') return request.source
+  const index = sourceFiles.find((f) => f.endsWith('.index'))
+  return index ? index.slice(0, -'.index'.length) : request.source
 }
 
 function toSignature(signature: NativeSignature): Signature {

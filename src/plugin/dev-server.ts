@@ -9,7 +9,7 @@ import type { ViteDevServer } from 'vite'
 import type { ModelDescriptor } from '../runtime/types.js'
 import { devAssets, type ModelAssets } from './assets.js'
 import type { ConvertedModel, ModelConverter } from './converter.js'
-import { type ModelRequest, requestSlug } from './model-request.js'
+import { type ModelRequest, publicId, requestSlug } from './model-request.js'
 
 /** URL path under the server's base where models are served. */
 export const DEV_PREFIX = '@tfmodel/'
@@ -38,9 +38,11 @@ interface ServedModel {
   request: ModelRequest
   slug: string
   assets: ModelAssets
+  /** The version before `assets`, still served: a page may be mid-download when a new one lands. */
+  previous: ModelAssets | undefined
   model: ConvertedModel
   /** Source files being watched. */
-  files: Set<string>
+  watched: Set<string>
   timer?: ReturnType<typeof setTimeout>
   /** Bumped on every file event, so a slow conversion does not overwrite a newer one. */
   generation: number
@@ -48,6 +50,8 @@ interface ServedModel {
 
 export class DevModels {
   private readonly served = new Map<string, ServedModel>()
+  /** Static files (the WASM backend's binaries) by name. */
+  private readonly staticFiles = new Map<string, Uint8Array>()
   private readonly debounceMs: number
   private readonly settleMs: number
 
@@ -63,20 +67,29 @@ export class DevModels {
 
   /** Serves a converted model and watches its files; returns the model.json URL. */
   register(request: ModelRequest, model: ConvertedModel): string {
-    const existing = this.served.get(request.id)
-    const entry: ServedModel = existing ?? { request, slug: requestSlug(request), assets: devAssets(model), model, files: new Set(), generation: 0 }
-    entry.model = model
-    entry.assets = devAssets(model)
+    const entry = this.served.get(request.id) ?? {
+      request,
+      slug: requestSlug(request),
+      assets: devAssets(model),
+      previous: undefined,
+      model,
+      watched: new Set<string>(),
+      generation: 0,
+    }
     this.served.set(request.id, entry)
-    this.watch(entry, model.sourceFiles)
+    this.replace(entry, model)
     return this.url(entry)
   }
 
-  private readonly files = new Map<string, Uint8Array>()
+  /** The model last served for `id`: what a reload gets while a checkpoint is mid-save. */
+  lastGood(id: string): { request: ModelRequest; model: ConvertedModel } | undefined {
+    const entry = this.served.get(id)
+    return entry && { request: entry.request, model: entry.model }
+  }
 
   /** Serves a static file (the WASM backend's binaries) under a stable URL. */
   serveFile(name: string, data: Uint8Array): string {
-    this.files.set(name, data)
+    this.staticFiles.set(name, data)
     return `${this.server.config.base}${DEV_PREFIX}files/${name}`
   }
 
@@ -86,48 +99,67 @@ export class DevModels {
   }
 
   readonly middleware = (req: IncomingMessage, res: ServerResponse, next: () => void): void => {
-    const path = decodeURIComponent((req.url ?? '').split('?')[0]!)
+    const path = (req.url ?? '').split('?')[0]!
     const at = path.indexOf(`/${DEV_PREFIX}`)
     if (at < 0) return next()
     const [slug, hash, ...rest] = path.slice(at + DEV_PREFIX.length + 1).split('/')
-    const staticFile = slug === 'files' ? this.files.get(hash ?? '') : undefined
+    const staticFile = slug === 'files' ? this.staticFiles.get(hash ?? '') : undefined
     if (staticFile) {
       res.setHeader('Content-Type', 'application/wasm')
       res.end(Buffer.from(staticFile.buffer, staticFile.byteOffset, staticFile.byteLength))
       return
     }
-    const entry = [...this.served.values()].find((e) => e.slug === slug)
-    const name = rest.join('/')
-    const file = entry && (entry.assets.entry.fileName === name ? entry.assets.entry : entry.assets.shards.find((s) => s.fileName === name))
-    if (!entry || !file || entry.assets.hash !== hash) {
+    const file = this.find(slug, hash, rest.join('/'))
+    if (!file) {
       res.statusCode = 404
       res.end(`unplugin-tfmodel: no model file ${path}`)
       return
     }
+    const name = file.fileName
     res.setHeader('Content-Type', name.endsWith('.json') ? 'application/json' : 'application/octet-stream')
     res.setHeader('Cache-Control', 'no-cache')
     res.setHeader('Content-Length', String(file.data.byteLength))
     res.end(Buffer.from(file.data.buffer, file.data.byteOffset, file.data.byteLength))
   }
 
+  /** A file of the current or the previous version of a model. */
+  private find(slug: string | undefined, hash: string | undefined, name: string): ModelAssets['entry'] | undefined {
+    for (const entry of this.served.values()) {
+      if (entry.slug !== slug) continue
+      for (const assets of [entry.assets, entry.previous]) {
+        if (!assets || assets.hash !== hash) continue
+        const file = assets.entry.fileName === name ? assets.entry : assets.shards.find((s) => s.fileName === name)
+        if (file) return file
+      }
+    }
+    return undefined
+  }
+
   private url(entry: ServedModel): string {
     return `${this.server.config.base}${DEV_PREFIX}${entry.slug}/${entry.assets.hash}/${entry.assets.entry.fileName}`
   }
 
-  private watch(entry: ServedModel, files: string[]): void {
-    const watched = [...files]
+  /** Makes `model` the served version and watches exactly the files it was read from. */
+  private replace(entry: ServedModel, model: ConvertedModel): void {
+    const assets = devAssets(model)
+    if (assets.hash !== entry.assets.hash) entry.previous = entry.assets
+    entry.assets = assets
+    entry.model = model
+    const wanted = new Set(model.sourceFiles)
     // A training directory gains new checkpoint files: watch the directory itself.
-    if (entry.request.kind === 'directory') watched.push(entry.request.source)
-    for (const file of watched) {
-      if (!entry.files.has(file)) {
-        entry.files.add(file)
-        this.server.watcher.add(file)
-      }
+    if (entry.request.kind === 'directory') wanted.add(entry.request.source)
+    for (const file of wanted) {
+      if (!entry.watched.has(file)) this.server.watcher.add(file)
     }
+    for (const file of entry.watched) {
+      const stillNeeded = [...this.served.values()].some((other) => other !== entry && other.watched.has(file))
+      if (!wanted.has(file) && !stillNeeded) this.server.watcher.unwatch(file)
+    }
+    entry.watched = wanted
   }
 
   private belongsTo(entry: ServedModel, file: string): boolean {
-    if (entry.files.has(file)) return true
+    if (entry.watched.has(file)) return true
     if (entry.request.kind === 'directory') return file.startsWith(`${entry.request.source}/`)
     // Any file of the checkpoint prefix (a shard count may change).
     return entry.request.kind === 'checkpoint' && file.startsWith(`${entry.request.source}.`)
@@ -166,9 +198,7 @@ export class DevModels {
 
   private publish(entry: ServedModel, model: ConvertedModel): void {
     const previousSignature = JSON.stringify(entry.model.result.signature)
-    entry.model = model
-    entry.assets = devAssets(model)
-    this.watch(entry, model.sourceFiles)
+    this.replace(entry, model)
     const signatureChanged = JSON.stringify(model.result.signature) !== previousSignature
     if (signatureChanged) {
       // Inputs or outputs changed: the module itself (and its types) must be rebuilt.
@@ -183,7 +213,7 @@ export class DevModels {
       sizes: entry.assets.sizes,
       files: entry.assets.files,
     }
-    this.server.ws.send({ type: 'custom', event: 'tfmodel:update', data: { id: entry.request.id.replace(/^\0/, ''), descriptor } })
+    this.server.ws.send({ type: 'custom', event: 'tfmodel:update', data: { id: publicId(entry.request), descriptor } })
     this.server.config.logger.info(`[tfmodel] ${entry.request.relative}: new weights served (${entry.assets.hash})`, { timestamp: true })
   }
 

@@ -10,13 +10,22 @@ import type { Signature } from '../runtime/types.js'
 
 export class DeclarationFile {
   private readonly declarations = new Map<string, string>()
+  /** The model id behind each pattern: two models written alike cannot both be typed exactly. */
+  private readonly ids = new Map<string, string>()
 
   constructor(private readonly path: string) {}
 
-  /** Records the types of `specifier` (as the import writes it); true when this changed them. */
-  add(specifier: string, signature: Signature | undefined): boolean {
+  /** Records the types of `specifier` (as the import writes it) for model `id`; true when this changed them. */
+  add(specifier: string, id: string, signature: Signature | undefined): boolean {
     const pattern = modulePattern(specifier)
-    const declaration = signature ? modelDeclaration(pattern, signature) : urlDeclaration(pattern)
+    const owner = this.ids.get(pattern) ?? id
+    this.ids.set(pattern, owner)
+    const declaration =
+      owner !== id
+        ? genericDeclaration(pattern)
+        : signature
+          ? modelDeclaration(pattern, signature)
+          : urlDeclaration(pattern)
     if (this.declarations.get(pattern) === declaration) return false
     this.declarations.set(pattern, declaration)
     return true
@@ -61,6 +70,18 @@ function modelDeclaration(pattern: string, signature: Signature): string {
     `declare module ${quote(pattern)} {`,
     `  import type { TfModel } from 'unplugin-tfmodel/runtime'`,
     `  const model: TfModel<${specMap(signature.inputs)}, ${specMap(signature.outputs)}>`,
+    '  export default model',
+    '}',
+    '',
+  ].join('\n')
+}
+
+/** For an import written the same way as another model's: typed, but not per model. */
+function genericDeclaration(pattern: string): string {
+  return [
+    '// Two different models are imported with this same specifier, so neither is typed exactly.',
+    `declare module ${quote(pattern)} {`,
+    `  const model: import('unplugin-tfmodel/runtime').TfModel`,
     '  export default model',
     '}',
     '',

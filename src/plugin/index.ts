@@ -1,13 +1,14 @@
 // The unplugin factory: one plugin for Vite, Rollup, Rolldown, esbuild and
 // webpack. Each hook hands off to PluginContext; what differs per bundler is
 // only how an emitted file's URL is written in code.
-import { mkdirSync, writeFileSync } from 'node:fs'
-import { dirname, join } from 'node:path'
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs'
+import { dirname, join, resolve } from 'node:path'
 
 import { createUnplugin, type UnpluginBuildContext, type UnpluginContextMeta, type UnpluginFactory } from 'unplugin'
 
 import { type AssetEmitter, PluginContext } from './context.js'
 import { DevModels } from './dev-server.js'
+import { PluginError } from './errors.js'
 import { MODEL_ID } from './model-request.js'
 import type { Options } from './options.js'
 
@@ -35,8 +36,15 @@ export const unpluginFactory: UnpluginFactory<Options | undefined, false> = (raw
       filter: { id: MODEL_ID },
       async handler(id) {
         if (!context.isModelId(id)) return null
-        const { request, model } = await context.convert(id)
+        const { request, model } = await context.convert(id).catch((error: unknown) => {
+          // A reload while a checkpoint is mid-save gets the last good model;
+          // the dev server reports the broken one in the overlay.
+          const lastGood = context.dev?.lastGood(id)
+          if (lastGood) return lastGood
+          throw error
+        })
         for (const file of model.sourceFiles) this.addWatchFile(file)
+        for (const warning of context.warnings(model)) (this as { warn?: (message: string) => void }).warn?.(warning)
         if (context.dev) return context.devModule(request, model, context.dev)
         return context.buildModule(request, model, emitterFor(this, meta, assetsDir, esbuildOutDir))
       },
@@ -72,8 +80,10 @@ export const unpluginFactory: UnpluginFactory<Options | undefined, false> = (raw
 
     esbuild: {
       config(options) {
-        context.setRoot(options.absWorkingDir ?? process.cwd())
-        esbuildOutDir = options.outdir ?? (options.outfile ? dirname(options.outfile) : undefined)
+        const root = options.absWorkingDir ?? process.cwd()
+        context.setRoot(root)
+        const outDir = options.outdir ?? (options.outfile ? dirname(options.outfile) : undefined)
+        esbuildOutDir = outDir === undefined ? undefined : resolve(root, outDir)
       },
     },
   }
@@ -107,10 +117,12 @@ function emitterFor(build: UnpluginBuildContext, meta: UnpluginContextMeta, asse
         assetsDir,
         emit(fileName, data) {
           // esbuild has no asset emitting of its own: write beside the output.
-          if (!esbuildOutDir) throw new Error('unplugin-tfmodel: esbuild needs `outdir` (or `outfile`) to emit model files')
+          if (!esbuildOutDir) throw new PluginError('INVALID_OPTION', 'esbuild needs `outdir` (or `outfile`) for model files to be written')
           const path = join(esbuildOutDir, fileName)
           mkdirSync(dirname(path), { recursive: true })
-          writeFileSync(path, data)
+          const temporary = `${path}.${process.pid}.tmp`
+          writeFileSync(temporary, data)
+          renameSync(temporary, path)
           // Relative to the output file, which esbuild writes into outdir.
           return `new URL(${JSON.stringify(`./${fileName}`)}, import.meta.url).href`
         },

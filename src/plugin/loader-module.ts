@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path'
 import type { BackendName, ModelDescriptor } from '../runtime/types.js'
 import type { ModelAssets } from './assets.js'
 import type { ConvertedModel } from './converter.js'
-import type { ModelRequest } from './model-request.js'
+import { type ModelRequest, publicId } from './model-request.js'
 
 export interface LoaderModuleParts {
   request: ModelRequest
@@ -77,7 +77,7 @@ export function urlModule(urlExpression: string): string {
 export function loaderModule(parts: LoaderModuleParts): string {
   const { request, model, assets, packages } = parts
   const descriptor: Omit<ModelDescriptor, 'url' | 'tfjs' | 'backends'> = {
-    id: request.id.replace(/^\0/, ''),
+    id: publicId(request),
     hash: assets.hash,
     format: request.settings.format,
     signature: model.result.signature,

@@ -38,6 +38,8 @@ export interface ModelSettings {
   url: boolean
 }
 
+const NOT_A_MODEL = /\.(m?[jt]sx?|c[jt]s|vue|svelte|css|scss|sass|less|html?|json|svg|png|jpe?g|gif|webp|avif|wasm|md)$/i
+
 /** The absolute source path of a model import, or undefined when `specifier` names no model. */
 export function resolveModelImport(specifier: string, importer: string | undefined, root: string): { source: string; query: string } | undefined {
   if (specifier.startsWith('\0')) return undefined
@@ -45,6 +47,9 @@ export function resolveModelImport(specifier: string, importer: string | undefin
   const path = queryAt >= 0 ? specifier.slice(0, queryAt) : specifier
   const query = queryAt >= 0 ? specifier.slice(queryAt + 1) : ''
   if (!path.startsWith('.') && !isAbsolute(path)) return undefined
+  // Every relative import of the app comes through here: skip the file
+  // system for the ones that are plainly code or ordinary assets.
+  if (NOT_A_MODEL.test(path)) return undefined
   const base = importer && !importer.startsWith('\0') ? dirname(importer.split('?')[0]!) : root
   const candidate = isAbsolute(path) && !existsSync(path) && !existsSync(`${path}.index`) ? resolve(root, `.${path}`) : resolve(base, path)
   const source = modelSource(candidate)
@@ -120,11 +125,17 @@ export function requestFromId(id: string, options: ResolvedOptions): ModelReques
   }
 }
 
+/** The request as the app sees it: the source relative to the root, and the
+ * directives — no absolute path of the build machine ends up in the output. */
+export function publicId(request: ModelRequest, directives: Directives = request.directives): string {
+  const query = canonicalQuery(directives)
+  return `${request.relative}${query ? `?${query}` : ''}`
+}
+
 /** A short stable name for a request's converted files: imports that differ
- * only in `?url` share them. */
+ * only in `?url` share them, and so do checkouts in different places. */
 export function requestSlug(request: ModelRequest): string {
   const stem = request.source.split(/[\\/]/).pop()!.replace(/\.(ckpt|pb|pbtxt)$/, '').replace(/[^\w.-]+/g, '_') || 'model'
-  const conversion = modelId(request.source, { ...request.directives, url: false })
-  const digest = createHash('sha256').update(conversion).digest('hex').slice(0, 8)
+  const digest = createHash('sha256').update(publicId(request, { ...request.directives, url: false })).digest('hex').slice(0, 8)
   return `${stem}-${digest}`
 }

@@ -73,6 +73,7 @@ export interface ResolvedOptions {
   debug: ((message: string) => void) | undefined
 }
 
+const BACKENDS: readonly BackendName[] = ['webgl', 'wasm', 'cpu', 'webgpu']
 const OPTION_NAMES = ['quantize', 'format', 'opCheck', 'shardSize', 'models', 'cacheDir', 'dts', 'root', 'backends', 'debug']
 const MODEL_OPTION_NAMES = ['include', 'outputs', 'inputs', 'graph', 'quantize', 'format']
 
@@ -86,6 +87,21 @@ export function resolveOptions(options: Options = {}, bundlerRoot?: string): Res
   if (options.opCheck !== undefined && options.opCheck !== 'error' && options.opCheck !== 'warn') {
     throw new PluginError('INVALID_OPTION', `option "opCheck" takes "error" or "warn", not "${String(options.opCheck)}"`)
   }
+  for (const name of ['cacheDir', 'dts'] as const) {
+    const value = options[name]
+    if (value !== undefined && value !== false && typeof value !== 'string') {
+      throw new PluginError('INVALID_OPTION', `option "${name}" takes a path or false, not ${JSON.stringify(value)}`)
+    }
+  }
+  if (options.debug !== undefined && typeof options.debug !== 'boolean' && typeof options.debug !== 'function') {
+    throw new PluginError('INVALID_OPTION', 'option "debug" takes true, false or a function')
+  }
+  const backends = options.backends ?? ['webgl', 'wasm', 'cpu']
+  for (const backend of backends) {
+    if (!BACKENDS.includes(backend)) {
+      throw new PluginError('INVALID_OPTION', `option "backends" has an unknown backend ${JSON.stringify(backend)}`, closestNames(String(backend), BACKENDS))
+    }
+  }
   const cacheDir = options.cacheDir === false ? undefined : within(root, options.cacheDir ?? join('node_modules', '.cache', 'unplugin-tfmodel'))
   return {
     quantize: quantizeMode(options.quantize, 'quantize'),
@@ -98,12 +114,24 @@ export function resolveOptions(options: Options = {}, bundlerRoot?: string): Res
       if (globs.length === 0 || globs.some((g) => typeof g !== 'string')) {
         throw new PluginError('INVALID_OPTION', `models[${i}].include must be a glob or a list of globs`)
       }
+      for (const name of ['outputs', 'inputs'] as const) {
+        const names = model[name]
+        if (names !== undefined && (!Array.isArray(names) || names.length === 0 || names.some((n) => typeof n !== 'string' || n === ''))) {
+          throw new PluginError('INVALID_OPTION', `models[${i}].${name} must be a list of node names`)
+        }
+      }
+      if (model.graph !== undefined && typeof model.graph !== 'string') {
+        throw new PluginError('INVALID_OPTION', `models[${i}].graph must be a path`)
+      }
+      // Checked now, not when a model first matches.
+      quantizeMode(model.quantize, `models[${i}].quantize`)
+      format(model.format, `models[${i}].format`)
       return { matches: picomatch(globs, { dot: true }), options: model }
     }),
     cacheDir,
     dts: options.dts === false ? undefined : within(root, options.dts ?? 'tfmodel-env.d.ts'),
     root,
-    backends: options.backends ?? ['webgl', 'wasm', 'cpu'],
+    backends,
     debug: options.debug === true ? (message) => console.log(`[tfmodel] ${message}`) : options.debug || undefined,
   }
 }

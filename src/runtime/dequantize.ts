@@ -2,6 +2,8 @@
 // scheme TF.js cannot decode: they are turned back into float32 here, before
 // TF.js sees the manifest. uint8 and float16 weights TF.js decodes itself.
 
+import { TfModelRuntimeError } from './errors.js'
+
 export interface WeightSpec {
   name: string
   shape: number[]
@@ -69,7 +71,14 @@ function int8ToFloat32(spec: WeightSpec, bytes: Uint8Array): Float32Array {
   const outer = spec.shape.slice(0, axis).reduce((a, b) => a * b, 1)
   // Elements of one channel repeat every `stride` positions (1 when the
   // channel axis, or flattened channel axes, come last).
-  const stride = channels > 0 ? values.length / (outer * channels) : 1
+  const stride = values.length / (outer * channels)
+  if (channels === 0 || !Number.isInteger(stride) || axis < 0 || axis >= Math.max(spec.shape.length, 1)) {
+    throw new TfModelRuntimeError(
+      'INTEGRITY_ERROR',
+      `weight "${spec.name}" has ${channels} int8 scales along axis ${axis}, which do not fit its shape [${spec.shape.join(', ')}]`,
+      spec.name,
+    )
+  }
   const out = new Float32Array(values.length)
   for (let i = 0; i < values.length; i++) {
     const channel = Math.floor(i / stride) % channels

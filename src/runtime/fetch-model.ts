@@ -21,118 +21,147 @@ export interface FetchedModel {
 }
 
 const DEFAULT_CACHE = 'unplugin-tfmodel'
+const HASH_PARAMETER = 'tfmodel-hash'
 
+interface ModelFile {
+  url: string
+  bytes: number
+}
+
+/**
+ * All of a model's bytes: model.json, then every shard, streamed into one
+ * buffer (the content hash covers exactly that sequence). A copy that fails
+ * the integrity checks and came from Cache Storage is dropped and fetched again.
+ */
 export async function fetchModel(descriptor: ModelDescriptor, url: string, options: FetchOptions = {}): Promise<FetchedModel> {
-  const doFetch = options.fetch ?? globalThis.fetch
-  const cache = await openCache(options.cache)
-  const total = descriptor.sizes.total
-  let loaded = 0
-  let reported = -1
-  const progress = (bytes: number) => {
-    loaded += bytes
-    const fraction = total > 0 ? Math.min(loaded / total, 1) : 1
-    if (fraction > reported && options.onProgress) {
-      reported = fraction
-      options.onProgress(fraction, { loaded: Math.min(loaded, total), total })
-    }
-  }
-
   // A bundler may give a path ("/assets/m.json"); shard paths resolve against it.
   const entry = new URL(url, globalThis.location?.href).href
-  const files = [{ path: entry, bytes: descriptor.sizes.modelJson }, ...descriptor.files.map((f) => ({ path: new URL(f.path, entry).href, bytes: f.bytes }))]
-  const bodies: Uint8Array[] = []
-  for (const file of files) {
-    const body = await fetchFile(file.path, descriptor.hash, doFetch, cache, options.signal, progress)
-    if (body.byteLength !== file.bytes) {
-      throw new TfModelRuntimeError(
-        'INTEGRITY_ERROR',
-        `${file.path} has ${body.byteLength} bytes, the build wrote ${file.bytes}`,
-        file.path,
-      )
-    }
-    bodies.push(body)
+  const files: ModelFile[] = [
+    { url: entry, bytes: descriptor.sizes.modelJson },
+    ...descriptor.files.map((f) => ({ url: new URL(f.path, entry).href, bytes: f.bytes })),
+  ]
+  const cache = await openCache(options.cache)
+  const progress = progressReporter(descriptor.sizes.total, options.onProgress)
+  let buffer: Uint8Array
+  try {
+    buffer = await download(files, descriptor.hash, options, cache, progress)
+  } catch (error) {
+    if (!(error instanceof TfModelRuntimeError) || error.code !== 'INTEGRITY_ERROR' || !cache) throw error
+    await forget(cache, files, descriptor.hash)
+    buffer = await download(files, descriptor.hash, options, undefined, progress)
   }
-  await verifyHash(descriptor.hash, bodies, url)
-  if (reported < 1) options.onProgress?.(1, { loaded: total, total })
+  if (cache) await storeAll(cache, files, descriptor.hash, buffer)
+  progress.finish()
 
-  const [json, ...shards] = bodies
-  const modelJson = JSON.parse(new TextDecoder().decode(json)) as Record<string, unknown>
-  return { modelJson, weightData: concat(shards) }
+  const jsonBytes = descriptor.sizes.modelJson
+  const modelJson = JSON.parse(new TextDecoder().decode(buffer.subarray(0, jsonBytes))) as Record<string, unknown>
+  return { modelJson, weightData: buffer.buffer.slice(buffer.byteOffset + jsonBytes, buffer.byteOffset + buffer.byteLength) as ArrayBuffer }
 }
 
-async function fetchFile(
-  url: string,
+async function download(
+  files: ModelFile[],
   hash: string,
-  doFetch: typeof fetch,
+  options: FetchOptions,
   cache: Cache | undefined,
-  signal: AbortSignal | undefined,
-  progress: (bytes: number) => void,
+  progress: ProgressReporter,
 ): Promise<Uint8Array> {
-  if (signal?.aborted) throw aborted(url, signal)
-  const key = cacheKey(url, hash)
-  const cached = cache ? await cache.match(key) : undefined
-  let response: Response
-  if (cached) {
-    response = cached
-  } else {
-    try {
-      response = await doFetch(url, signal ? { signal } : {})
-    } catch (error) {
-      if (signal?.aborted) throw aborted(url, signal)
-      throw new TfModelRuntimeError('NETWORK_ERROR', `could not fetch ${url}: ${(error as Error).message}`, url, { cause: error })
+  const doFetch = options.fetch ?? globalThis.fetch
+  const buffer = new Uint8Array(files.reduce((sum, f) => sum + f.bytes, 0))
+  let offset = 0
+  for (const file of files) {
+    const response = (await cachedResponse(cache, file.url, hash)) ?? (await fetchResponse(doFetch, file.url, options.signal))
+    const received = await readInto(response, buffer, offset, file, options.signal, progress)
+    if (received !== file.bytes) {
+      throw new TfModelRuntimeError('INTEGRITY_ERROR', `${file.url} has ${received} bytes, the build wrote ${file.bytes}`, file.url)
     }
-    if (!response.ok) {
-      throw new TfModelRuntimeError('NETWORK_ERROR', `could not fetch ${url}: HTTP ${response.status}`, url)
-    }
+    offset += received
   }
-  const body = await readBody(response, url, signal, progress)
-  if (cache && !cached) {
-    await cache.put(key, new Response(body.slice(), { headers: { 'content-type': 'application/octet-stream' } }))
-  }
-  return body
+  await verifyHash(hash, buffer, files[0]!.url)
+  return buffer
 }
 
-async function readBody(response: Response, url: string, signal: AbortSignal | undefined, progress: (bytes: number) => void): Promise<Uint8Array> {
+async function fetchResponse(doFetch: typeof fetch, url: string, signal: AbortSignal | undefined): Promise<Response> {
+  if (signal?.aborted) throw aborted(url, signal)
+  let response: Response
+  try {
+    response = await doFetch(url, signal ? { signal } : {})
+  } catch (error) {
+    if (signal?.aborted) throw aborted(url, signal)
+    throw new TfModelRuntimeError('NETWORK_ERROR', `could not fetch ${url}: ${(error as Error).message}`, url, { cause: error })
+  }
+  if (!response.ok) throw new TfModelRuntimeError('NETWORK_ERROR', `could not fetch ${url}: HTTP ${response.status}`, url)
+  return response
+}
+
+/** Streams a response into `buffer` at `offset`; returns the bytes received (more than expected is an error). */
+async function readInto(
+  response: Response,
+  buffer: Uint8Array,
+  offset: number,
+  file: ModelFile,
+  signal: AbortSignal | undefined,
+  progress: ProgressReporter,
+): Promise<number> {
+  let received = 0
+  const take = (chunk: Uint8Array) => {
+    if (received + chunk.byteLength > file.bytes) {
+      throw new TfModelRuntimeError('INTEGRITY_ERROR', `${file.url} is longer than the ${file.bytes} bytes the build wrote`, file.url)
+    }
+    buffer.set(chunk, offset + received)
+    received += chunk.byteLength
+    progress.add(chunk.byteLength)
+  }
   const reader = response.body?.getReader()
   if (!reader) {
-    const bytes = new Uint8Array(await response.arrayBuffer())
-    progress(bytes.byteLength)
-    return bytes
+    take(new Uint8Array(await response.arrayBuffer()))
+    return received
   }
-  const chunks: Uint8Array[] = []
   try {
     for (;;) {
-      if (signal?.aborted) {
-        await reader.cancel()
-        throw aborted(url, signal)
-      }
+      if (signal?.aborted) throw aborted(file.url, signal)
       const { done, value } = await reader.read()
-      if (done) break
-      chunks.push(value)
-      progress(value.byteLength)
+      if (done) return received
+      take(value)
     }
   } catch (error) {
+    await reader.cancel().catch(() => {})
     if (error instanceof TfModelRuntimeError) throw error
-    if (signal?.aborted) throw aborted(url, signal)
-    throw new TfModelRuntimeError('NETWORK_ERROR', `reading ${url} failed: ${(error as Error).message}`, url, { cause: error })
+    if (signal?.aborted) throw aborted(file.url, signal)
+    throw new TfModelRuntimeError('NETWORK_ERROR', `reading ${file.url} failed: ${(error as Error).message}`, file.url, { cause: error })
   }
-  return new Uint8Array(concat(chunks))
 }
 
-function concat(parts: Uint8Array[]): ArrayBuffer {
-  const out = new Uint8Array(parts.reduce((sum, p) => sum + p.byteLength, 0))
-  let at = 0
-  for (const part of parts) {
-    out.set(part, at)
-    at += part.byteLength
-  }
-  return out.buffer
+interface ProgressReporter {
+  add(bytes: number): void
+  /** Reports completion (1) if the last chunk did not already. */
+  finish(): void
 }
+
+/** Fractions strictly increasing, the last one exactly 1 with `loaded === total`. */
+function progressReporter(total: number, onProgress: FetchOptions['onProgress']): ProgressReporter {
+  let loaded = 0
+  let reported = -1
+  const report = (fraction: number) => {
+    if (onProgress && fraction > reported) {
+      reported = fraction
+      onProgress(fraction, { loaded: fraction === 1 ? total : Math.min(loaded, total), total })
+    }
+  }
+  return {
+    add(bytes) {
+      loaded += bytes
+      report(total > 0 ? Math.min(loaded / total, 1) : 1)
+    },
+    finish: () => report(1),
+  }
+}
+
+// ---- Cache Storage: best effort; a failing cache never fails a load ----------------
 
 /** Cache keys carry the content hash, so a rebuilt model never hits an old entry. */
 function cacheKey(url: string, hash: string): string {
   const key = new URL(url)
-  key.searchParams.set('tfmodel-hash', hash)
+  key.searchParams.set(HASH_PARAMETER, hash)
   return key.href
 }
 
@@ -141,14 +170,49 @@ async function openCache(option: boolean | string | undefined): Promise<Cache | 
   try {
     return await caches.open(option === true ? DEFAULT_CACHE : option)
   } catch {
-    return undefined // Cache Storage refused (e.g. an opaque origin): load from the network.
+    return undefined // Cache Storage refused (an opaque origin, a private window): load from the network.
   }
 }
 
-async function verifyHash(expected: string, bodies: Uint8Array[], url: string): Promise<void> {
+async function cachedResponse(cache: Cache | undefined, url: string, hash: string): Promise<Response | undefined> {
+  try {
+    return (await cache?.match(cacheKey(url, hash))) ?? undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** Stores every file under this hash and drops entries of the same files under other hashes. */
+async function storeAll(cache: Cache, files: ModelFile[], hash: string, buffer: Uint8Array): Promise<void> {
+  try {
+    let offset = 0
+    for (const file of files) {
+      const key = cacheKey(file.url, hash)
+      if (!(await cache.match(key))) {
+        const body = buffer.slice(offset, offset + file.bytes)
+        await cache.put(key, new Response(body, { headers: { 'content-type': 'application/octet-stream' } }))
+      }
+      offset += file.bytes
+    }
+    const current = new Set(files.map((f) => cacheKey(f.url, hash)))
+    const paths = new Set(files.map((f) => new URL(f.url).pathname))
+    for (const request of await cache.keys()) {
+      const key = new URL(request.url)
+      if (key.searchParams.has(HASH_PARAMETER) && paths.has(key.pathname) && !current.has(key.href)) await cache.delete(request)
+    }
+  } catch {
+    // Full, or a scheme Cache Storage does not take (capacitor://): the model still loaded.
+  }
+}
+
+async function forget(cache: Cache, files: ModelFile[], hash: string): Promise<void> {
+  await Promise.all(files.map((f) => cache.delete(cacheKey(f.url, hash)).catch(() => false)))
+}
+
+async function verifyHash(expected: string, buffer: Uint8Array, url: string): Promise<void> {
   const subtle = globalThis.crypto?.subtle
   if (!subtle || !expected) return // no WebCrypto outside secure contexts; sizes were still checked
-  const digest = new Uint8Array(await subtle.digest('SHA-256', concat(bodies)))
+  const digest = new Uint8Array(await subtle.digest('SHA-256', buffer as Uint8Array<ArrayBuffer>))
   const actual = [...digest].map((b) => b.toString(16).padStart(2, '0')).join('').slice(0, expected.length)
   if (actual !== expected) {
     throw new TfModelRuntimeError('INTEGRITY_ERROR', `the files of ${url} do not match the content hash the build wrote`, url)

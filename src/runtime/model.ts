@@ -16,6 +16,7 @@ import type {
   ModelSizes,
   OutputTensor,
   Outputs,
+  QuantizationMode,
   Signature,
   SpecMap,
 } from './types.js'
@@ -46,6 +47,8 @@ export interface TfModel<I extends SpecMap = SpecMap, O extends SpecMap = SpecMa
   readonly signature: Signature
   readonly sizes: ModelSizes
   readonly hash: string
+  /** How the weights were quantized at build time (`null`: float32). */
+  readonly quantization: QuantizationMode | null
   load(options?: LoadOptions): Promise<LoadedModel<I, O>>
   /** Called when a new checkpoint was converted (dev server); returns an unsubscribe function. */
   onUpdate(callback: (model: TfModel<I, O>) => void): () => void
@@ -70,6 +73,9 @@ export function createModel<I extends SpecMap = SpecMap, O extends SpecMap = Spe
     },
     get hash() {
       return current.hash
+    },
+    get quantization() {
+      return current.quantization
     },
     load: (options: LoadOptions = {}) => loadModel<I, O>(current, options),
     onUpdate(callback: (model: TfModel<I, O>) => void) {
@@ -100,35 +106,52 @@ async function loadModel<I extends SpecMap, O extends SpecMap>(descriptor: Model
   }
   const [tf, converter] = await loadTfjs(descriptor)
   const fetched = await fetchModel(descriptor, descriptor.url, options)
-  const manifest = fetched.modelJson.weightsManifest as { weights: WeightSpec[] }[]
-  const { specs, data } = dequantizeInt8(manifest.flatMap((group) => group.weights), fetched.weightData)
+  const manifest = fetched.modelJson.weightsManifest
+  if (!Array.isArray(manifest)) {
+    throw new TfModelRuntimeError('INTEGRITY_ERROR', `${descriptor.url} has no weightsManifest`, descriptor.url)
+  }
+  const { specs, data } = dequantizeInt8((manifest as { weights: WeightSpec[] }[]).flatMap((group) => group.weights), fetched.weightData)
 
+  const forced = options.backend !== undefined
   let lastError: unknown
   for (const backend of backendCandidates(descriptor, tf, options.backend)) {
-    if (!(await activateBackend(descriptor, tf, backend, options.backend !== undefined))) continue
-    const graphModel = await converter.loadGraphModel(
-      tf.io.fromMemory({
-        modelTopology: fetched.modelJson.modelTopology as object,
-        weightSpecs: specs as tfc.io.WeightsManifestEntry[],
-        weightData: data,
-        format: 'graph-model',
-        signature: fetched.modelJson.signature as object,
-      }),
-    )
-    const loaded = wrap<I, O>(tf, graphModel, descriptor, backend)
-    if (options.warmup === false) return loaded
+    if (options.signal?.aborted) {
+      throw new TfModelRuntimeError('ABORTED', `loading ${descriptor.url} was aborted`, descriptor.url, { cause: options.signal.reason })
+    }
+    let loaded: LoadedModel<I, O> | undefined
     try {
-      await withWatchdog(warmup(tf, loaded, descriptor), options.watchdogMs ?? 15_000, `the first run on ${backend}`)
+      if (!(await activateBackend(descriptor, tf, backend, forced))) continue
+      const graphModel = await converter.loadGraphModel(
+        tf.io.fromMemory({
+          modelTopology: fetched.modelJson.modelTopology as object,
+          weightSpecs: specs as tfc.io.WeightsManifestEntry[],
+          weightData: data,
+          format: 'graph-model',
+          signature: fetched.modelJson.signature as object,
+        }),
+      )
+      loaded = wrap<I, O>(tf, graphModel, descriptor, backend)
+      if (options.warmup !== false) {
+        await withWatchdog(warmup(loaded, descriptor), options.watchdogMs ?? 15_000, `the first run on ${backend}`)
+      }
       return loaded
     } catch (error) {
+      // A backend that fails to import, to build the model or to run it once
+      // gives way to the next one, unless the app asked for it by name.
       lastError = error
-      loaded.dispose()
-      if (options.backend) throw error
+      loaded?.dispose()
+      if (forced) throw backendError(backend, error)
     }
   }
-  throw new TfModelRuntimeError('BACKEND_UNSUPPORTED', `no TensorFlow.js backend could run ${descriptor.id}`, undefined, {
-    cause: lastError,
-  })
+  throw backendError(undefined, lastError, descriptor.id)
+}
+
+function backendError(backend: BackendName | undefined, cause: unknown, model?: string): TfModelRuntimeError {
+  if (cause instanceof TfModelRuntimeError && cause.code !== 'BACKEND_UNSUPPORTED') return cause
+  const message = backend
+    ? `the ${backend} backend cannot run this model: ${(cause as Error)?.message ?? cause}`
+    : `no TensorFlow.js backend could run ${model}`
+  return new TfModelRuntimeError('BACKEND_UNSUPPORTED', message, backend, { cause })
 }
 
 function wrap<I extends SpecMap, O extends SpecMap>(
@@ -143,6 +166,8 @@ function wrap<I extends SpecMap, O extends SpecMap>(
     backend,
     graphModel,
     async run(inputs: Inputs<I>): Promise<Outputs<O>> {
+      // The backend is global in TF.js: another model's load may have switched it.
+      if (tf.getBackend() !== backend) await tf.setBackend(backend)
       const feed: Record<string, tfc.Tensor> = {}
       const owned: tfc.Tensor[] = []
       try {
@@ -164,14 +189,10 @@ function wrap<I extends SpecMap, O extends SpecMap>(
         const names = signature.outputs.map((s) => s.name)
         const result = descriptor.executeAsync ? await graphModel.executeAsync(feed, names) : graphModel.execute(feed, names)
         const tensors = Array.isArray(result) ? result : [result]
+        owned.push(...tensors)
         const outputs: Record<string, OutputTensor> = {}
         for (const [i, tensor] of tensors.entries()) {
-          outputs[names[i]!] = {
-            dtype: tensor.dtype as DType,
-            shape: tensor.shape.slice(),
-            data: (await tensor.data()) as OutputTensor['data'],
-          }
-          tensor.dispose()
+          outputs[names[i]!] = { dtype: tensor.dtype as DType, shape: tensor.shape.slice(), data: (await tensor.data()) as OutputTensor['data'] }
         }
         return outputs as Outputs<O>
       } finally {
@@ -185,15 +206,11 @@ function wrap<I extends SpecMap, O extends SpecMap>(
 }
 
 /** One run on zeros of the signature's shapes (unknown dims as 1). */
-async function warmup(tf: typeof tfc, model: LoadedModel<SpecMap, SpecMap>, descriptor: ModelDescriptor): Promise<void> {
-  const inputs: Record<string, tfc.Tensor> = {}
+async function warmup<I extends SpecMap, O extends SpecMap>(model: LoadedModel<I, O>, descriptor: ModelDescriptor): Promise<void> {
+  const inputs: Record<string, { data: number[]; shape: number[] }> = {}
   for (const spec of descriptor.signature.inputs) {
     const shape = (spec.shape ?? [1]).map((d) => (d < 0 ? 1 : d))
-    inputs[spec.name] = tf.zeros(shape, spec.dtype === 'string' ? 'float32' : spec.dtype)
+    inputs[spec.name] = { data: new Array<number>(shape.reduce((a, b) => a * b, 1)).fill(0), shape }
   }
-  try {
-    await model.run(inputs as never)
-  } finally {
-    for (const tensor of Object.values(inputs)) tensor.dispose()
-  }
+  await model.run(inputs as Inputs<I>)
 }

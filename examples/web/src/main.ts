@@ -38,7 +38,14 @@ async function main(): Promise<void> {
   $('progress-label').textContent = 'Model loaded'
   $('backend').textContent = model.backend
 
-  async function detect(image: HTMLImageElement | HTMLCanvasElement | ImageBitmap): Promise<void> {
+  // One detection at a time: quick clicks queue up instead of drawing out of order.
+  let queue = Promise.resolve()
+  function detect(image: HTMLImageElement | ImageBitmap): Promise<void> {
+    queue = queue.then(() => detectNow(image)).catch(showError)
+    return queue
+  }
+
+  async function detectNow(image: HTMLImageElement | ImageBitmap): Promise<void> {
     document.body.dataset.state = 'running'
     const runStarted = performance.now()
     const out = await model.run({ image_tensor: image })
@@ -71,7 +78,7 @@ async function main(): Promise<void> {
     const img = new Image()
     img.src = src
     button.append(img)
-    button.addEventListener('click', () => select(index))
+    button.addEventListener('click', () => void select(index).catch(showError))
     return button
   })
   $('thumbnails').replaceChildren(...buttons)
@@ -85,7 +92,9 @@ async function main(): Promise<void> {
 
   async function detectFile(file: File): Promise<void> {
     buttons.forEach((b) => b.setAttribute('aria-pressed', 'false'))
-    await detect(await createImageBitmap(file))
+    const bitmap = await createImageBitmap(file)
+    await detect(bitmap)
+    bitmap.close()
   }
 
   $<HTMLInputElement>('file').addEventListener('change', (event) => {
