@@ -191,7 +191,10 @@ export interface TensorQuantization {
 
 export interface TensorSpecJs {
   name: string
-  /** The TF.js dtype (`float32`, `int32`, `bool`, `string`, `complex64`). */
+  /**
+   * The TF.js dtype (`float32`, `int32`, `bool`, `string`, `complex64`), or
+   * `unknown` when it could not be inferred (never a guess).
+   */
   dtype: string
   /** `-1` for unknown dims; absent when the rank is unknown. */
   shape?: Array<number>

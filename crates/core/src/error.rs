@@ -50,6 +50,8 @@ pub enum ErrorKind {
     NoOutputs,
     /// A request that makes no sense (bad flag value, conflicting options).
     InvalidArgument,
+    /// A bug: the core panicked. The message carries the panic's.
+    Internal,
 }
 
 impl ErrorKind {
@@ -75,11 +77,12 @@ impl ErrorKind {
             ErrorKind::CheckpointNotFound => "CHECKPOINT_NOT_FOUND",
             ErrorKind::NoOutputs => "NO_OUTPUTS",
             ErrorKind::InvalidArgument => "INVALID_ARGUMENT",
+            ErrorKind::Internal => "INTERNAL_ERROR",
         }
     }
 
     /// Every kind, for documentation and exhaustive tests.
-    pub const ALL: [ErrorKind; 20] = [
+    pub const ALL: [ErrorKind; 21] = [
         ErrorKind::FileNotFound,
         ErrorKind::Io,
         ErrorKind::IndexTruncated,
@@ -100,6 +103,7 @@ impl ErrorKind {
         ErrorKind::CheckpointNotFound,
         ErrorKind::NoOutputs,
         ErrorKind::InvalidArgument,
+        ErrorKind::Internal,
     ];
 }
 
@@ -138,6 +142,12 @@ impl Error {
         self
     }
 
+    /// Puts what the problem is about in front of the message (`Const "w": ...`).
+    pub fn prefixed(mut self, context: impl fmt::Display) -> Self {
+        self.message = format!("{context}: {}", self.message);
+        self
+    }
+
     pub fn suggest(mut self, suggestions: Vec<String>) -> Self {
         self.suggestions = suggestions;
         self
@@ -145,6 +155,17 @@ impl Error {
 
     pub fn code(&self) -> &'static str {
         self.kind.code()
+    }
+
+    /// An [`ErrorKind::Internal`] from what `std::panic::catch_unwind` caught,
+    /// keeping the panic's message.
+    pub fn from_panic(payload: &(dyn std::any::Any + Send)) -> Self {
+        let message = payload
+            .downcast_ref::<&str>()
+            .copied()
+            .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+            .unwrap_or("no message");
+        Error::new(ErrorKind::Internal, format!("internal error in tfmodel-core (a bug; please report it): {message}"))
     }
 
     /// Maps an I/O error on `path`, keeping "not found" distinct.
@@ -183,5 +204,30 @@ pub fn quoted_list(names: &[String]) -> String {
         0 => String::new(),
         1 => quoted[0].clone(),
         n => format!("{} or {}", quoted[..n - 1].join(", "), quoted[n - 1]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_is_listed_once() {
+        let codes: std::collections::HashSet<&str> = ErrorKind::ALL.iter().map(|k| k.code()).collect();
+        assert_eq!(codes.len(), ErrorKind::ALL.len());
+        assert!(codes.contains("INTERNAL_ERROR"));
+    }
+
+    #[test]
+    fn a_caught_panic_keeps_its_message() {
+        let hook = std::panic::take_hook();
+        std::panic::set_hook(Box::new(|_| {}));
+        let text = std::panic::catch_unwind(|| panic!("index {} out of range", 7)).unwrap_err();
+        let literal = std::panic::catch_unwind(|| panic!("boom")).unwrap_err();
+        std::panic::set_hook(hook);
+        let error = Error::from_panic(text.as_ref());
+        assert_eq!(error.code(), "INTERNAL_ERROR");
+        assert!(error.message.ends_with("index 7 out of range"), "{}", error.message);
+        assert!(Error::from_panic(literal.as_ref()).message.ends_with("boom"));
     }
 }

@@ -77,7 +77,7 @@ pub fn freeze(
     };
     let saved = saved_variables(&graph, meta);
     let GraphDef { node, versions, library, debug_info } = graph;
-    let mut nodes = extract_subgraph(node, &outputs);
+    let mut nodes = extract_subgraph(node, &outputs)?;
 
     let mut frozen = Vec::new();
     let mut resource_dtypes = HashMap::new();
@@ -137,15 +137,25 @@ impl FreezeOptions {
 /// are not part of training, initialization or saving.
 pub fn infer_outputs(graph: &GraphDef, meta: Option<&MetaGraphDef>) -> Result<Vec<String>> {
     if let Some(signature) = meta.and_then(serving_signature) {
-        let mut outputs: Vec<String> = signature
-            .outputs
-            .values()
-            .filter_map(|info| match &info.encoding {
-                Some(crate::proto::tensor_info::Encoding::Name(name)) => Some(node_of(name).to_string()),
-                _ => None,
-            })
-            .collect();
-        outputs.dedup();
+        let mut outputs: Vec<String> = Vec::new();
+        for info in signature.outputs.values() {
+            let Some(crate::proto::tensor_info::Encoding::Name(name)) = &info.encoding else { continue };
+            let node = node_of(name);
+            let index = names::output_index(name);
+            if index != 0 {
+                return Err(Error::new(
+                    ErrorKind::InvalidArgument,
+                    format!(
+                        "the signature names output {index} of node \"{node}\" (\"{name}\"), but a frozen model's outputs are nodes \
+                         (their output 0); pass output_node_names explicitly"
+                    ),
+                )
+                .about(node));
+            }
+            if !outputs.iter().any(|o| o == node) {
+                outputs.push(node.to_string());
+            }
+        }
         if !outputs.is_empty() {
             graph::require_nodes(graph, &outputs)?;
             return Ok(outputs);
@@ -206,7 +216,8 @@ fn is_training_or_saving(node: &NodeDef, variables: &HashSet<&str>, ops: &HashMa
     let name = node.name.as_str();
     NOT_OUTPUTS.contains(&node.op.as_str())
         || is_state_update(&node.op)
-        || ["save/", "save_", "gradients/", "report_uninitialized", "init"].iter().any(|p| name.starts_with(p))
+        || ["save/", "save_", "gradients/", "report_uninitialized"].iter().any(|p| name.starts_with(p))
+        || is_initializer_name(name)
         || name.contains("/Initializer/")
         || is_control_flow_plumbing(node, ops)
         // `v/read` of a variable nothing reads
@@ -222,19 +233,38 @@ fn is_control_flow_plumbing(node: &NodeDef, ops: &HashMap<&str, &str>) -> bool {
     CONTROL_FLOW.contains(&node.op.as_str()) || (node.op == "Identity" && fed_by_switch)
 }
 
+/// Names TensorFlow gives initializer ops: `init` (`global_variables_initializer`),
+/// `init_all_tables`, `init_1`, `init_2`, … and anything under `init/`. Not
+/// `initial_state` or `init_op`: those are names a model chose.
+fn is_initializer_name(name: &str) -> bool {
+    let numbered = |rest: &str| !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit());
+    matches!(name, "init" | "init_all_tables")
+        || name.starts_with("init/")
+        || name.strip_prefix("init_").is_some_and(numbered)
+}
+
 /// Ops that change variables or files: training updates, saving, restoring.
+/// The `Scatter*` ops are listed one by one: `ScatterNd` and
+/// `ScatterNdNonAliasingAdd` compute a new tensor and change nothing.
 fn is_state_update(op: &str) -> bool {
-    const PREFIXES: [&str; 8] = [
-        "Assign",
-        "Scatter",
-        "ResourceScatter",
-        "Apply",
-        "ResourceApply",
-        "SparseApply",
-        "ResourceSparseApply",
-        "Save",
+    const PREFIXES: [&str; 7] =
+        ["Assign", "ResourceScatter", "Apply", "ResourceApply", "SparseApply", "ResourceSparseApply", "Save"];
+    const SCATTER_UPDATES: [&str; 12] = [
+        "ScatterAdd",
+        "ScatterDiv",
+        "ScatterMax",
+        "ScatterMin",
+        "ScatterMul",
+        "ScatterNdAdd",
+        "ScatterNdMax",
+        "ScatterNdMin",
+        "ScatterNdSub",
+        "ScatterNdUpdate",
+        "ScatterSub",
+        "ScatterUpdate",
     ];
     PREFIXES.iter().any(|p| op.starts_with(p))
+        || SCATTER_UPDATES.contains(&op)
         || matches!(op, "CountUpTo" | "MergeV2Checkpoints" | "RestoreV2" | "Restore" | "RestoreSlice")
 }
 
@@ -243,8 +273,10 @@ fn is_state_update(op: &str) -> bool {
 /// Keeps the nodes the outputs reach through data inputs, control inputs and
 /// colocation, in their original order. Control edges into state updates (a
 /// batch norm's moving-average update hung on a train op) are not followed:
-/// a frozen graph cannot run them, and inference does not need them.
-fn extract_subgraph(nodes: Vec<NodeDef>, outputs: &[String]) -> Vec<NodeDef> {
+/// a frozen graph cannot run them, and inference does not need them, so those
+/// control inputs are the only ones dropped. An input (data or control) of a
+/// kept node that names no node of the graph is an [`ErrorKind::GraphInvalid`].
+fn extract_subgraph(nodes: Vec<NodeDef>, outputs: &[String]) -> Result<Vec<NodeDef>> {
     let index: HashMap<&str, usize> = nodes.iter().enumerate().map(|(i, n)| (n.name.as_str(), i)).collect();
     let mut keep = vec![false; nodes.len()];
     let mut queue: VecDeque<usize> = outputs.iter().filter_map(|o| index.get(o.as_str()).copied()).collect();
@@ -253,15 +285,17 @@ fn extract_subgraph(nodes: Vec<NodeDef>, outputs: &[String]) -> Vec<NodeDef> {
             continue;
         }
         let node = &nodes[i];
-        let data = node.input.iter().filter(|s| !names::is_control_input(s)).map(|s| node_of(s));
-        let control = node
-            .input
-            .iter()
-            .filter(|s| names::is_control_input(s))
-            .map(|s| node_of(s))
-            .filter(|dep| index.get(dep).is_none_or(|&d| !is_state_update(&nodes[d].op)));
-        for dep in data.chain(control).chain(colocation_targets(node)) {
-            if let Some(&d) = index.get(dep) {
+        for input in &node.input {
+            let Some(&d) = index.get(node_of(input)) else {
+                return Err(missing_input(&nodes, node, input));
+            };
+            let skipped = names::is_control_input(input) && is_state_update(&nodes[d].op);
+            if !skipped && !keep[d] {
+                queue.push_back(d);
+            }
+        }
+        for target in colocation_targets(node) {
+            if let Some(&d) = index.get(target) {
                 if !keep[d] {
                     queue.push_back(d);
                 }
@@ -269,15 +303,30 @@ fn extract_subgraph(nodes: Vec<NodeDef>, outputs: &[String]) -> Vec<NodeDef> {
         }
     }
     let kept: HashSet<String> = nodes.iter().zip(&keep).filter(|(_, &k)| k).map(|(n, _)| n.name.clone()).collect();
-    nodes
+    Ok(nodes
         .into_iter()
         .zip(keep)
         .filter(|(_, k)| *k)
         .map(|(mut node, _)| {
+            // Only control inputs into state updates lead to nodes not kept.
             node.input.retain(|i| kept.contains(node_of(i)));
             node
         })
-        .collect()
+        .collect())
+}
+
+fn missing_input(nodes: &[NodeDef], node: &NodeDef, input: &str) -> Error {
+    let what = if names::is_control_input(input) { "control input" } else { "input" };
+    let missing = node_of(input);
+    Error::new(
+        ErrorKind::GraphInvalid,
+        format!(
+            "node \"{}\" ({}) takes {what} \"{input}\", but the graph has no node \"{missing}\"",
+            node.name, node.op
+        ),
+    )
+    .about(&node.name)
+    .suggest(names::closest(missing, nodes.iter().map(|n| n.name.as_str())))
 }
 
 fn drop_dangling_colocations(nodes: &mut [NodeDef]) {
@@ -333,30 +382,33 @@ fn saved_variables(graph: &GraphDef, meta: Option<&MetaGraphDef>) -> HashMap<Str
 
 /// Reads the save sub-graph: each `Assign`/`AssignVariableOp` whose value comes
 /// (through `Identity`s) from output `k` of a `RestoreV2` restores the
-/// variable from `tensor_names[k]`, slice `shape_and_slices[k]`.
+/// variable from `tensor_names[k]`, slice `shape_and_slices[k]`. Each
+/// `RestoreV2`'s name lists are decoded once, however many variables it restores.
 fn restored_variables(graph: &GraphDef) -> HashMap<String, SavedVariable> {
     let index = index_by_name(graph);
-    let node = |name: &str| index.get(node_of(name)).map(|&i| &graph.node[i]);
     let strings = |name: &str| -> Option<Vec<String>> {
-        let tensor = Tensor::from_proto(graph::attr_tensor(node(name)?, "value")?).ok()?;
+        let (_, node) = graph::through_identities(graph, &index, name)?;
+        let tensor = Tensor::from_proto(graph::attr_tensor(node, "value")?).ok()?;
         match tensor.data {
             TensorData::Strings(s) => Some(s.iter().map(|b| String::from_utf8_lossy(b).into_owned()).collect()),
             TensorData::Raw(_) => None,
         }
     };
+    // RestoreV2 node → its `tensor_names` and `shape_and_slices`, decoded once.
+    type NameLists = (Vec<String>, Vec<String>);
+    let mut lists: HashMap<&str, Option<NameLists>> = HashMap::new();
     let mut saved = HashMap::new();
     for assign in graph.node.iter().filter(|n| n.op == "Assign" || n.op == "AssignVariableOp") {
-        let (Some(variable), Some(mut value)) = (assign.input.first(), assign.input.get(1).map(String::as_str)) else {
+        let (Some(variable), Some(value)) = (assign.input.first(), assign.input.get(1)) else { continue };
+        let Some((value, restore)) = graph::through_identities(graph, &index, value) else { continue };
+        if restore.op != "RestoreV2" || restore.input.len() < 3 {
             continue;
-        };
-        while let Some(n) = node(value).filter(|n| n.op == "Identity" && !n.input.is_empty()) {
-            value = &n.input[0];
         }
-        let Some(restore) = node(value).filter(|n| n.op == "RestoreV2" && n.input.len() >= 3) else { continue };
+        let decoded = lists
+            .entry(restore.name.as_str())
+            .or_insert_with(|| Some((strings(&restore.input[1])?, strings(&restore.input[2])?)));
+        let Some((keys, slices)) = decoded else { continue };
         let k = names::output_index(value);
-        let (Some(keys), Some(slices)) = (strings(&restore.input[1]), strings(&restore.input[2])) else {
-            continue;
-        };
         let (Some(key), Some(slice)) = (keys.get(k), slices.get(k)) else { continue };
         let slice = (!slice.is_empty()).then(|| slice.clone());
         saved.entry(node_of(variable).to_string()).or_insert(SavedVariable { key: key.clone(), slice });
@@ -565,33 +617,48 @@ fn split_inputs(inputs: &[String]) -> (Vec<String>, Vec<String>) {
 }
 
 /// A frozen ref variable feeds ops that required a ref input; give each the
-/// value-typed op that does what it did on the first run.
+/// value-typed op that does what it did on the first run. Their outputs were
+/// refs too, so what they feed is rewritten in turn (`VariableV2 → RefEnter →
+/// RefSwitch` becomes `Const → Enter → Switch`).
 fn rewrite_ref_consumers(nodes: &mut [NodeDef], frozen: &HashSet<&str>) {
-    for node in nodes.iter_mut() {
-        let takes_frozen =
-            node.input.first().is_some_and(|i| !names::is_control_input(i) && frozen.contains(node_of(i)));
-        if !takes_frozen {
-            continue;
+    // Carrier name → (consumer, input position), over data inputs.
+    let mut consumers: HashMap<String, Vec<(usize, usize)>> = HashMap::new();
+    for (i, node) in nodes.iter().enumerate() {
+        for (position, input) in node.input.iter().enumerate().filter(|(_, s)| !names::is_control_input(s)) {
+            consumers.entry(node_of(input).to_string()).or_default().push((i, position));
         }
-        let replacement = match node.op.as_str() {
-            "RefSwitch" => "Switch",
-            "RefEnter" => "Enter",
-            "RefExit" => "Exit",
-            "RefMerge" => "Merge",
-            "RefIdentity" => "Identity",
-            "RefNextIteration" => "NextIteration",
-            "AssignAdd" => "Add",
-            "AssignSub" => "Sub",
-            "Assign" => {
-                // The assigned value is what the op returned.
-                node.input.remove(0);
-                "Identity"
+    }
+    let mut rewritten = HashSet::new();
+    let mut queue: VecDeque<String> = frozen.iter().map(|s| s.to_string()).collect();
+    while let Some(carrier) = queue.pop_front() {
+        for &(i, position) in consumers.get(&carrier).map(Vec::as_slice).unwrap_or_default() {
+            if rewritten.contains(&i) {
+                continue;
             }
-            _ => continue,
-        };
-        node.op = replacement.to_string();
-        for attr in ["use_locking", "validate_shape", "_output_shapes"] {
-            node.attr.remove(attr);
+            let node = &mut nodes[i];
+            let replacement = match (node.op.as_str(), position) {
+                ("RefMerge", _) => "Merge",
+                (_, 1..) => continue,
+                ("RefSwitch", _) => "Switch",
+                ("RefEnter", _) => "Enter",
+                ("RefExit", _) => "Exit",
+                ("RefIdentity", _) => "Identity",
+                ("RefNextIteration", _) => "NextIteration",
+                ("AssignAdd", _) => "Add",
+                ("AssignSub", _) => "Sub",
+                ("Assign", _) => {
+                    // The assigned value is what the op returned.
+                    node.input.remove(0);
+                    "Identity"
+                }
+                _ => continue,
+            };
+            node.op = replacement.to_string();
+            for attr in ["use_locking", "validate_shape", "_output_shapes"] {
+                node.attr.remove(attr);
+            }
+            rewritten.insert(i);
+            queue.push_back(node.name.clone());
         }
     }
 }

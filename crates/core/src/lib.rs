@@ -1,10 +1,20 @@
 //! Reads TensorFlow checkpoints and graphs and turns them into inference
 //! models, without TensorFlow. One module per pipeline stage:
 //!
+//! - [`source`]: what a user-supplied path names (prefix, training directory, graph)
 //! - [`checkpoint`]: the V2 checkpoint bundle (`.index` table + `.data-*` shards)
 //! - [`graph`]: GraphDef / MetaGraphDef, binary and text format
-//! - [`source`]: what a user-supplied path names (prefix, training directory, graph)
 //! - [`freeze`]: variables become constants, the graph is pruned to its outputs
+//! - [`optimize`]: `optimize_for_inference`'s rewrites, plus constant folding
+//! - [`quantize`]: uint8 / float16 / int8 weights, and a graph that decodes them
+//! - [`opcheck`]: which ops TensorFlow.js can run, and which need `executeAsync`
+//! - [`emit`]: frozen GraphDefs and TensorFlow.js graph models on disk
+//! - [`pipeline`]: the stages put together, and the requests the CLI and the
+//!   Node binding send
+//!
+//! and the pieces they share: [`tensor`] (tensor values and `TensorProto`),
+//! [`dtype`], [`names`] (node-name parsing and suggestions), [`proto`] (the
+//! generated TensorFlow messages) and [`error`].
 //!
 //! The crate knows nothing of bundlers or JavaScript; every public function
 //! returns [`Result`] with an [`Error`] whose [`ErrorKind::code`] is stable.

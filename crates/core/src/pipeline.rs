@@ -50,6 +50,27 @@ impl ModelFiles {
     }
 }
 
+impl ModelFiles {
+    /// The files for an import's `source` and/or `freeze_graph`-style paths:
+    /// a path given explicitly wins over what `source` resolves to.
+    pub fn from_flags(
+        source: Option<&Path>,
+        input_graph: Option<&Path>,
+        input_binary: Option<bool>,
+        input_checkpoint: Option<&Path>,
+        input_meta_graph: Option<&Path>,
+    ) -> Result<ModelFiles> {
+        let mut files = match source {
+            Some(source) => ModelFiles::from_source(source, input_graph)?,
+            None => ModelFiles { input_graph: input_graph.map(Path::to_path_buf), ..Default::default() },
+        };
+        files.input_binary = input_binary.or(files.input_binary);
+        files.input_checkpoint = input_checkpoint.map(Path::to_path_buf).or(files.input_checkpoint);
+        files.input_meta_graph = input_meta_graph.map(Path::to_path_buf).or(files.input_meta_graph);
+        Ok(files)
+    }
+}
+
 pub fn load(files: &ModelFiles) -> Result<LoadedModel> {
     let encoding = match files.input_binary {
         Some(true) => Encoding::Binary,
@@ -242,27 +263,27 @@ pub fn convert(files: &ModelFiles, options: &ConvertOptions) -> Result<Converted
     })
 }
 
-/// Converts and writes the files into `dir` (created; replaced atomically for TF.js models).
+/// Converts and writes the files into `dir` with [`emit::write_model_dir`]:
+/// the directory (created if missing) is replaced in one step, so on failure
+/// it is unchanged and on success it holds this model's files (`model.json`
+/// and its shards, or `model.pb`), no earlier model's, and whatever else it
+/// held.
 pub fn convert_to_dir(files: &ModelFiles, options: &ConvertOptions, dir: &Path) -> Result<Converted> {
     let converted = convert(files, options)?;
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(e, dir))?;
-    // model.json last: a reader that sees it finds every shard it names.
-    for (name, bytes) in converted.files.iter().skip(1).chain(converted.files.first()) {
-        emit::write_atomic(&dir.join(name), |out| out.write_all(bytes))?;
-    }
+    emit::write_model_dir(dir, converted.files.iter().map(|(name, bytes)| (name.as_str(), bytes.as_slice())))?;
     Ok(converted)
 }
 
-/// Bytes of every `Const` as TensorFlow stores it (float32 weights at 4 bytes).
+/// Bytes of every `Const` as TensorFlow stores it (float32 weights at 4
+/// bytes), from shapes and dtypes alone: nothing is decoded.
 fn float32_weight_bytes(graph: &GraphDef) -> u64 {
     graph
         .node
         .iter()
         .filter(|n| n.op == "Const")
         .filter_map(|n| graph::attr_tensor(n, "value"))
-        .filter_map(|t| crate::tensor::Tensor::from_proto(t).ok())
-        .map(|t| t.byte_len() as u64)
-        .sum()
+        .filter_map(crate::tensor::decoded_byte_len)
+        .fold(0u64, u64::saturating_add)
 }
 
 /// `optimize_for_inference` on a graph file (binary, or text when `binary` is false).
@@ -288,14 +309,241 @@ pub fn quantize_file(input: &Path, output: &Path, options: &QuantizeOptions) -> 
     Ok(weights.report)
 }
 
-/// `is_training=false` → `("is_training", false)`, for `--placeholder_to_const_names`.
-pub fn parse_training_flag(pair: &str) -> Result<(String, bool)> {
-    let invalid = || Error::new(ErrorKind::InvalidArgument, format!("\"{pair}\" is not name=true or name=false"));
-    let (name, value) = pair.split_once('=').ok_or_else(invalid)?;
-    let value = match value.trim().to_ascii_lowercase().as_str() {
-        "true" | "1" => true,
-        "false" | "0" => false,
-        _ => return Err(invalid()),
-    };
-    Ok((name.trim().to_string(), value))
+// ---- requests: the tools' flags as the CLI and the binding pass them ----------
+
+/// `freeze_graph`'s flags, each optional: unset ones take TensorFlow's defaults.
+#[derive(Debug, Clone, Default)]
+pub struct FreezeRequest {
+    /// A checkpoint prefix, training directory or graph file, as an import names it.
+    pub source: Option<PathBuf>,
+    pub input_graph: Option<PathBuf>,
+    pub input_binary: Option<bool>,
+    pub input_checkpoint: Option<PathBuf>,
+    pub input_meta_graph: Option<PathBuf>,
+    /// Where to write the frozen GraphDef; without it the bytes are returned.
+    pub output_graph: Option<PathBuf>,
+    /// Write text format instead of binary (default false).
+    pub output_as_text: Option<bool>,
+    /// Default: inferred ([`freeze::infer_outputs`]).
+    pub output_node_names: Option<Vec<String>>,
+    /// Default true, as in TensorFlow.
+    pub clear_devices: Option<bool>,
+    pub variable_names_whitelist: Option<Vec<String>>,
+    pub variable_names_blacklist: Option<Vec<String>>,
+}
+
+/// What [`FreezeRequest::run`] did.
+#[derive(Debug, Clone)]
+pub struct FreezeOutcome {
+    pub frozen: FrozenGraph,
+    /// The path written, when the request named one.
+    pub output_graph: Option<PathBuf>,
+    /// Bytes written, or the size of `graph`.
+    pub bytes: u64,
+    /// The binary GraphDef, when no output path was named.
+    pub graph: Option<Vec<u8>>,
+}
+
+impl FreezeRequest {
+    pub fn files(&self) -> Result<ModelFiles> {
+        ModelFiles::from_flags(
+            self.source.as_deref(),
+            self.input_graph.as_deref(),
+            self.input_binary,
+            self.input_checkpoint.as_deref(),
+            self.input_meta_graph.as_deref(),
+        )
+    }
+
+    pub fn options(&self) -> FreezeOptions {
+        let defaults = FreezeOptions::default();
+        FreezeOptions {
+            output_node_names: self.output_node_names.clone().unwrap_or(defaults.output_node_names),
+            clear_devices: self.clear_devices.unwrap_or(defaults.clear_devices),
+            variable_names_whitelist: self.variable_names_whitelist.clone().or(defaults.variable_names_whitelist),
+            variable_names_blacklist: self
+                .variable_names_blacklist
+                .clone()
+                .unwrap_or(defaults.variable_names_blacklist),
+        }
+    }
+
+    /// Freezes, then writes the graph (atomically) or returns its bytes.
+    pub fn run(&self) -> Result<FreezeOutcome> {
+        let (files, options) = (self.files()?, self.options());
+        match &self.output_graph {
+            Some(output) => {
+                let (frozen, bytes) = freeze_to_file(&files, &options, output, self.output_as_text.unwrap_or(false))?;
+                Ok(FreezeOutcome { frozen, output_graph: Some(output.clone()), bytes, graph: None })
+            }
+            None => {
+                let frozen = freeze(&files, &options)?;
+                let encoded = emit::encode_graph_def(&frozen.graph);
+                Ok(FreezeOutcome { frozen, output_graph: None, bytes: encoded.len() as u64, graph: Some(encoded) })
+            }
+        }
+    }
+}
+
+/// The whole pipeline's settings, each optional: unset ones take the core's defaults.
+#[derive(Debug, Clone, Default)]
+pub struct ConvertRequest {
+    /// A checkpoint prefix, training directory or graph file, as an import names it.
+    pub source: Option<PathBuf>,
+    /// A GraphDef to pair with a checkpoint saved without a `.meta`.
+    pub input_graph: Option<PathBuf>,
+    pub input_binary: Option<bool>,
+    pub input_checkpoint: Option<PathBuf>,
+    pub input_meta_graph: Option<PathBuf>,
+    pub output_node_names: Option<Vec<String>>,
+    pub input_names: Option<Vec<String>>,
+    /// A [`quantize::QuantizeMode`] name; unset keeps float32 weights.
+    pub quantize: Option<String>,
+    /// Tensors with fewer elements stay float (default: [`QuantizeOptions::default`]'s).
+    pub quantize_minimum_size: Option<usize>,
+    /// `tfjs` (default) or `pb`.
+    pub format: Option<String>,
+    /// Bytes per weight shard (default [`tfjs::DEFAULT_SHARD_SIZE`]).
+    pub shard_size: Option<usize>,
+    /// `error` (default), `warn` or `off`.
+    pub op_check: Option<String>,
+    /// Also write the files into this directory ([`convert_to_dir`]).
+    pub output_dir: Option<PathBuf>,
+}
+
+impl ConvertRequest {
+    pub fn files(&self) -> Result<ModelFiles> {
+        ModelFiles::from_flags(
+            self.source.as_deref(),
+            self.input_graph.as_deref(),
+            self.input_binary,
+            self.input_checkpoint.as_deref(),
+            self.input_meta_graph.as_deref(),
+        )
+    }
+
+    pub fn options(&self) -> Result<ConvertOptions> {
+        let quantize = match &self.quantize {
+            Some(mode) => {
+                let defaults = QuantizeOptions::default();
+                Some(QuantizeOptions {
+                    mode: mode.parse()?,
+                    minimum_size: self.quantize_minimum_size.unwrap_or(defaults.minimum_size),
+                })
+            }
+            None => None,
+        };
+        let mut tfjs = TfjsOptions::default();
+        if let Some(size) = self.shard_size {
+            tfjs.shard_size = size;
+        }
+        Ok(ConvertOptions {
+            freeze: FreezeOptions {
+                output_node_names: self.output_node_names.clone().unwrap_or_default(),
+                ..Default::default()
+            },
+            input_names: self.input_names.clone().unwrap_or_default(),
+            quantize,
+            format: self.format.as_deref().map(str::parse).transpose()?.unwrap_or_default(),
+            tfjs,
+            op_check: self.op_check.as_deref().map(str::parse).transpose()?.unwrap_or_default(),
+        })
+    }
+
+    /// Converts, and writes the files into `output_dir` when one is named.
+    pub fn run(&self) -> Result<Converted> {
+        let (files, options) = (self.files()?, self.options()?);
+        match &self.output_dir {
+            Some(dir) => convert_to_dir(&files, &options, dir),
+            None => convert(&files, &options),
+        }
+    }
+}
+
+/// `optimize_for_inference`'s flags, each optional but the files and outputs.
+#[derive(Debug, Clone, Default)]
+pub struct OptimizeRequest {
+    pub input: PathBuf,
+    pub output: PathBuf,
+    /// Binary input and output (default true); text when false.
+    pub frozen_graph: Option<bool>,
+    pub input_names: Option<Vec<String>>,
+    pub output_names: Vec<String>,
+    /// DataType numbers of the input placeholders: one, or one per input.
+    pub placeholder_type_enum: Option<Vec<i32>>,
+    /// `name=true|false` pairs ([`optimize::TrainingFlag`]).
+    pub placeholder_to_const_names: Option<Vec<String>>,
+}
+
+impl OptimizeRequest {
+    pub fn options(&self) -> Result<OptimizeOptions> {
+        let training_flags = self
+            .placeholder_to_const_names
+            .iter()
+            .flatten()
+            .map(|pair| pair.parse::<optimize::TrainingFlag>().map(Into::into))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(OptimizeOptions {
+            input_names: self.input_names.clone().unwrap_or_default(),
+            output_names: self.output_names.clone(),
+            placeholder_type_enum: self
+                .placeholder_type_enum
+                .iter()
+                .flatten()
+                .map(|&t| crate::dtype::from_i32(t))
+                .collect(),
+            training_flags,
+            ..Default::default()
+        })
+    }
+
+    pub fn run(&self) -> Result<OptimizedGraph> {
+        optimize_file(&self.input, &self.output, self.frozen_graph.unwrap_or(true), &self.options()?)
+    }
+}
+
+/// `quantize_graph`'s flags: a frozen graph file in, a TensorFlow-loadable one out.
+#[derive(Debug, Clone, Default)]
+pub struct QuantizeRequest {
+    pub input: PathBuf,
+    pub output: PathBuf,
+    /// A [`quantize::QuantizeMode`] name (`eightbit` included).
+    pub mode: String,
+    /// Tensors with fewer elements stay float (default: [`QuantizeOptions::default`]'s).
+    pub minimum_size: Option<usize>,
+}
+
+impl QuantizeRequest {
+    pub fn options(&self) -> Result<QuantizeOptions> {
+        let defaults = QuantizeOptions::default();
+        Ok(QuantizeOptions {
+            mode: self.mode.parse()?,
+            minimum_size: self.minimum_size.unwrap_or(defaults.minimum_size),
+        })
+    }
+
+    pub fn run(&self) -> Result<QuantizationReport> {
+        quantize_file(&self.input, &self.output, &self.options()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::{NodeDef, TensorProto};
+    use crate::tensor::shape_proto;
+
+    #[test]
+    fn weight_bytes_come_from_shapes_without_decoding() {
+        let mut node = NodeDef { name: "w".into(), op: "Const".into(), ..Default::default() };
+        let value = TensorProto {
+            dtype: crate::proto::DataType::DtFloat as i32,
+            tensor_shape: Some(shape_proto(&[1 << 40])),
+            float_val: vec![1.0],
+            ..Default::default()
+        };
+        node.attr.insert("value".into(), graph::tensor_attr(value));
+        let graph = GraphDef { node: vec![node], ..Default::default() };
+        assert_eq!(float32_weight_bytes(&graph), 4 << 40);
+    }
 }

@@ -24,8 +24,8 @@ use std::str::FromStr;
 use bytes::Bytes;
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::graph::{attr_bool, attr_tensor, index_by_name, tensor_attr, type_attr};
-use crate::names::{self, node_of};
+use crate::graph::{attr_bool, attr_tensor, index_by_name, tensor_attr, through_identities, type_attr};
+use crate::names;
 use crate::proto::{attr_value, AttrValue, DataType, GraphDef, NodeDef, TensorProto};
 use crate::tensor::{f16_to_f32, f32_to_f16, shape_proto, Tensor};
 
@@ -147,10 +147,17 @@ pub struct TensorReport {
     pub sqnr_db: f64,
 }
 
+/// A float tensor left unquantized on purpose; displays as `name: reason`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SkippedTensor {
     pub name: String,
     pub reason: String,
+}
+
+impl std::fmt::Display for SkippedTensor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.name, self.reason)
+    }
 }
 
 /// Chooses an encoding for every float32 `Const` with at least
@@ -163,7 +170,9 @@ pub fn quantize(graph: &GraphDef, options: &QuantizeOptions) -> Result<Quantized
         let Some(proto) = attr_tensor(node, "value") else { continue };
         let tensor = match Tensor::from_proto(proto) {
             Ok(tensor) => tensor,
-            Err(e) if proto.dtype == DataType::DtFloat as i32 => return Err(e.about(&node.name)),
+            Err(e) if proto.dtype == DataType::DtFloat as i32 => {
+                return Err(e.prefixed(format_args!("Const \"{}\"", node.name)).about(&node.name))
+            }
             // A constant we cannot even read (resource, variant) is left alone.
             Err(_) => {
                 report.bytes_before += proto.tensor_content.len() as u64;
@@ -358,16 +367,8 @@ fn channel_roles(graph: &GraphDef) -> HashMap<&str, ChannelRole> {
 }
 
 fn const_behind<'g>(graph: &'g GraphDef, index: &HashMap<&str, usize>, input: &str) -> Option<&'g str> {
-    let mut name = node_of(input);
-    for _ in 0..32 {
-        let node = &graph.node[*index.get(name)?];
-        match node.op.as_str() {
-            "Const" => return Some(node.name.as_str()),
-            "Identity" => name = node_of(node.input.first()?),
-            _ => return None,
-        }
-    }
-    None
+    let (_, node) = through_identities(graph, index, input)?;
+    (node.op == "Const").then_some(node.name.as_str())
 }
 
 // ---- decoding and measuring ----------------------------------------------------
@@ -485,20 +486,47 @@ pub fn dequantize_into_graph(graph: &GraphDef, weights: &QuantizedWeights) -> Re
     })
 }
 
-/// A weight quantized from another graph (or a stale run) must not be spliced in.
+/// A weight quantized from another graph (or a stale run), or built by hand
+/// with values that do not fill its shape or an axis it does not have, must
+/// not be spliced in: the writers index `shape[axis]` and walk the values.
 pub(crate) fn check_weight_fits(node: &NodeDef, weight: &QuantizedWeight) -> Result<()> {
+    let mismatch = |what: String| {
+        Err(Error::new(ErrorKind::ShapeMismatch, format!("quantized weight \"{}\" {what}", node.name))
+            .about(&node.name))
+    };
     let proto = attr_tensor(node, "value");
     let shape = proto.and_then(|t| t.tensor_shape.as_ref()).map(|s| s.dim.iter().map(|d| d.size).collect::<Vec<_>>());
     let is_float = proto.is_some_and(|t| t.dtype == DataType::DtFloat as i32);
-    if is_float && shape.as_deref() == Some(weight.shape.as_slice()) {
-        Ok(())
-    } else {
-        Err(Error::new(
-            ErrorKind::ShapeMismatch,
-            format!("quantized weight \"{}\" does not match the graph's float32 constant of that name", node.name),
-        )
-        .about(&node.name))
+    if !is_float || shape.as_deref() != Some(weight.shape.as_slice()) {
+        return mismatch("does not match the graph's float32 constant of that name".to_string());
     }
+    let elements = crate::tensor::num_elements(&weight.shape).and_then(|n| usize::try_from(n).ok());
+    if elements != Some(weight.num_elements()) {
+        return mismatch(format!(
+            "holds {} values, but its shape {} has {} elements",
+            weight.num_elements(),
+            crate::tensor::format_shape(&weight.shape),
+            elements.map_or("too many".to_string(), |n| n.to_string())
+        ));
+    }
+    if let WeightEncoding::Int8 { scales, axis, .. } = &weight.encoding {
+        let rank = weight.shape.len();
+        let per_tensor = scales.len() == 1 && *axis == 0;
+        // One scale per channel of `axis`, or per element of the dims from `axis` on (depthwise).
+        let channels = |dims: &[i64]| crate::tensor::num_elements(dims).and_then(|n| usize::try_from(n).ok());
+        let fits = per_tensor
+            || (*axis < rank
+                && (channels(&weight.shape[*axis..*axis + 1]) == Some(scales.len())
+                    || channels(&weight.shape[*axis..]) == Some(scales.len())));
+        if !fits {
+            return mismatch(format!(
+                "has {} int8 scales on axis {axis}, which shape {} does not have channels for",
+                scales.len(),
+                crate::tensor::format_shape(&weight.shape)
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn decoding_nodes(node: &NodeDef, weight: &QuantizedWeight) -> Vec<NodeDef> {

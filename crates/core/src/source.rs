@@ -120,18 +120,21 @@ fn newest_checkpoint(dir: &Path) -> Result<PathBuf> {
     })
 }
 
+/// The `.index` with the highest global step (unnumbered ones count as step
+/// 0); ties go to the greatest file name, so the answer never depends on the
+/// order the directory lists its files in.
 fn newest_by_step(dir: &Path) -> Result<PathBuf> {
     let entries = std::fs::read_dir(dir).map_err(|e| Error::io(e, dir))?;
-    let mut best: Option<(u64, PathBuf)> = None;
+    let mut best: Option<(u64, String)> = None;
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
         let Some(prefix) = name.strip_suffix(".index") else { continue };
-        let step = global_step(prefix).unwrap_or(0);
-        if best.as_ref().is_none_or(|(s, _)| step >= *s) {
-            best = Some((step, dir.join(prefix)));
+        let candidate = (global_step(prefix).unwrap_or(0), prefix.to_string());
+        if best.as_ref().is_none_or(|b| candidate > *b) {
+            best = Some(candidate);
         }
     }
-    best.map(|(_, prefix)| prefix).ok_or_else(|| {
+    best.map(|(_, prefix)| dir.join(prefix)).ok_or_else(|| {
         Error::new(ErrorKind::CheckpointNotFound, "directory holds no checkpoint state file and no .index file")
             .in_file(dir)
     })
@@ -161,11 +164,12 @@ pub fn strip_checkpoint_suffix(path: &Path) -> PathBuf {
     path.to_path_buf()
 }
 
+/// `NNNNN-of-NNNNN`, compared as bytes: a multi-byte character is simply no match.
 fn is_shard_suffix(s: &str) -> bool {
     let bytes = s.as_bytes();
     bytes.len() == 14
         && bytes[..5].iter().all(u8::is_ascii_digit)
-        && &s[5..9] == "-of-"
+        && &bytes[5..9] == b"-of-"
         && bytes[9..].iter().all(u8::is_ascii_digit)
 }
 
@@ -203,6 +207,25 @@ mod tests {
         assert_eq!(strip_checkpoint_suffix(Path::new("model.ckpt-7.data-00001-of-00003")), Path::new("model.ckpt-7"));
         assert_eq!(strip_checkpoint_suffix(Path::new("model.ckpt-2000")), Path::new("model.ckpt-2000"));
         assert_eq!(strip_checkpoint_suffix(Path::new("model.data-1")), Path::new("model.data-1"));
+    }
+
+    #[test]
+    fn a_multi_byte_character_in_a_shard_suffix_is_no_match() {
+        for name in ["model.data-00000-o€0000", "model.data-0000€of-00001", "m.data-€€€€€"] {
+            assert_eq!(strip_checkpoint_suffix(Path::new(name)), Path::new(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn unnumbered_checkpoints_tie_break_by_name() {
+        let scratch = tempfile::tempdir().unwrap();
+        for name in ["c", "a", "e", "b", "d", "model.ckpt", "zz", "m", "k", "x"] {
+            std::fs::write(scratch.path().join(format!("{name}.index")), "").unwrap();
+        }
+        assert_eq!(newest_by_step(scratch.path()).unwrap(), scratch.path().join("zz"));
+        std::fs::write(scratch.path().join("model.ckpt-2.index"), "").unwrap();
+        std::fs::write(scratch.path().join("a-2.index"), "").unwrap();
+        assert_eq!(newest_by_step(scratch.path()).unwrap(), scratch.path().join("model.ckpt-2"));
     }
 
     #[test]

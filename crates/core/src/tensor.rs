@@ -1,6 +1,7 @@
 //! An in-memory tensor value and its conversion to and from `TensorProto`.
 
 use bytes::Bytes;
+use prost::Message;
 
 use crate::dtype;
 use crate::error::{Error, ErrorKind, Result};
@@ -23,10 +24,27 @@ pub enum TensorData {
     Strings(Vec<Bytes>),
 }
 
-/// Number of elements of a fully known shape (a scalar has one).
-pub fn num_elements(shape: &[i64]) -> i64 {
-    shape.iter().product()
+/// Number of elements of a fully known shape (a scalar has one); `None`
+/// when a dim is negative (unknown) or the count overflows `i64`.
+pub fn num_elements(shape: &[i64]) -> Option<i64> {
+    if shape.iter().any(|&d| d < 0) {
+        return None;
+    }
+    if shape.contains(&0) {
+        return Some(0);
+    }
+    shape.iter().try_fold(1i64, |n, &d| n.checked_mul(d))
 }
+
+/// Decoding a `TensorProto` may repeat its last value to fill the shape; an
+/// expansion to more than this many bytes, and more than
+/// [`MAX_EXPANSION_RATIO`] times the proto's own encoded size, is refused, so
+/// a few bytes of graph cannot make the process allocate gigabytes (an
+/// allocation failure aborts the process, which nothing can catch).
+pub const MAX_EXPANDED_BYTES: u64 = 64 << 20;
+
+/// See [`MAX_EXPANDED_BYTES`].
+pub const MAX_EXPANSION_RATIO: u64 = 64;
 
 pub fn shape_proto(shape: &[i64]) -> TensorShapeProto {
     TensorShapeProto {
@@ -51,8 +69,10 @@ pub fn format_shape(shape: &[i64]) -> String {
 }
 
 impl Tensor {
+    /// Elements of the tensor's shape (checked when the tensor was decoded;
+    /// saturates for a hand-built tensor whose shape overflows).
     pub fn num_elements(&self) -> i64 {
-        num_elements(&self.shape)
+        num_elements(&self.shape).unwrap_or(i64::MAX)
     }
 
     /// Bytes of the element data (string tensors: the sum of the strings).
@@ -111,7 +131,10 @@ impl Tensor {
 
     /// Decodes a `TensorProto` with TensorFlow's rules: `tensor_content` if
     /// present, else the typed field, repeating its last value to fill the
-    /// shape (none means zeros).
+    /// shape (none means zeros). Element counts and byte sizes are checked for
+    /// overflow, and an expansion beyond [`MAX_EXPANDED_BYTES`] (and
+    /// [`MAX_EXPANSION_RATIO`] × the proto's size) is a
+    /// [`ErrorKind::GraphInvalid`]; callers name the node.
     pub fn from_proto(proto: &TensorProto) -> Result<Tensor> {
         let dtype = dtype::from_i32(proto.dtype);
         let shape = match &proto.tensor_shape {
@@ -121,30 +144,80 @@ impl Tensor {
         if shape.iter().any(|&d| d < 0) {
             return Err(invalid(format!("tensor shape {} is not fully known", format_shape(&shape))));
         }
-        let n = num_elements(&shape) as usize;
+        let too_many =
+            || invalid(format!("tensor shape {} has more elements than can be addressed", format_shape(&shape)));
+        let n = num_elements(&shape).and_then(|n| usize::try_from(n).ok()).ok_or_else(too_many)?;
         if dtype == DataType::DtString {
             let values = &proto.string_val;
-            let strings = fill(values.len(), n, |i| Bytes::from(values[i].clone()), Bytes::new())?;
+            let given: u64 = values.iter().map(|v| v.len() as u64).sum();
+            let repeated = values.last().map_or(0, |v| v.len() as u64);
+            let expanded = (n as u64)
+                .checked_mul(std::mem::size_of::<Bytes>() as u64)
+                .and_then(|b| b.checked_add(given))
+                .and_then(|b| {
+                    (n.saturating_sub(values.len()) as u64).checked_mul(repeated).and_then(|r| b.checked_add(r))
+                })
+                .ok_or_else(too_many)?;
+            check_expansion(proto, &shape, dtype, expanded)?;
+            // One `Bytes` per given value; repeating the last one shares its bytes.
+            let values: Vec<Bytes> = values.iter().map(|v| Bytes::from(v.clone())).collect();
+            let strings = fill(values.len(), n, |i| values[i].clone(), Bytes::new())?;
             return Ok(Tensor { dtype, shape, data: TensorData::Strings(strings) });
         }
         let size = dtype::element_size(dtype).ok_or_else(|| {
             Error::new(ErrorKind::UnsupportedDtype, format!("cannot read a {} constant", dtype::enum_name(dtype)))
         })?;
+        let byte_len = n.checked_mul(size).ok_or_else(too_many)?;
         if !proto.tensor_content.is_empty() {
-            if proto.tensor_content.len() != n * size {
+            if proto.tensor_content.len() != byte_len {
                 return Err(invalid(format!(
-                    "tensor_content holds {} bytes, shape {} of {} needs {}",
+                    "tensor_content holds {} bytes, shape {} of {} needs {byte_len}",
                     proto.tensor_content.len(),
                     format_shape(&shape),
                     dtype::name(dtype),
-                    n * size
                 )));
             }
             return Ok(Tensor { dtype, shape, data: TensorData::Raw(proto.tensor_content.clone()) });
         }
+        check_expansion(proto, &shape, dtype, byte_len as u64)?;
         let bytes = typed_values_le(proto, dtype, n)?;
         Ok(Tensor { dtype, shape, data: TensorData::Raw(Bytes::from(bytes)) })
     }
+}
+
+/// Refuses to decode `proto` into `bytes` bytes when that is both more than
+/// [`MAX_EXPANDED_BYTES`] and more than [`MAX_EXPANSION_RATIO`] × its encoded size.
+fn check_expansion(proto: &TensorProto, shape: &[i64], dtype: DataType, bytes: u64) -> Result<()> {
+    let encoded = proto.encoded_len() as u64;
+    if bytes <= MAX_EXPANDED_BYTES || bytes <= encoded.saturating_mul(MAX_EXPANSION_RATIO) {
+        return Ok(());
+    }
+    Err(invalid(format!(
+        "a {encoded}-byte tensor of shape {} ({}) would expand to {bytes} bytes; refusing more than {} MiB from so little",
+        format_shape(shape),
+        dtype::name(dtype),
+        MAX_EXPANDED_BYTES >> 20
+    )))
+}
+
+/// Bytes the value of a `TensorProto` takes once decoded, computed from its
+/// shape and dtype without decoding it (strings: their bytes, the last one
+/// repeated to fill the shape). Saturates instead of overflowing; `None` for
+/// an unknown shape or a dtype without a fixed element size.
+pub fn decoded_byte_len(proto: &TensorProto) -> Option<u64> {
+    let shape = match &proto.tensor_shape {
+        Some(s) => shape_dims(s)?,
+        None => Vec::new(),
+    };
+    let n = u64::try_from(num_elements(&shape)?).ok()?;
+    let dtype = dtype::from_i32(proto.dtype);
+    if dtype == DataType::DtString {
+        let given: u64 = proto.string_val.iter().map(|v| v.len() as u64).sum();
+        let repeated = proto.string_val.last().map_or(0, |v| v.len() as u64);
+        let missing = n.saturating_sub(proto.string_val.len() as u64);
+        return Some(given.saturating_add(missing.saturating_mul(repeated)));
+    }
+    Some(n.saturating_mul(dtype::element_size(dtype)? as u64))
 }
 
 /// IEEE binary16 to binary32 (exact).
@@ -294,6 +367,68 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(Tensor::from_proto(&proto).unwrap().raw().unwrap().as_ref(), &[0u8; 24]);
+    }
+
+    #[test]
+    fn one_value_cannot_fill_a_huge_shape() {
+        let proto = TensorProto {
+            dtype: DataType::DtFloat as i32,
+            tensor_shape: Some(shape_proto(&[1 << 40])),
+            float_val: vec![1.0],
+            ..Default::default()
+        };
+        let err = Tensor::from_proto(&proto).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::GraphInvalid);
+        assert!(err.message.contains("would expand"), "{}", err.message);
+        let strings = TensorProto {
+            dtype: DataType::DtString as i32,
+            tensor_shape: Some(shape_proto(&[1 << 40])),
+            string_val: vec![b"x".to_vec()],
+            ..Default::default()
+        };
+        assert_eq!(Tensor::from_proto(&strings).unwrap_err().kind, ErrorKind::GraphInvalid);
+        // A modest expansion is still fine: 1 MiB of zeros from a few bytes.
+        let zeros = TensorProto {
+            dtype: DataType::DtFloat as i32,
+            tensor_shape: Some(shape_proto(&[512, 512])),
+            ..Default::default()
+        };
+        assert_eq!(Tensor::from_proto(&zeros).unwrap().byte_len(), 1 << 20);
+    }
+
+    #[test]
+    fn element_counts_that_overflow_are_errors() {
+        assert_eq!(num_elements(&[1 << 62, 1 << 62]), None);
+        assert_eq!(num_elements(&[1 << 62, 1 << 62, 0]), Some(0));
+        assert_eq!(num_elements(&[2, -1]), None);
+        assert_eq!(num_elements(&[]), Some(1));
+        for shape in [vec![1i64 << 62, 1 << 62], vec![1 << 62, 8]] {
+            let proto = TensorProto {
+                dtype: DataType::DtDouble as i32,
+                tensor_shape: Some(shape_proto(&shape)),
+                tensor_content: Bytes::from_static(&[0; 8]),
+                ..Default::default()
+            };
+            assert_eq!(Tensor::from_proto(&proto).unwrap_err().kind, ErrorKind::GraphInvalid, "{shape:?}");
+        }
+    }
+
+    #[test]
+    fn decoded_sizes_come_from_the_shape_alone() {
+        let proto = TensorProto {
+            dtype: DataType::DtFloat as i32,
+            tensor_shape: Some(shape_proto(&[1 << 40])),
+            float_val: vec![1.0],
+            ..Default::default()
+        };
+        assert_eq!(decoded_byte_len(&proto), Some(4 << 40));
+        let strings = TensorProto {
+            dtype: DataType::DtString as i32,
+            tensor_shape: Some(shape_proto(&[3])),
+            string_val: vec![b"ab".to_vec(), b"xyz".to_vec()],
+            ..Default::default()
+        };
+        assert_eq!(decoded_byte_len(&strings), Some(8));
     }
 
     #[test]

@@ -523,6 +523,26 @@ fn folds_constant_subgraphs_in_the_op_dtype() {
 }
 
 #[test]
+fn huge_constant_shapes_are_left_unfolded() {
+    // Folding these would allocate 2^40 elements (the process would abort) or overflow.
+    let huge = 1 << 20;
+    let g = graph_of(vec![
+        ints("dims", &[2], &[huge, huge]),
+        floats("half", &[], &[0.5]),
+        float_op("filled", "Fill", &["dims", "half"]),
+        floats("column", &[2, 1], &[1.0, 2.0]),
+        floats("row", &[1, 2], &[1.0, 2.0]),
+        float_op("grid", "AddV2", &["column", "row"]),
+        ints("odd_shape", &[4], &[i32::MAX, i32::MAX, i32::MAX, -1]),
+        float_op("reshaped", "Reshape", &["column", "odd_shape"]),
+    ]);
+    let result = optimize(g, &options(&["filled", "grid", "reshaped"])).unwrap();
+    assert_eq!(find(&result.graph, "filled").op, "Fill");
+    assert_eq!(find(&result.graph, "reshaped").op, "Reshape");
+    assert_eq!(const_f32(&result.graph, "grid"), (vec![2, 2], vec![2.0, 3.0, 3.0, 4.0]), "small ones still fold");
+}
+
+#[test]
 fn slices_like_tensorflow() {
     // Expected values from tf.raw_ops.StridedSlice on arange(24).reshape(2, 3, 4).
     type Case = (&'static [i32], &'static [i32], &'static [i32], i64, i64, i64, &'static [i64], &'static [i32]);

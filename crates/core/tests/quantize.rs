@@ -391,3 +391,31 @@ fn weights_from_another_graph_are_refused() {
     let err = dequantize_into_graph(&unrelated, &weights).unwrap_err();
     assert_eq!((err.kind, err.subject.as_deref()), (ErrorKind::UnknownNode, Some("w")));
 }
+
+#[test]
+fn forged_weights_are_refused_not_indexed() {
+    use tfmodel_core::emit::tfjs::{to_tfjs, Signature, TfjsOptions};
+    let graph = one_const(&[1.0; 6], vec![2, 3]);
+    let forge = |encoding: WeightEncoding| {
+        let mut weights = quantize_all(&graph, QuantizeMode::Int8);
+        weights.weights.insert("w".into(), QuantizedWeight { shape: vec![2, 3], encoding });
+        weights
+    };
+    let cases = [
+        ("too few values", WeightEncoding::Uint8 { values: vec![0; 5], min: 0.0, scale: 1.0 }),
+        ("too many values", WeightEncoding::Float16 { values: vec![0; 7] }),
+        ("an axis past the rank", WeightEncoding::Int8 { values: vec![0; 6], scales: vec![1.0; 3], axis: 5 }),
+        ("scales for no axis", WeightEncoding::Int8 { values: vec![0; 6], scales: vec![1.0; 4], axis: 1 }),
+    ];
+    for (case, encoding) in cases {
+        let weights = forge(encoding);
+        let err = dequantize_into_graph(&graph, &weights).unwrap_err();
+        assert_eq!((err.kind, err.subject.as_deref()), (ErrorKind::ShapeMismatch, Some("w")), "{case}");
+        let err = to_tfjs(&graph, Some(&weights), &Signature::default(), &TfjsOptions::default()).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::ShapeMismatch, "{case}");
+    }
+    for (scales, axis) in [(vec![1.0], 0), (vec![1.0; 3], 1), (vec![1.0; 2], 0), (vec![1.0; 6], 0)] {
+        let weights = forge(WeightEncoding::Int8 { values: vec![0; 6], scales, axis });
+        assert!(dequantize_into_graph(&graph, &weights).is_ok());
+    }
+}

@@ -309,6 +309,87 @@ fn fixture_signatures_carry_dtypes_and_shapes() {
     assert_eq!(boxes.dtype, DataType::DtFloat);
 }
 
+// ---- shape inference ---------------------------------------------------------------
+
+fn with_attr(
+    mut node: tfmodel_core::proto::NodeDef,
+    name: &str,
+    value: attr_value::Value,
+) -> tfmodel_core::proto::NodeDef {
+    node.attr.insert(name.into(), AttrValue { value: Some(value) });
+    node
+}
+
+fn placeholder(name: &str, dims: &[i64]) -> tfmodel_core::proto::NodeDef {
+    let node = with_attr(node(name, "Placeholder", &[]), "dtype", attr_value::Value::Type(DataType::DtFloat as i32));
+    with_attr(node, "shape", attr_value::Value::Shape(tfmodel_core::tensor::shape_proto(dims)))
+}
+
+fn ints_list(values: &[i64]) -> attr_value::Value {
+    attr_value::Value::List(attr_value::ListValue { i: values.to_vec(), ..Default::default() })
+}
+
+/// The output shape of `y`, computed on another thread that must finish in time.
+fn output_shape_within(graph: GraphDef, seconds: u64) -> Option<Vec<i64>> {
+    let (send, receive) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let signature = signature_of(&graph, &[], &["y".to_string()]);
+        let _ = send.send(signature.outputs[0].shape.clone());
+    });
+    receive.recv_timeout(std::time::Duration::from_secs(seconds)).expect("shape inference finishes")
+}
+
+fn conv(padding: &str, strides: &[i64], dilations: &[i64]) -> tfmodel_core::proto::NodeDef {
+    let conv = with_attr(node("y", "Conv2D", &["x", "filter"]), "strides", ints_list(strides));
+    let conv = with_attr(conv, "dilations", ints_list(dilations));
+    with_attr(conv, "padding", attr_value::Value::S(padding.as_bytes().to_vec()))
+}
+
+#[test]
+fn conv_shapes_never_overflow_and_explicit_padding_is_unknown() {
+    let filter = || {
+        let value = tfmodel_core::proto::TensorProto {
+            dtype: DataType::DtFloat as i32,
+            tensor_shape: Some(tfmodel_core::tensor::shape_proto(&[3, 3, 3, 8])),
+            ..Default::default()
+        };
+        with_attr(node("filter", "Const", &[]), "value", attr_value::Value::Tensor(value))
+    };
+    let shape = |padding: &str, input: &[i64], strides: &[i64], dilations: &[i64]| {
+        output_shape_within(graph_of(vec![placeholder("x", input), filter(), conv(padding, strides, dilations)]), 10)
+    };
+    let ones = [1, 1, 1, 1];
+    assert_eq!(shape("SAME", &[1, 10, 10, 3], &[1, 2, 2, 1], &ones), Some(vec![1, 5, 5, 8]));
+    assert_eq!(shape("VALID", &[1, 10, 10, 3], &ones, &[1, 2, 2, 1]), Some(vec![1, 6, 6, 8]));
+    assert_eq!(shape("VALID", &[1, 10, 10, 3], &ones, &[1, i64::MAX, 1, 1]), Some(vec![1, -1, 8, 8]));
+    assert_eq!(shape("SAME", &[1, i64::MAX, 10, 3], &[1, 2, 1, 1], &ones), Some(vec![1, -1, 10, 8]));
+    assert_eq!(shape("EXPLICIT", &[1, 10, 10, 3], &ones, &ones), None);
+}
+
+#[test]
+fn shapes_of_diamonds_are_computed_once_per_node() {
+    let mut nodes = vec![placeholder("a0", &[2, 3])];
+    for level in 1..=40 {
+        let previous = format!("a{}", level - 1);
+        nodes.push(node(&format!("a{level}"), "AddV2", &[&previous, &previous]));
+    }
+    nodes.push(node("y", "Relu", &["a40"]));
+    assert_eq!(output_shape_within(graph_of(nodes), 10), Some(vec![2, 3]));
+}
+
+#[test]
+fn identity_cycles_give_unknown_shapes() {
+    let graph = graph_of(vec![
+        placeholder("x", &[4]),
+        node("loop_a", "Identity", &["loop_b"]),
+        node("loop_b", "Identity", &["loop_a"]),
+        node("y", "Reshape", &["x", "loop_a"]),
+    ]);
+    assert_eq!(output_shape_within(graph, 10), None);
+    let graph = graph_of(vec![node("z", "Relu", &["y"]), node("y", "AddV2", &["z", "z"])]);
+    assert_eq!(output_shape_within(graph, 10), None);
+}
+
 #[test]
 fn unknown_signature_and_input_names_are_errors() {
     let graph = graph_of(vec![node("x", "Placeholder", &[]), node("y", "Identity", &["x"])]);
@@ -347,9 +428,15 @@ fn writes_a_new_directory_and_replaces_an_old_model() {
 
     let one = emit(&graph, &TfjsOptions::default());
     std::fs::write(dir.join("notes.txt"), "mine").unwrap();
+    std::fs::create_dir_all(dir.join("assets/icons")).unwrap();
+    std::fs::write(dir.join("assets/icons/a.svg"), "<svg/>").unwrap();
     write_tfjs(&one, &dir).unwrap();
-    let expected: BTreeSet<String> = ["model.json", "group1-shard1of1.bin", "notes.txt"].map(String::from).into();
+    let expected: BTreeSet<String> =
+        ["model.json", "group1-shard1of1.bin", "notes.txt", "assets"].map(String::from).into();
     assert_eq!(files_in(&dir), expected, "stale shards go, other files stay");
+    assert_eq!(std::fs::read_to_string(dir.join("notes.txt")).unwrap(), "mine");
+    assert_eq!(std::fs::read_to_string(dir.join("assets/icons/a.svg")).unwrap(), "<svg/>");
+    assert_eq!(files_in(&scratch.path().join("models")), BTreeSet::from(["m".to_string()]), "no old copy left");
 }
 
 #[test]
@@ -363,6 +450,36 @@ fn a_failed_write_leaves_no_partial_model() {
     assert_eq!(files_in(scratch.path()), BTreeSet::from(["m".to_string()]));
 }
 
+/// Every file under `dir` with its bytes.
+fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap())
+        .map(|e| (e.file_name().to_string_lossy().into_owned(), std::fs::read(e.path()).unwrap()))
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn a_write_that_fails_midway_leaves_the_old_model_untouched() {
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path().join("m");
+    let values = vec![1.0f32; 100];
+    let graph = graph_of(vec![const_node("w", &Tensor::from_f32(vec![100], &values))]);
+    write_tfjs(&emit(&graph, &TfjsOptions { shard_size: 100, ..Default::default() }), &dir).unwrap();
+    let before = snapshot(&dir);
+
+    // The second shard's name is too long for any file system: the write fails after the first shard.
+    let mut broken = emit(&graph, &TfjsOptions { shard_size: 300, ..Default::default() });
+    assert_eq!(broken.shards.len(), 2);
+    broken.shards[1].0 = format!("{}.bin", "x".repeat(300));
+    let err = write_tfjs(&broken, &dir).unwrap_err();
+    assert!(matches!(err.kind, ErrorKind::Io | ErrorKind::FileNotFound), "{err:?}");
+    assert_eq!(snapshot(&dir), before, "not one file of the old model changed");
+    assert_eq!(files_in(scratch.path()), BTreeSet::from(["m".to_string()]), "no temporary left");
+}
+
 // ---- (f) op check ----------------------------------------------------------------
 
 #[test]
@@ -374,8 +491,8 @@ fn op_check_flags_ops_tfjs_cannot_run() {
         node("y", "Relu", &["bn"]),
     ]);
     let check = check_ops(&graph);
-    let unsupported: Vec<(&str, &str)> = check.unsupported.iter().map(|(n, o)| (n.as_str(), o.as_str())).collect();
-    assert_eq!(unsupported, [("bn", "BatchNormWithGlobalNormalization"), ("check", "Assert")]);
+    let unsupported: Vec<String> = check.unsupported.iter().map(ToString::to_string).collect();
+    assert_eq!(unsupported, ["bn (BatchNormWithGlobalNormalization)", "check (Assert)"]);
     assert!(!check.needs_execute_async);
 
     let err = require_supported(&check, false).unwrap_err();

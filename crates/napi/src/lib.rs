@@ -1,6 +1,7 @@
 //! Node.js binding of tfmodel-core: converts arguments, runs each call as an
 //! async task on libuv's worker pool, and turns core errors into JS `Error`s
-//! whose `code` is the core's stable error code.
+//! whose `code` is the core's stable error code. Defaults, parsing and
+//! message wording live in the core; this crate only moves values across.
 
 use std::path::{Path, PathBuf};
 
@@ -9,11 +10,9 @@ use napi::bindgen_prelude::{AsyncTask, Buffer};
 use napi::{Env, JsValue, Status, Task};
 use napi_derive::napi;
 use tfmodel_core::checkpoint::Checkpoint;
-use tfmodel_core::emit::tfjs::TfjsOptions;
-use tfmodel_core::freeze::FreezeOptions;
-use tfmodel_core::optimize::{OptimizeOptions, OptimizedGraph};
-use tfmodel_core::pipeline::{self, ConvertOptions, ModelFiles};
-use tfmodel_core::quantize::QuantizeOptions;
+use tfmodel_core::optimize::OptimizedGraph;
+use tfmodel_core::pipeline::{self as core, Converted, FreezeOutcome};
+use tfmodel_core::quantize::QuantizationReport;
 use tfmodel_core::tensor::{Tensor, TensorData};
 use tfmodel_core::{dtype, source, Error};
 
@@ -31,9 +30,7 @@ impl<T: Send + 'static, J: napi::bindgen_prelude::ToNapiValue + napi::bindgen_pr
 
     fn compute(&mut self) -> napi::Result<Self::Output> {
         let work = self.work.take().ok_or_else(|| napi::Error::from_reason("task ran twice"))?;
-        // A panic must not cross the FFI boundary: report it as an error instead.
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(work))
-            .map_err(|_| napi::Error::new(Status::GenericFailure, "internal error (panic) in tfmodel-core"))
+        Ok(catch_panics(work))
     }
 
     fn resolve(&mut self, env: Env, output: Self::Output) -> napi::Result<J> {
@@ -42,6 +39,13 @@ impl<T: Send + 'static, J: napi::bindgen_prelude::ToNapiValue + napi::bindgen_pr
             Err(error) => Err(js_error(&env, &error)),
         }
     }
+}
+
+/// A panic must not cross the FFI boundary: it becomes an `INTERNAL_ERROR`
+/// carrying the panic's message.
+fn catch_panics<T>(work: impl FnOnce() -> CoreResult<T>) -> CoreResult<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(work))
+        .unwrap_or_else(|payload| Err(Error::from_panic(payload.as_ref())))
 }
 
 fn job<T: Send + 'static, J>(
@@ -197,51 +201,31 @@ pub struct FreezeResult {
     pub graph: Option<Buffer>,
 }
 
-pub struct Frozen {
-    frozen: tfmodel_core::freeze::FrozenGraph,
-    output: Option<PathBuf>,
-    bytes: u64,
-    encoded: Option<Vec<u8>>,
-}
-
 /// Freezes a graph with its checkpoint, like TensorFlow's `freeze_graph`.
 #[napi(ts_return_type = "Promise<FreezeResult>")]
-pub fn freeze(request: FreezeRequest) -> AsyncTask<Job<Frozen, FreezeResult>> {
-    job(move || run_freeze(request), freeze_result)
-}
-
-fn run_freeze(request: FreezeRequest) -> CoreResult<Frozen> {
-    let path = |s: &Option<String>| s.as_ref().map(PathBuf::from);
-    let files = model_files(
-        request.source.as_deref(),
-        request.input_graph.as_deref(),
-        request.input_binary,
-        request.input_checkpoint.as_deref(),
-        request.input_meta_graph.as_deref(),
-    )?;
-    let defaults = FreezeOptions::default();
-    let options = FreezeOptions {
-        output_node_names: request.output_node_names.unwrap_or_default(),
-        clear_devices: request.clear_devices.unwrap_or(defaults.clear_devices),
+pub fn freeze(request: FreezeRequest) -> AsyncTask<Job<FreezeOutcome, FreezeResult>> {
+    let request = core::FreezeRequest {
+        source: path(request.source),
+        input_graph: path(request.input_graph),
+        input_binary: request.input_binary,
+        input_checkpoint: path(request.input_checkpoint),
+        input_meta_graph: path(request.input_meta_graph),
+        output_graph: path(request.output_graph),
+        output_as_text: request.output_as_text,
+        output_node_names: request.output_node_names,
+        clear_devices: request.clear_devices,
         variable_names_whitelist: request.variable_names_whitelist,
-        variable_names_blacklist: request.variable_names_blacklist.unwrap_or_default(),
+        variable_names_blacklist: request.variable_names_blacklist,
     };
-    match path(&request.output_graph) {
-        Some(output) => {
-            let as_text = request.output_as_text.unwrap_or(false);
-            let (frozen, bytes) = pipeline::freeze_to_file(&files, &options, &output, as_text)?;
-            Ok(Frozen { frozen, output: Some(output), bytes, encoded: None })
-        }
-        None => {
-            let frozen = pipeline::freeze(&files, &options)?;
-            let encoded = tfmodel_core::emit::encode_graph_def(&frozen.graph);
-            Ok(Frozen { frozen, output: None, bytes: encoded.len() as u64, encoded: Some(encoded) })
-        }
-    }
+    job(move || request.run(), freeze_result)
 }
 
-fn freeze_result(result: Frozen) -> FreezeResult {
-    let Frozen { frozen, output, bytes, encoded } = result;
+fn path(path: Option<String>) -> Option<PathBuf> {
+    path.map(PathBuf::from)
+}
+
+fn freeze_result(outcome: FreezeOutcome) -> FreezeResult {
+    let FreezeOutcome { frozen, output_graph, bytes, graph } = outcome;
     FreezeResult {
         output_node_names: frozen.outputs,
         input_names: frozen.inputs,
@@ -256,9 +240,9 @@ fn freeze_result(result: Frozen) -> FreezeResult {
                 shape: v.shape,
             })
             .collect(),
-        output_graph: output.as_deref().map(path_string),
+        output_graph: output_graph.as_deref().map(path_string),
         bytes: bytes as i64,
-        graph: encoded.map(Buffer::from),
+        graph: graph.map(Buffer::from),
     }
 }
 
@@ -298,7 +282,8 @@ pub struct OutputFile {
 #[napi(object)]
 pub struct TensorSpecJs {
     pub name: String,
-    /// The TF.js dtype (`float32`, `int32`, `bool`, `string`, `complex64`).
+    /// The TF.js dtype (`float32`, `int32`, `bool`, `string`, `complex64`), or
+    /// `unknown` when it could not be inferred (never a guess).
     pub dtype: String,
     /// `-1` for unknown dims; absent when the rank is unknown.
     pub shape: Option<Vec<i64>>,
@@ -352,68 +337,29 @@ pub struct ConvertResult {
 
 /// Reads, freezes, optimizes, quantizes and emits a model (TF.js graph model or frozen .pb).
 #[napi(ts_return_type = "Promise<ConvertResult>")]
-pub fn convert(request: ConvertRequest) -> AsyncTask<Job<pipeline::Converted, ConvertResult>> {
-    job(move || run_convert(request), convert_result)
+pub fn convert(request: ConvertRequest) -> AsyncTask<Job<Converted, ConvertResult>> {
+    let request = core::ConvertRequest {
+        source: path(request.source),
+        input_graph: path(request.input_graph),
+        input_binary: request.input_binary,
+        input_checkpoint: path(request.input_checkpoint),
+        input_meta_graph: path(request.input_meta_graph),
+        output_node_names: request.output_node_names,
+        input_names: request.input_names,
+        quantize: request.quantize,
+        quantize_minimum_size: request.quantize_minimum_size.map(|n| n as usize),
+        format: request.format,
+        shard_size: request.shard_size.map(|n| n as usize),
+        op_check: request.op_check,
+        output_dir: path(request.output_dir),
+    };
+    job(move || request.run(), convert_result)
 }
 
-fn run_convert(request: ConvertRequest) -> CoreResult<pipeline::Converted> {
-    let files = model_files(
-        request.source.as_deref(),
-        request.input_graph.as_deref(),
-        request.input_binary,
-        request.input_checkpoint.as_deref(),
-        request.input_meta_graph.as_deref(),
-    )?;
-    let quantize = match &request.quantize {
-        Some(mode) => Some(QuantizeOptions {
-            mode: mode.parse()?,
-            minimum_size: request.quantize_minimum_size.map_or(QuantizeOptions::default().minimum_size, |n| n as usize),
-        }),
-        None => None,
-    };
-    let mut tfjs = TfjsOptions::default();
-    if let Some(size) = request.shard_size {
-        tfjs.shard_size = size as usize;
-    }
-    let options = ConvertOptions {
-        freeze: FreezeOptions {
-            output_node_names: request.output_node_names.unwrap_or_default(),
-            ..Default::default()
-        },
-        input_names: request.input_names.unwrap_or_default(),
-        quantize,
-        format: request.format.as_deref().map(str::parse).transpose()?.unwrap_or_default(),
-        tfjs,
-        op_check: request.op_check.as_deref().map(str::parse).transpose()?.unwrap_or_default(),
-    };
-    match &request.output_dir {
-        Some(dir) => pipeline::convert_to_dir(&files, &options, Path::new(dir)),
-        None => pipeline::convert(&files, &options),
-    }
-}
-
-/// `ModelFiles` from an import's source and/or `freeze_graph`-style paths.
-fn model_files(
-    source: Option<&str>,
-    input_graph: Option<&str>,
-    input_binary: Option<bool>,
-    input_checkpoint: Option<&str>,
-    input_meta_graph: Option<&str>,
-) -> CoreResult<ModelFiles> {
-    let mut files = match source {
-        Some(source) => ModelFiles::from_source(Path::new(source), input_graph.map(Path::new))?,
-        None => ModelFiles { input_graph: input_graph.map(PathBuf::from), ..Default::default() },
-    };
-    files.input_binary = input_binary.or(files.input_binary);
-    files.input_checkpoint = input_checkpoint.map(PathBuf::from).or(files.input_checkpoint);
-    files.input_meta_graph = input_meta_graph.map(PathBuf::from).or(files.input_meta_graph);
-    Ok(files)
-}
-
-fn convert_result(converted: pipeline::Converted) -> ConvertResult {
+fn convert_result(converted: Converted) -> ConvertResult {
     let spec = |s: &tfmodel_core::emit::tfjs::TensorSpec| TensorSpecJs {
         name: s.name.clone(),
-        dtype: dtype::tfjs_name(s.dtype).unwrap_or("float32").to_string(),
+        dtype: s.tfjs_dtype().to_string(),
         shape: s.shape.clone(),
     };
     ConvertResult {
@@ -428,19 +374,14 @@ fn convert_result(converted: pipeline::Converted) -> ConvertResult {
         warnings: converted.warnings,
         execute_async: converted.op_check.needs_execute_async,
         dynamic_ops: converted.op_check.dynamic_ops,
-        unsupported_ops: converted
-            .op_check
-            .unsupported
-            .into_iter()
-            .map(|(node, op)| format!("{node} ({op})"))
-            .collect(),
+        unsupported_ops: converted.op_check.unsupported.iter().map(ToString::to_string).collect(),
         applied: converted.applied,
         variables: converted.variables as u32,
         node_count: converted.node_count as u32,
     }
 }
 
-fn report_js(r: tfmodel_core::quantize::QuantizationReport) -> QuantizationReportJs {
+fn report_js(r: QuantizationReport) -> QuantizationReportJs {
     QuantizationReportJs {
         mode: r.mode.name().to_string(),
         bytes_before: r.bytes_before as i64,
@@ -457,7 +398,7 @@ fn report_js(r: tfmodel_core::quantize::QuantizationReport) -> QuantizationRepor
                 sqnr_db: t.sqnr_db,
             })
             .collect(),
-        skipped: r.skipped.into_iter().map(|s| format!("{}: {}", s.name, s.reason)).collect(),
+        skipped: r.skipped.iter().map(ToString::to_string).collect(),
     }
 }
 
@@ -500,29 +441,17 @@ pub struct OptimizeResult {
 /// Rewrites a frozen graph file for inference, like TensorFlow's `optimize_for_inference`.
 #[napi(ts_return_type = "Promise<OptimizeResult>")]
 pub fn optimize(request: OptimizeRequest) -> AsyncTask<Job<OptimizedGraph, OptimizeResult>> {
+    let request = core::OptimizeRequest {
+        input: PathBuf::from(request.input),
+        output: PathBuf::from(request.output),
+        frozen_graph: request.frozen_graph,
+        input_names: request.input_names,
+        output_names: request.output_names,
+        placeholder_type_enum: request.placeholder_type_enum,
+        placeholder_to_const_names: request.placeholder_to_const_names,
+    };
     job(
-        move || {
-            let training_flags = request
-                .placeholder_to_const_names
-                .unwrap_or_default()
-                .iter()
-                .map(|pair| pipeline::parse_training_flag(pair))
-                .collect::<CoreResult<Vec<_>>>()?;
-            let options = OptimizeOptions {
-                input_names: request.input_names.unwrap_or_default(),
-                output_names: request.output_names,
-                placeholder_type_enum: request
-                    .placeholder_type_enum
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(dtype::from_i32)
-                    .collect(),
-                training_flags,
-                ..Default::default()
-            };
-            let binary = request.frozen_graph.unwrap_or(true);
-            pipeline::optimize_file(Path::new(&request.input), Path::new(&request.output), binary, &options)
-        },
+        move || request.run(),
         |optimized| OptimizeResult {
             node_count: optimized.graph.node.len() as u32,
             inputs: optimized.inputs,
@@ -540,17 +469,14 @@ pub fn quantize_graph(
     output: String,
     mode: String,
     minimum_size: Option<u32>,
-) -> AsyncTask<Job<tfmodel_core::quantize::QuantizationReport, QuantizationReportJs>> {
-    job(
-        move || {
-            let options = QuantizeOptions {
-                mode: mode.parse()?,
-                minimum_size: minimum_size.map_or(QuantizeOptions::default().minimum_size, |n| n as usize),
-            };
-            pipeline::quantize_file(Path::new(&input), Path::new(&output), &options)
-        },
-        report_js,
-    )
+) -> AsyncTask<Job<QuantizationReport, QuantizationReportJs>> {
+    let request = core::QuantizeRequest {
+        input: PathBuf::from(input),
+        output: PathBuf::from(output),
+        mode,
+        minimum_size: minimum_size.map(|n| n as usize),
+    };
+    job(move || request.run(), report_js)
 }
 
 /// Every error code the core can return, for documentation and tests.
@@ -563,4 +489,20 @@ pub fn error_codes() -> Vec<String> {
 #[napi]
 pub fn core_version() -> String {
     tfmodel_core::VERSION.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_in_the_core_becomes_an_internal_error_with_its_message() {
+        let hook = std::panic::take_hook();
+        std::panic::set_hook(Box::new(|_| {}));
+        let output: CoreResult<()> = catch_panics(|| panic!("shape has {} dims", 9));
+        std::panic::set_hook(hook);
+        let error = output.unwrap_err();
+        assert_eq!(error.code(), "INTERNAL_ERROR");
+        assert!(error.message.contains("shape has 9 dims"), "{}", error.message);
+    }
 }

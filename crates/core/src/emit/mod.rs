@@ -1,22 +1,27 @@
-//! Writing results: frozen binary/text GraphDefs (and, later, TensorFlow.js
-//! graph models). Every file is written under a temporary name and renamed
-//! into place, so a failed or interrupted run never leaves partial output.
+//! Writing results: frozen binary/text GraphDefs and TensorFlow.js graph
+//! models. A single file is written under a temporary name and renamed into
+//! place ([`write_atomic`]); a model directory is filled under a temporary
+//! name and swapped in as a whole ([`write_model_dir`]). A failed or
+//! interrupted run never leaves partial output.
 
+mod dir;
 mod pb;
 pub mod tfjs;
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::{Error, Result};
 
+pub use dir::write_model_dir;
 pub use pb::{encode_graph_def, write_graph_def, write_graph_text};
 
 /// Writes `path` through `write`, via a temporary file in the same directory
 /// that is renamed over `path` only once everything was written and flushed.
 pub fn write_atomic(path: &Path, write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> Result<()> {
-    let temporary = temporary_name(path);
+    let temporary = temporary_sibling(path, "tmp");
     let result = (|| {
         let file = File::create(&temporary)?;
         let mut writer = BufWriter::with_capacity(1 << 20, file);
@@ -31,7 +36,40 @@ pub fn write_atomic(path: &Path, write: impl FnOnce(&mut dyn Write) -> std::io::
     })
 }
 
-fn temporary_name(path: &Path) -> PathBuf {
+/// `.<name>.<pid>-<n>.<suffix>` beside `path`: unique per process (the pid)
+/// and per call within it (the counter), so concurrent writes never share one.
+fn temporary_sibling(path: &Path, suffix: &str) -> PathBuf {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    path.with_file_name(format!(".{name}.{}.tmp", std::process::id()))
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    path.with_file_name(format!(".{name}.{}-{n}.{suffix}", std::process::id()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn concurrent_writes_of_one_path_do_not_collide() {
+        let scratch = tempfile::tempdir().unwrap();
+        let path = scratch.path().join("out.bin");
+        let threads: Vec<_> = (0..8u8)
+            .map(|t| {
+                let path = path.clone();
+                std::thread::spawn(move || {
+                    for _ in 0..25 {
+                        write_atomic(&path, |out| out.write_all(&[t; 4096])).unwrap();
+                    }
+                })
+            })
+            .collect();
+        for thread in threads {
+            thread.join().expect("every write succeeds");
+        }
+        let bytes = std::fs::read(&path).unwrap();
+        assert_eq!(bytes.len(), 4096);
+        assert!(bytes.iter().all(|&b| b == bytes[0]), "one writer's bytes, whole");
+        let left: Vec<_> = std::fs::read_dir(scratch.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(left, ["out.bin"], "no temporary is left");
+    }
 }

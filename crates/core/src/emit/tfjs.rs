@@ -28,16 +28,15 @@
 //! Quantized TensorFlow dtypes (qint8, quint8, …), resources and variants
 //! cannot be stored at all.
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::path::Path;
 use std::sync::OnceLock;
 
 use prost::Message;
 use prost_reflect::{DescriptorPool, DynamicMessage, SerializeOptions};
 use serde_json::{json, Map, Value};
 
-use super::write_atomic;
 use crate::dtype;
 use crate::error::{Error, ErrorKind, Result};
 use crate::graph::{self, attr, attr_shape, attr_string, attr_tensor, attr_type, index_by_name};
@@ -104,6 +103,15 @@ pub struct TensorSpec {
     pub dtype: DataType,
     /// `None` when even the rank is unknown; `-1` for an unknown dim.
     pub shape: Option<Vec<i64>>,
+}
+
+impl TensorSpec {
+    /// The dtype as TensorFlow.js names it (`float32`, `int32`, `bool`,
+    /// `string`, `complex64`), or `unknown` when the dtype is not known or
+    /// is none TensorFlow.js holds: never a guess.
+    pub fn tfjs_dtype(&self) -> &'static str {
+        dtype::tfjs_name(self.dtype).unwrap_or("unknown")
+    }
 }
 
 /// Builds `model.json` and the weight shards for a frozen graph, storing the
@@ -229,16 +237,9 @@ fn check_string_inputs(graph: &GraphDef) -> Result<()> {
 }
 
 fn string_constant_behind<'g>(graph: &'g GraphDef, index: &HashMap<&str, usize>, input: &str) -> Option<&'g str> {
-    let mut name = node_of(input);
-    for _ in 0..32 {
-        let node = &graph.node[*index.get(name)?];
-        match node.op.as_str() {
-            "Const" if attr_type(node, "dtype") == Some(DataType::DtString) => return Some(node.name.as_str()),
-            "Identity" => name = node_of(node.input.first()?),
-            _ => return None,
-        }
-    }
-    None
+    let (_, node) = graph::through_identities(graph, index, input)?;
+    let string_constant = node.op == "Const" && attr_type(node, "dtype") == Some(DataType::DtString);
+    string_constant.then_some(node.name.as_str())
 }
 
 // ---- weights -------------------------------------------------------------------
@@ -278,7 +279,7 @@ fn encode_constant(
         });
         return Ok(EncodedConstant { entry, bytes: weight.element_bytes() });
     }
-    let tensor = Tensor::from_proto(proto).map_err(|e| e.about(name))?;
+    let tensor = Tensor::from_proto(proto).map_err(|e| e.prefixed(format_args!("Const \"{name}\"")).about(name))?;
     let (dtype, bytes) = narrow(name, &tensor, allow_lossy, warnings)?;
     Ok(EncodedConstant { entry: json!({ "name": name, "shape": tensor.shape, "dtype": dtype }), bytes })
 }
@@ -579,61 +580,17 @@ fn signature_json(signature: &Signature) -> Result<Value> {
 
 // ---- writing ---------------------------------------------------------------------
 
-/// Writes `model.json` and the shards into `dir` so that a failure leaves no
-/// partial model: a new directory is filled under a temporary name and renamed
-/// into place; an existing one gets its shards first and `model.json` last
-/// (each file written atomically), then loses shards of an earlier model.
+/// Writes `model.json` and the shards into `dir`, replacing an earlier model
+/// there in one step with [`write_model_dir`](super::write_model_dir): on
+/// failure `dir` is unchanged, on success it holds exactly this model's files
+/// (and whatever else it held that is not a model file).
 pub fn write_tfjs(model: &TfjsModel, dir: &Path) -> Result<()> {
-    if dir.is_dir() {
-        write_files(model, dir)?;
-        remove_stale_shards(model, dir);
-        Ok(())
-    } else {
-        write_new_dir(model, dir)
-    }
-}
-
-fn write_files(model: &TfjsModel, dir: &Path) -> Result<()> {
-    for (name, bytes) in &model.shards {
-        write_atomic(&dir.join(name), |out| out.write_all(bytes))?;
-    }
-    write_atomic(&dir.join("model.json"), |out| out.write_all(&model.model_json))
-}
-
-fn write_new_dir(model: &TfjsModel, dir: &Path) -> Result<()> {
-    let parent = dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent).map_err(|e| Error::io(e, parent))?;
-    let temporary = temporary_dir(parent, dir);
-    std::fs::create_dir(&temporary).map_err(|e| Error::io(e, &temporary))?;
-    let result =
-        write_files(model, &temporary).and_then(|()| std::fs::rename(&temporary, dir).map_err(|e| Error::io(e, dir)));
-    if result.is_err() {
-        let _ = std::fs::remove_dir_all(&temporary);
-    }
-    result
-}
-
-fn temporary_dir(parent: &Path, dir: &Path) -> PathBuf {
-    static COUNTER: AtomicUsize = AtomicUsize::new(0);
-    let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    parent.join(format!(".{name}.{}-{n}.tmp", std::process::id()))
-}
-
-/// Shards named like ours that the new `model.json` does not list.
-fn remove_stale_shards(model: &TfjsModel, dir: &Path) {
-    let current: HashSet<&str> = model.shards.iter().map(|(n, _)| n.as_str()).collect();
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if is_shard_name(&name) && !current.contains(name.as_str()) {
-            let _ = std::fs::remove_file(entry.path());
-        }
-    }
+    let shards = model.shards.iter().map(|(name, bytes)| (name.as_str(), bytes.as_slice()));
+    super::write_model_dir(dir, shards.chain([("model.json", model.model_json.as_slice())]))
 }
 
 /// `group<g>-shard<i>of<n>.bin`.
-fn is_shard_name(name: &str) -> bool {
+pub(crate) fn is_shard_name(name: &str) -> bool {
     let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
     let Some(rest) = name.strip_prefix("group").and_then(|r| r.strip_suffix(".bin")) else { return false };
     let Some((group, shard)) = rest.split_once("-shard") else { return false };
@@ -652,7 +609,7 @@ pub fn signature_of(graph: &GraphDef, inputs: &[String], outputs: &[String]) -> 
         TensorSpec {
             name: name.clone(),
             dtype: node.map(output_dtype).unwrap_or(DataType::DtInvalid),
-            shape: shapes.shape_of(name, 0),
+            shape: shapes.shape_of(name),
         }
     };
     Signature { inputs: inputs.iter().map(spec).collect(), outputs: outputs.iter().map(spec).collect() }
@@ -685,30 +642,77 @@ fn output_dtype(node: &NodeDef) -> DataType {
 }
 
 /// Output shapes where they follow from attrs, constants and simple rules;
-/// `None` where they do not.
+/// `None` where they do not. Each node's shape is computed once (a diamond of
+/// adds costs one visit per node, not one per path) and without recursion,
+/// so neither deep nor cyclic graphs are a problem.
 struct ShapeInference<'g> {
     graph: &'g GraphDef,
     index: HashMap<&'g str, usize>,
+    /// Output-0 shape by node position, for every node computed so far.
+    known: RefCell<HashMap<usize, Option<Vec<i64>>>>,
 }
 
 impl<'g> ShapeInference<'g> {
     fn new(graph: &'g GraphDef) -> Self {
-        ShapeInference { graph, index: index_by_name(graph) }
+        ShapeInference { graph, index: index_by_name(graph), known: RefCell::new(HashMap::new()) }
     }
 
     fn node(&self, name: &str) -> Option<&'g NodeDef> {
-        self.index.get(node_of(name)).map(|&i| &self.graph.node[i])
+        self.position(name).map(|i| &self.graph.node[i])
     }
 
-    fn shape_of(&self, name: &str, depth: usize) -> Option<Vec<i64>> {
-        let node = self.node(name)?;
-        if depth > 64 {
-            return None;
+    fn position(&self, name: &str) -> Option<usize> {
+        self.index.get(node_of(name)).copied()
+    }
+
+    /// The shape of the node `name` names (its output 0).
+    fn shape_of(&self, name: &str) -> Option<Vec<i64>> {
+        let root = self.position(name)?;
+        // Depth-first, inputs before the node; a node met again while its own
+        // inputs are still pending is on a cycle and counts as unknown.
+        let mut pending = HashSet::new();
+        let mut stack = vec![(root, false)];
+        while let Some((i, inputs_done)) = stack.pop() {
+            if self.known.borrow().contains_key(&i) {
+                continue;
+            }
+            if inputs_done {
+                let shape = self.rule(&self.graph.node[i]);
+                self.known.borrow_mut().insert(i, shape);
+                continue;
+            }
+            if !pending.insert(i) {
+                continue;
+            }
+            stack.push((i, true));
+            for input in self.shape_inputs(&self.graph.node[i]) {
+                if let Some(p) = self.position(input) {
+                    if !pending.contains(&p) && !self.known.borrow().contains_key(&p) {
+                        stack.push((p, false));
+                    }
+                }
+            }
         }
+        self.known.borrow().get(&root).cloned().flatten()
+    }
+
+    /// The inputs whose shapes [`Self::rule`] reads.
+    fn shape_inputs(&self, node: &'g NodeDef) -> &'g [String] {
+        if recorded_output_shape(node).is_some() || matches!(node.op.as_str(), "Placeholder" | "Const") {
+            return &[];
+        }
+        &node.input[..node.input.len().min(2)]
+    }
+
+    /// A node's shape from its attrs and its inputs' shapes (already computed).
+    fn rule(&self, node: &NodeDef) -> Option<Vec<i64>> {
         if let Some(shape) = recorded_output_shape(node) {
             return Some(shape);
         }
-        let input = |i: usize| node.input.get(i).and_then(|n| self.shape_of(n, depth + 1));
+        let input = |i: usize| {
+            let position = self.position(node.input.get(i)?)?;
+            self.known.borrow().get(&position).cloned().flatten()
+        };
         match node.op.as_str() {
             "Placeholder" | "PlaceholderWithDefault" => attr_shape(node, "shape"),
             "Const" => attr_tensor(node, "value").and_then(|t| t.tensor_shape.as_ref()).and_then(shape_dims),
@@ -730,9 +734,9 @@ impl<'g> ShapeInference<'g> {
 
     /// An int32/int64 `Const`'s values (through `Identity`).
     fn constant_ints(&self, name: &str) -> Option<Vec<i64>> {
-        let mut node = self.node(name)?;
-        while node.op == "Identity" {
-            node = self.node(node.input.first()?)?;
+        let (_, node) = graph::through_identities(self.graph, &self.index, name)?;
+        if node.op != "Const" {
+            return None;
         }
         let tensor = Tensor::from_proto(attr_tensor(node, "value")?).ok()?;
         let raw = tensor.raw()?;
@@ -846,6 +850,8 @@ fn squeeze_shape(node: &NodeDef, shape: &[i64]) -> Option<Vec<i64>> {
 }
 
 /// NHWC convolutions: output height/width from padding, strides and dilations.
+/// `-1` for a dim that is unknown or would overflow; `None` for `EXPLICIT`
+/// padding (its amounts are not modelled here) or an unknown padding.
 fn conv_shape(node: &NodeDef, input: &[i64], filter: &[i64]) -> Option<Vec<i64>> {
     if input.len() != 4 || filter.len() != 4 || attr_string(node, "data_format").is_some_and(|f| f != "NHWC") {
         return None;
@@ -856,18 +862,28 @@ fn conv_shape(node: &NodeDef, input: &[i64], filter: &[i64]) -> Option<Vec<i64>>
     };
     let strides = list("strides")?;
     let dilations = list("dilations").unwrap_or(vec![1; 4]);
-    let padding = attr_string(node, "padding")?;
+    let valid = match attr_string(node, "padding")?.as_str() {
+        "VALID" => true,
+        "SAME" => false,
+        _ => return None,
+    };
     let spatial = |size: i64, kernel: i64, stride: i64, dilation: i64| -> i64 {
-        if size < 0 || stride <= 0 {
+        if size < 0 || kernel < 0 || stride <= 0 || dilation <= 0 {
             return -1;
         }
-        let effective = (kernel - 1) * dilation + 1;
-        match padding.as_str() {
-            "VALID" => (size - effective + stride) / stride,
-            _ => (size + stride - 1) / stride,
-        }
+        let out = if valid {
+            let effective = (kernel - 1).checked_mul(dilation).and_then(|k| k.checked_add(1));
+            effective.and_then(|k| size.checked_sub(k)).and_then(|d| d.checked_add(stride)).map(|d| d / stride)
+        } else {
+            size.checked_add(stride - 1).map(|d| d / stride)
+        };
+        out.filter(|&d| d >= 0).unwrap_or(-1)
     };
-    let channels = if node.op.contains("Depthwise") { filter[2] * filter[3] } else { filter[3] };
+    let channels = match node.op.contains("Depthwise") {
+        true if filter[2] < 0 || filter[3] < 0 => -1,
+        true => filter[2].checked_mul(filter[3]).unwrap_or(-1),
+        false => filter[3],
+    };
     let height = spatial(input[1], filter[0], strides[1], dilations[1]);
     let width = spatial(input[2], filter[1], strides[2], dilations[2]);
     Some(vec![input[0], height, width, channels])

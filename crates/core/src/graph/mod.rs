@@ -55,22 +55,29 @@ fn read_message<M: Message + Default>(path: &Path, encoding: Encoding, full_name
             .map_err(|_| Error::new(ErrorKind::GraphInvalid, "text-format graph is not valid UTF-8"))?;
         parse_text::<M>(source, full_name)
     } else {
-        M::decode(bytes.as_slice()).map_err(|e| {
-            Error::new(ErrorKind::GraphInvalid, format!("not a binary {} protobuf: {e}", short_name(full_name)))
-        })
+        decode_binary::<M>(bytes, full_name)
     };
     parsed.map_err(|e| e.in_file(path))
+}
+
+/// Decodes from a `Bytes` that owns the file's buffer, so every `bytes` field
+/// (a constant's `tensor_content`) is a slice of it rather than a copy.
+fn decode_binary<M: Message + Default>(bytes: Vec<u8>, full_name: &str) -> Result<M> {
+    M::decode(bytes::Bytes::from(bytes)).map_err(|e| {
+        Error::new(ErrorKind::GraphInvalid, format!("not a binary {} protobuf: {e}", short_name(full_name)))
+    })
 }
 
 fn short_name(full_name: &str) -> &str {
     full_name.rsplit('.').next().unwrap_or(full_name)
 }
 
-/// Text-format files are named `.pbtxt`/`.txt`; otherwise a file is text if it
+/// Text-format files are named `.pbtxt`/`.prototxt` (the names
+/// [`crate::source`] takes for graph files); otherwise a file is text if it
 /// opens with what a text-format graph opens with.
 fn looks_like_text(path: &Path, bytes: &[u8]) -> bool {
     match path.extension().and_then(|e| e.to_str()) {
-        Some("pbtxt" | "txt" | "prototxt") => return true,
+        Some("pbtxt" | "prototxt") => return true,
         Some("pb" | "meta" | "graphdef") => return false,
         _ => {}
     }
@@ -100,6 +107,26 @@ pub fn check_graph(graph: &GraphDef) -> Result<()> {
 /// Node name → position in `graph.node`.
 pub fn index_by_name(graph: &GraphDef) -> HashMap<&str, usize> {
     graph.node.iter().enumerate().map(|(i, n)| (n.name.as_str(), i)).collect()
+}
+
+/// The node `input` names, looking through `Identity` nodes: the first node
+/// reached that is not an `Identity`, with the input string that names it.
+/// `None` when a name is not in `index`, an `Identity` has no data input, or
+/// the walk is longer than the graph has nodes (an `Identity` cycle).
+pub fn through_identities<'a, 'g: 'a>(
+    graph: &'g GraphDef,
+    index: &HashMap<&str, usize>,
+    input: &'a str,
+) -> Option<(&'a str, &'g NodeDef)> {
+    let mut input = input;
+    for _ in 0..=graph.node.len() {
+        let node = graph.node.get(*index.get(names::node_of(input))?)?;
+        if node.op != "Identity" {
+            return Some((input, node));
+        }
+        input = node.input.first().filter(|i| !names::is_control_input(i))?;
+    }
+    None
 }
 
 /// Looks up output node names, failing with the closest names when one is
@@ -190,5 +217,66 @@ pub fn colocation_targets(node: &NodeDef) -> Vec<&str> {
             list.s.iter().filter_map(|s| std::str::from_utf8(s).ok()?.strip_prefix("loc:@")).collect()
         }
         _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::{AttrValue, TensorProto};
+
+    fn graph_with_content(bytes: usize) -> GraphDef {
+        let tensor = TensorProto {
+            dtype: crate::proto::DataType::DtUint8 as i32,
+            tensor_shape: Some(crate::tensor::shape_proto(&[bytes as i64])),
+            tensor_content: vec![7u8; bytes].into(),
+            ..Default::default()
+        };
+        let mut node = NodeDef { name: "w".into(), op: "Const".into(), ..Default::default() };
+        node.attr.insert("value".into(), AttrValue { value: Some(attr_value::Value::Tensor(tensor)) });
+        GraphDef { node: vec![node], ..Default::default() }
+    }
+
+    #[test]
+    fn tensor_content_is_a_slice_of_the_file_buffer() {
+        let encoded = graph_with_content(4096).encode_to_vec();
+        let buffer = encoded.as_ptr_range();
+        let graph: GraphDef = decode_binary(encoded, "tensorflow.GraphDef").unwrap();
+        let content = &attr_tensor(&graph.node[0], "value").unwrap().tensor_content;
+        assert_eq!(content.len(), 4096);
+        assert!(buffer.contains(&content.as_ptr()), "tensor_content was copied out of the file's buffer");
+    }
+
+    #[test]
+    fn a_txt_file_is_not_taken_for_text_format() {
+        let scratch = tempfile::tempdir().unwrap();
+        let path = scratch.path().join("graph.txt");
+        let graph = graph_with_content(16);
+        std::fs::write(&path, graph.encode_to_vec()).unwrap();
+        assert_eq!(read_graph_def(&path, Encoding::Auto).unwrap(), graph);
+        let text = scratch.path().join("graph.pbtxt");
+        std::fs::write(&text, to_text(&graph, "tensorflow.GraphDef").unwrap()).unwrap();
+        assert_eq!(read_graph_def(&text, Encoding::Auto).unwrap(), graph);
+    }
+
+    #[test]
+    fn identity_walks_stop_at_a_cycle() {
+        let node = |name: &str, op: &str, input: &str| NodeDef {
+            name: name.into(),
+            op: op.into(),
+            input: vec![input.into()],
+            ..Default::default()
+        };
+        let graph = GraphDef {
+            node: vec![node("a", "Identity", "b"), node("b", "Identity", "a:0"), node("c", "Identity", "d"), {
+                NodeDef { name: "d".into(), op: "Const".into(), ..Default::default() }
+            }],
+            ..Default::default()
+        };
+        let index = index_by_name(&graph);
+        assert!(through_identities(&graph, &index, "a").is_none());
+        let (input, found) = through_identities(&graph, &index, "c").unwrap();
+        assert_eq!((input, found.name.as_str()), ("d", "d"));
+        assert!(through_identities(&graph, &index, "missing").is_none());
     }
 }

@@ -12,29 +12,66 @@ use crate::proto::{GraphDef, NodeDef};
 const TFJS_OPS: &str = include_str!("tfjs_ops.txt");
 const TFJS_VALUE_INPUTS: &str = include_str!("tfjs_value_inputs.txt");
 
-/// Ops TensorFlow.js can only run with `executeAsync()`: v1 and v2 control
-/// flow, ops whose output shape depends on the data, and hash tables (the
-/// executor's own "dynamic" sets, plus `If`, which it runs asynchronously too).
-pub const DYNAMIC_OPS: [&str; 20] = [
+/// Ops TensorFlow.js can only run with `executeAsync()`: every op of the
+/// executor's `control`, `dynamic` and `hash_table` categories, whose kernels
+/// are `async` (`execute()` throws "returned a promise" on them). That covers
+/// the executor's own `CONTROL_FLOW_OPS`, `DYNAMIC_SHAPE_OPS` (the
+/// `NonMaxSuppression`s and `Where`) and `HASH_TABLE_OPS` in
+/// `executor/model_analysis.js`, which `execute()` refuses up front, plus
+/// `If`, `LoopCond`, `NonMaxSuppressionV4`, `ListDiff`, the table
+/// initializers and the `TensorArray`/`TensorList` ops. Sorted; from
+/// `@tensorflow/tfjs-converter` 4.22.0 (`dist/operations/op_list/`).
+pub const DYNAMIC_OPS: [&str; 51] = [
+    "EmptyTensorList",
     "Enter",
     "Exit",
     "HashTable",
     "HashTableV2",
     "If",
+    "InitializeTable",
+    "InitializeTableV2",
+    "ListDiff",
     "LookupTableFind",
     "LookupTableFindV2",
     "LookupTableImport",
     "LookupTableImportV2",
     "LookupTableSize",
     "LookupTableSizeV2",
+    "LoopCond",
     "Merge",
     "NextIteration",
     "NonMaxSuppressionV2",
     "NonMaxSuppressionV3",
+    "NonMaxSuppressionV4",
     "NonMaxSuppressionV5",
     "StatelessIf",
     "StatelessWhile",
     "Switch",
+    "TensorArrayCloseV3",
+    "TensorArrayConcatV3",
+    "TensorArrayGatherV3",
+    "TensorArrayReadV3",
+    "TensorArrayScatterV3",
+    "TensorArraySizeV3",
+    "TensorArraySplitV3",
+    "TensorArrayV3",
+    "TensorArrayWriteV3",
+    "TensorListConcat",
+    "TensorListConcatV2",
+    "TensorListFromTensor",
+    "TensorListGather",
+    "TensorListGetItem",
+    "TensorListLength",
+    "TensorListPopBack",
+    "TensorListPushBack",
+    "TensorListReserve",
+    "TensorListResize",
+    "TensorListScatter",
+    "TensorListScatterV2",
+    "TensorListSetItem",
+    "TensorListSplit",
+    "TensorListStack",
+    "Where",
     "While",
 ];
 
@@ -42,12 +79,25 @@ pub const DYNAMIC_OPS: [&str; 20] = [
 /// case an op list ever leaves them out.
 const FUSED_OPS: [&str; 3] = ["_FusedConv2D", "_FusedMatMul", "FusedDepthwiseConv2dNative"];
 
+/// A node TensorFlow.js cannot run; displays as `node (Op)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnsupportedNode {
+    /// Nodes inside library functions are named `<function>/<node>`.
+    pub node: String,
+    pub op: String,
+}
+
+impl std::fmt::Display for UnsupportedNode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({})", self.node, self.op)
+    }
+}
+
 /// The result of [`check_ops`].
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct OpCheck {
-    /// `(node, op)` for every node TensorFlow.js cannot run, in graph order;
-    /// nodes inside library functions are named `<function>/<node>`.
-    pub unsupported: Vec<(String, String)>,
+    /// Every node TensorFlow.js cannot run, in graph order.
+    pub unsupported: Vec<UnsupportedNode>,
     /// The graph holds at least one of [`DYNAMIC_OPS`].
     pub needs_execute_async: bool,
     /// Which dynamic ops it holds, sorted.
@@ -110,7 +160,7 @@ pub fn check_ops(graph: &GraphDef) -> OpCheck {
     let mut dynamic = BTreeSet::new();
     let mut visit = |name: String, node: &NodeDef| {
         if !is_supported(&node.op) {
-            check.unsupported.push((name, node.op.clone()));
+            check.unsupported.push(UnsupportedNode { node: name, op: node.op.clone() });
         }
         if is_dynamic(&node.op) {
             dynamic.insert(node.op.clone());
@@ -140,12 +190,12 @@ pub fn require_supported(check: &OpCheck, warn_only: bool) -> Result<Vec<String>
         let warnings = check
             .unsupported
             .iter()
-            .map(|(node, op)| format!("TensorFlow.js cannot run node \"{node}\" (op {op}){}", hint(op)))
+            .map(|u| format!("TensorFlow.js cannot run node \"{}\" (op {}){}", u.node, u.op, hint(&u.op)))
             .collect();
         return Ok(warnings);
     }
-    let listed: Vec<String> = check.unsupported.iter().map(|(node, op)| format!("\"{node}\" ({op})")).collect();
-    let ops: BTreeSet<&str> = check.unsupported.iter().map(|(_, op)| op.as_str()).collect();
+    let listed: Vec<String> = check.unsupported.iter().map(|u| format!("\"{}\" ({})", u.node, u.op)).collect();
+    let ops: BTreeSet<&str> = check.unsupported.iter().map(|u| u.op.as_str()).collect();
     let hints: String = ops.iter().map(|op| hint(op)).filter(|h| !h.is_empty()).collect();
     let count = check.unsupported.len();
     let nodes = if count == 1 { "node" } else { "nodes" };
@@ -153,7 +203,7 @@ pub fn require_supported(check: &OpCheck, warn_only: bool) -> Result<Vec<String>
         ErrorKind::UnsupportedOp,
         format!("TensorFlow.js {} cannot run {count} {nodes}: {}{hints}", tfjs_converter_version(), listed.join(", ")),
     )
-    .about(&check.unsupported[0].0))
+    .about(&check.unsupported[0].node))
 }
 
 /// What to do about an op TensorFlow.js lacks, when there is a known answer.
@@ -188,6 +238,32 @@ mod tests {
             assert!(is_supported(op), "{op}");
         }
         assert!(!is_supported("Assert"));
+    }
+
+    #[test]
+    fn dynamic_ops_include_where_and_are_sorted_and_supported() {
+        assert!(is_dynamic("Where") && is_dynamic("NonMaxSuppressionV4") && is_dynamic("TensorListStack"));
+        assert!(!is_dynamic("Conv2D") && !is_dynamic("ScatterNd"));
+        assert!(DYNAMIC_OPS.windows(2).all(|w| w[0] < w[1]));
+        for op in DYNAMIC_OPS {
+            assert!(is_supported(op), "{op} is async in TF.js but missing from its op list");
+        }
+    }
+
+    /// When the npm package is installed, the list is exactly its async categories.
+    #[test]
+    fn dynamic_ops_match_the_installed_tfjs_converter() {
+        let op_list = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../node_modules/@tensorflow/tfjs-converter/dist/operations/op_list");
+        let mut ops = BTreeSet::new();
+        for category in ["control", "dynamic", "hash_table"] {
+            let Ok(text) = std::fs::read_to_string(op_list.join(format!("{category}.js"))) else { return };
+            for piece in text.split("'tfOpName': '").skip(1) {
+                ops.insert(piece.split('\'').next().unwrap().to_string());
+            }
+        }
+        let ours: BTreeSet<String> = DYNAMIC_OPS.iter().map(|s| s.to_string()).collect();
+        assert_eq!(ours, ops);
     }
 
     #[test]

@@ -165,12 +165,22 @@ fn row_major_strides(shape: &[i64]) -> Vec<i64> {
     strides
 }
 
+/// No kernel builds an output of more elements than this: folding keeps
+/// results small anyway, and a shape from a constant (`Fill`'s dims, a
+/// broadcast) must not make the process allocate without bound.
+const MAX_ELEMENTS: usize = 1 << 26;
+
+/// Elements of an output of `shape`, if it is fully known and at most [`MAX_ELEMENTS`].
+fn output_elements(shape: &[i64]) -> Option<usize> {
+    crate::tensor::num_elements(shape).and_then(|n| usize::try_from(n).ok()).filter(|&n| n <= MAX_ELEMENTS)
+}
+
 /// For each position of an output of `out_shape`, the flat input index
 /// `offset + Σ index[d] · strides[d]`. Covers broadcasting (stride 0),
 /// transposes (permuted strides) and slices (scaled strides).
-fn strided_indices(out_shape: &[i64], strides: &[i64], offset: i64) -> Vec<usize> {
-    let count: i64 = out_shape.iter().product();
-    let mut out = Vec::with_capacity(count.max(0) as usize);
+fn strided_indices(out_shape: &[i64], strides: &[i64], offset: i64) -> Option<Vec<usize>> {
+    let count = output_elements(out_shape)?;
+    let mut out = Vec::with_capacity(count);
     let mut index = vec![0i64; out_shape.len()];
     let mut position = offset;
     for _ in 0..count {
@@ -185,7 +195,7 @@ fn strided_indices(out_shape: &[i64], strides: &[i64], offset: i64) -> Vec<usize
             index[d] = 0;
         }
     }
-    out
+    Some(out)
 }
 
 // ---- casts -------------------------------------------------------------------------
@@ -355,7 +365,7 @@ fn binary(op: &str, a: &Tensor, b: &Tensor) -> Option<Tensor> {
         return None;
     }
     let shape = broadcast_shape(&a.shape, &b.shape)?;
-    let pairs = (broadcast_indices(&a.shape, &shape), broadcast_indices(&b.shape, &shape));
+    let pairs = (broadcast_indices(&a.shape, &shape)?, broadcast_indices(&b.shape, &shape)?);
     match a.dtype {
         DataType::DtFloat => float_binary::<f32>(op, a, b, pairs, shape),
         DataType::DtDouble => float_binary::<f64>(op, a, b, pairs, shape),
@@ -454,7 +464,7 @@ fn broadcast_shape(a: &[i64], b: &[i64]) -> Option<Vec<i64>> {
         .collect()
 }
 
-fn broadcast_indices(shape: &[i64], out_shape: &[i64]) -> Vec<usize> {
+fn broadcast_indices(shape: &[i64], out_shape: &[i64]) -> Option<Vec<usize>> {
     let own = row_major_strides(shape);
     let lead = out_shape.len() - shape.len();
     let strides: Vec<i64> =
@@ -466,7 +476,7 @@ fn broadcast_indices(shape: &[i64], out_shape: &[i64]) -> Vec<usize> {
 
 fn reshape(tensor: &Tensor, wanted: &[i64]) -> Option<Tensor> {
     let count = tensor.num_elements();
-    let known: i64 = wanted.iter().filter(|&&d| d != -1).product();
+    let known = wanted.iter().filter(|&&d| d != -1).try_fold(1i64, |n, &d| n.checked_mul(d))?;
     let shape: Vec<i64> = match wanted.iter().filter(|&&d| d == -1).count() {
         0 => wanted.to_vec(),
         1 if known > 0 && count % known == 0 => {
@@ -474,7 +484,7 @@ fn reshape(tensor: &Tensor, wanted: &[i64]) -> Option<Tensor> {
         }
         _ => return None,
     };
-    (shape.iter().all(|&d| d >= 0) && shape.iter().product::<i64>() == count).then(|| with_shape(tensor, shape))
+    (crate::tensor::num_elements(&shape) == Some(count)).then(|| with_shape(tensor, shape))
 }
 
 /// An axis in `[-rank, rank)` made non-negative.
@@ -523,7 +533,7 @@ fn transpose(tensor: &Tensor, perm: &[i64]) -> Option<Tensor> {
     let own = row_major_strides(&tensor.shape);
     let shape: Vec<i64> = perm.iter().map(|&p| tensor.shape[p as usize]).collect();
     let strides: Vec<i64> = perm.iter().map(|&p| own[p as usize]).collect();
-    take(tensor, &strided_indices(&shape, &strides, 0), shape)
+    take(tensor, &strided_indices(&shape, &strides, 0)?, shape)
 }
 
 /// Inputs of one dtype and rank, equal except along `axis`, joined along it.
@@ -597,8 +607,8 @@ fn fill(dims: &[i64], value: &Tensor) -> Option<Tensor> {
     if !value.shape.is_empty() || dims.iter().any(|&d| d < 0) {
         return None;
     }
-    let count: i64 = dims.iter().product();
-    take(value, &vec![0; count as usize], dims.to_vec())
+    let count = output_elements(dims)?;
+    take(value, &vec![0; count], dims.to_vec())
 }
 
 /// `StridedSlice` without ellipsis or new axes: per dimension a begin, end
@@ -638,7 +648,7 @@ fn strided_slice(node: &NodeDef, tensor: &Tensor, begin: &[i64], end: &[i64], st
             kept_shape.push(length);
         }
     }
-    take(tensor, &strided_indices(&out_shape, &out_strides, offset), kept_shape)
+    take(tensor, &strided_indices(&out_shape, &out_strides, offset)?, kept_shape)
 }
 
 /// First index, element count and step of one sliced dimension.

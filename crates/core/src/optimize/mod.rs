@@ -55,6 +55,35 @@ impl Default for OptimizeOptions {
     }
 }
 
+/// One `--placeholder_to_const_names` entry: `is_training=false` parses to
+/// the flag `is_training` fixed to `false` (`true`/`false`, `1`/`0`, any case).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrainingFlag {
+    pub name: String,
+    pub value: bool,
+}
+
+impl std::str::FromStr for TrainingFlag {
+    type Err = Error;
+
+    fn from_str(pair: &str) -> Result<Self> {
+        let invalid = || Error::new(ErrorKind::InvalidArgument, format!("\"{pair}\" is not name=true or name=false"));
+        let (name, value) = pair.split_once('=').ok_or_else(invalid)?;
+        let value = match value.trim().to_ascii_lowercase().as_str() {
+            "true" | "1" => true,
+            "false" | "0" => false,
+            _ => return Err(invalid()),
+        };
+        Ok(TrainingFlag { name: name.trim().to_string(), value })
+    }
+}
+
+impl From<TrainingFlag> for (String, bool) {
+    fn from(flag: TrainingFlag) -> Self {
+        (flag.name, flag.value)
+    }
+}
+
 /// A graph rewritten for inference.
 #[derive(Debug, Clone)]
 pub struct OptimizedGraph {

@@ -34,16 +34,21 @@ pub fn strings(value: &Value) -> Vec<String> {
     value.as_array().map(|a| a.iter().map(|s| s.as_str().unwrap().to_string()).collect()).unwrap_or_default()
 }
 
-/// Fixture `name` (its manifest entry `entry`) frozen by our own pipeline,
-/// with the outputs the manifest names.
-pub fn freeze_fixture(name: &str, entry: &Value) -> FrozenGraph {
+/// The files of fixture `name` (its manifest entry `entry`).
+pub fn fixture_files(name: &str, entry: &Value) -> ModelFiles {
     let dir = fixtures_dir().join(name);
-    let files = ModelFiles {
+    ModelFiles {
         input_graph: entry["graph"].as_str().map(|g| dir.join(g)),
         input_binary: None,
         input_checkpoint: entry["checkpoint"].as_str().map(|c| dir.join(c)),
         input_meta_graph: entry["meta"].as_str().map(|m| dir.join(m)),
-    };
+    }
+}
+
+/// Fixture `name` (its manifest entry `entry`) frozen by our own pipeline,
+/// with the outputs the manifest names.
+pub fn freeze_fixture(name: &str, entry: &Value) -> FrozenGraph {
+    let files = fixture_files(name, entry);
     let options = FreezeOptions { output_node_names: strings(&entry["output_node_names"]), ..Default::default() };
     pipeline::freeze(&files, &options).unwrap_or_else(|e| panic!("freezing {name}: {e}"))
 }

@@ -1,0 +1,155 @@
+//! The stages put together (`pipeline`): what `convert` writes into an output
+//! directory, and the request types the CLI and the binding call.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use prost::Message;
+use tfmodel_core::emit::tfjs::TensorSpec;
+use tfmodel_core::opcheck::UnsupportedNode;
+use tfmodel_core::optimize::TrainingFlag;
+use tfmodel_core::pipeline::{
+    convert_to_dir, ConvertOptions, ConvertRequest, FreezeRequest, ModelFiles, OptimizeRequest, OutputFormat,
+    QuantizeRequest,
+};
+use tfmodel_core::proto::{DataType, GraphDef};
+use tfmodel_core::quantize::{QuantizeMode, QuantizeOptions, SkippedTensor};
+use tfmodel_core::ErrorKind;
+
+mod common;
+use common::{fixture_files, fixtures_dir, manifest};
+
+fn files_in(dir: &Path) -> BTreeSet<String> {
+    std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect()
+}
+
+fn convnet_options(format: OutputFormat) -> ConvertOptions {
+    let mut options = ConvertOptions { format, ..Default::default() };
+    options.freeze.output_node_names = vec!["probs".to_string()];
+    options
+}
+
+#[test]
+fn convert_to_dir_replaces_an_earlier_model_and_keeps_other_files() {
+    let files = fixture_files("convnet", &manifest()["fixtures"]["convnet"]);
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path().join("out");
+    std::fs::create_dir(&dir).unwrap();
+    for stale in ["group1-shard1of9.bin", "group1-shard9of9.bin", "model.pb"] {
+        std::fs::write(dir.join(stale), "an earlier model").unwrap();
+    }
+    std::fs::write(dir.join("README.txt"), "mine").unwrap();
+
+    let converted = convert_to_dir(&files, &convnet_options(OutputFormat::Tfjs), &dir).unwrap();
+    let mut expected: BTreeSet<String> = converted.files.iter().map(|(n, _)| n.clone()).collect();
+    expected.insert("README.txt".to_string());
+    assert_eq!(files_in(&dir), expected, "no shard or .pb of the earlier model is left");
+    for (name, bytes) in &converted.files {
+        assert_eq!(&std::fs::read(dir.join(name)).unwrap(), bytes, "{name}");
+    }
+
+    let converted = convert_to_dir(&files, &convnet_options(OutputFormat::Pb), &dir).unwrap();
+    assert_eq!(files_in(&dir), BTreeSet::from(["model.pb".to_string(), "README.txt".to_string()]));
+    assert_eq!(std::fs::read(dir.join("model.pb")).unwrap(), converted.files[0].1);
+    assert_eq!(std::fs::read_to_string(dir.join("README.txt")).unwrap(), "mine");
+    assert_eq!(files_in(scratch.path()), BTreeSet::from(["out".to_string()]), "no temporary left");
+}
+
+#[test]
+fn a_failed_conversion_leaves_the_output_directory_alone() {
+    let files = fixture_files("convnet", &manifest()["fixtures"]["convnet"]);
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path().join("out");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(dir.join("model.json"), "{}").unwrap();
+    let mut options = convnet_options(OutputFormat::Tfjs);
+    options.freeze.output_node_names = vec!["no_such_node".to_string()];
+    assert!(convert_to_dir(&files, &options, &dir).is_err());
+    assert_eq!(files_in(&dir), BTreeSet::from(["model.json".to_string()]));
+    assert_eq!(std::fs::read_to_string(dir.join("model.json")).unwrap(), "{}");
+}
+
+// ---- requests --------------------------------------------------------------------------
+
+#[test]
+fn explicit_paths_win_over_what_the_source_resolves_to() {
+    let dir = fixtures_dir().join("convnet");
+    let files = ModelFiles::from_flags(Some(&dir.join("model.ckpt")), None, None, None, None).unwrap();
+    assert_eq!(files.input_checkpoint.as_deref(), Some(dir.join("model.ckpt").as_path()));
+    assert_eq!(files.input_meta_graph.as_deref(), Some(dir.join("model.ckpt.meta").as_path()));
+    let other = Path::new("/elsewhere/other.meta");
+    let files = ModelFiles::from_flags(Some(&dir.join("model.ckpt")), None, Some(true), None, Some(other)).unwrap();
+    assert_eq!((files.input_meta_graph.as_deref(), files.input_binary), (Some(other), Some(true)));
+    let graph = Path::new("g.pb");
+    let files = ModelFiles::from_flags(None, Some(graph), None, None, None).unwrap();
+    assert_eq!((files.input_graph.as_deref(), files.input_checkpoint), (Some(graph), None));
+}
+
+#[test]
+fn unset_request_fields_take_the_tools_defaults() {
+    let freeze = FreezeRequest::default().options();
+    assert!(freeze.clear_devices && freeze.output_node_names.is_empty() && freeze.variable_names_whitelist.is_none());
+
+    let convert = ConvertRequest { quantize: Some("eightbit".into()), ..Default::default() }.options().unwrap();
+    assert_eq!(convert.quantize, Some(QuantizeOptions { mode: QuantizeMode::Uint8, ..Default::default() }));
+    assert_eq!((convert.format, convert.op_check), Default::default());
+    let convert = ConvertRequest { quantize_minimum_size: Some(5), ..Default::default() }.options().unwrap();
+    assert_eq!(convert.quantize, None, "a minimum size alone quantizes nothing");
+    let bad = ConvertRequest { format: Some("onnx".into()), ..Default::default() }.options().unwrap_err();
+    assert_eq!(bad.kind, ErrorKind::InvalidArgument);
+
+    let quantize = QuantizeRequest { mode: "int8".into(), ..Default::default() }.options().unwrap();
+    assert_eq!(quantize, QuantizeOptions { mode: QuantizeMode::Int8, ..Default::default() });
+
+    let optimize = OptimizeRequest {
+        placeholder_to_const_names: Some(vec!["is_training=false".into(), "dropout = TRUE".into()]),
+        placeholder_type_enum: Some(vec![1]),
+        ..Default::default()
+    };
+    let options = optimize.options().unwrap();
+    assert_eq!(options.training_flags, [("is_training".to_string(), false), ("dropout".to_string(), true)]);
+    assert_eq!(options.placeholder_type_enum, [DataType::DtFloat]);
+    let bad = OptimizeRequest { placeholder_to_const_names: Some(vec!["x=maybe".into()]), ..Default::default() };
+    assert_eq!(bad.options().unwrap_err().kind, ErrorKind::InvalidArgument);
+}
+
+#[test]
+fn a_freeze_request_writes_binary_unless_asked_for_text() {
+    let scratch = tempfile::tempdir().unwrap();
+    let request = FreezeRequest {
+        source: Some(fixtures_dir().join("convnet/model.ckpt")),
+        output_node_names: Some(vec!["probs".into()]),
+        output_graph: Some(scratch.path().join("frozen.pb")),
+        ..Default::default()
+    };
+    let outcome = request.run().unwrap();
+    let written = std::fs::read(scratch.path().join("frozen.pb")).unwrap();
+    assert_eq!((outcome.bytes, outcome.graph.is_none()), (written.len() as u64, true));
+    assert_eq!(GraphDef::decode(written.as_slice()).unwrap(), outcome.frozen.graph);
+    let text = scratch.path().join("frozen.pbtxt");
+    FreezeRequest { output_graph: Some(text.clone()), output_as_text: Some(true), ..request.clone() }.run().unwrap();
+    assert!(std::fs::read_to_string(&text).unwrap().starts_with("node"));
+    let in_memory = FreezeRequest { output_graph: None, ..request }.run().unwrap();
+    assert_eq!(in_memory.graph.as_deref(), Some(written.as_slice()));
+}
+
+#[test]
+fn training_flags_parse_as_name_equals_bool() {
+    let flag: TrainingFlag = "is_training=False".parse().unwrap();
+    assert_eq!(flag, TrainingFlag { name: "is_training".into(), value: false });
+    assert!("phase=1".parse::<TrainingFlag>().unwrap().value);
+    for bad in ["is_training", "x=yes"] {
+        assert_eq!(bad.parse::<TrainingFlag>().unwrap_err().kind, ErrorKind::InvalidArgument, "{bad}");
+    }
+}
+
+#[test]
+fn the_core_words_what_the_binding_shows() {
+    let spec = |dtype| TensorSpec { name: "y".into(), dtype, shape: None };
+    assert_eq!(spec(DataType::DtInvalid).tfjs_dtype(), "unknown", "an unknown dtype is never typed float32");
+    assert_eq!(spec(DataType::DtResource).tfjs_dtype(), "unknown");
+    assert_eq!(spec(DataType::DtInt64).tfjs_dtype(), "int32");
+    assert_eq!(UnsupportedNode { node: "check".into(), op: "Assert".into() }.to_string(), "check (Assert)");
+    let skipped = SkippedTensor { name: "w".into(), reason: "holds NaN".into() };
+    assert_eq!(skipped.to_string(), "w: holds NaN");
+}
