@@ -50,6 +50,7 @@ export type ErrorCode =
   | 'CHECKPOINT_NOT_FOUND'
   | 'NO_OUTPUTS'
   | 'INVALID_ARGUMENT'
+  | 'INTERNAL_ERROR'
 
 /** An error from the core: `code` is stable, `file` names the file at fault. */
 export interface TfModelError extends Error {

@@ -130,7 +130,7 @@ function pinnedSource(request: ModelRequest, sourceFiles: string[]): string {
 }
 
 function toSignature(signature: NativeSignature): Signature {
-  const spec = (s: NativeSignature['inputs'][number]) => ({ name: s.name, dtype: s.dtype as DType, shape: s.shape ?? null })
+  const spec = (s: NativeSignature['inputs'][number]) => ({ name: s.name, dtype: s.dtype as DType | 'unknown', shape: s.shape ?? null })
   return { inputs: signature.inputs.map(spec), outputs: signature.outputs.map(spec) }
 }
 

@@ -96,7 +96,9 @@ function specMap(specs: Signature['inputs']): string {
   if (specs.length === 0) return '{}'
   const entries = specs.map((s) => {
     const shape = s.shape ? `[${s.shape.join(', ')}]` : 'null'
-    return `    ${quote(s.name)}: { dtype: ${quote(s.dtype)}; shape: ${shape} }`
+    // A dtype the graph does not state: any the runtime takes.
+    const dtype = s.dtype === 'unknown' ? "import('unplugin-tfmodel/runtime').DType" : quote(s.dtype)
+    return `    ${quote(s.name)}: { dtype: ${dtype}; shape: ${shape} }`
   })
   return `{\n${entries.join('\n')}\n  }`
 }

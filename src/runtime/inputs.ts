@@ -10,12 +10,20 @@ export function toTensor(tf: typeof tfc, spec: TensorSpec, value: unknown): tfc.
   const { data, shape } = isExplicit(value) ? value : { data: value, shape: undefined }
   const values = data as ArrayLike<number> | string[]
   const dims = shape ? [...shape] : inferShape(spec, values.length)
-  const dtype = spec.dtype === 'complex64' ? 'float32' : spec.dtype
+  const dtype = spec.dtype === 'complex64' ? 'float32' : spec.dtype === 'unknown' ? dtypeOf(values) : spec.dtype
   try {
     return tf.tensor(values as number[], dims, dtype)
   } catch (error) {
     throw new TfModelRuntimeError('INVALID_INPUT', `input "${spec.name}": ${(error as Error).message}`, spec.name, { cause: error })
   }
+}
+
+/** The dtype of data whose input the graph does not type. */
+function dtypeOf(values: unknown): 'float32' | 'int32' | 'bool' | 'string' {
+  if (values instanceof Int32Array) return 'int32'
+  if (Array.isArray(values) && typeof values[0] === 'string') return 'string'
+  if (Array.isArray(values) && typeof values[0] === 'boolean') return 'bool'
+  return 'float32'
 }
 
 function isExplicit(value: unknown): value is { data: ArrayLike<number>; shape: readonly number[] } {
@@ -60,7 +68,7 @@ function imageTensor(tf: typeof tfc, spec: TensorSpec, source: { width: number; 
     if (height > 0 && width > 0 && (height !== source.height || width !== source.width)) {
       pixels = tf.round(tf.image.resizeBilinear(pixels, [height, width]))
     }
-    const typed = tf.cast(pixels, spec.dtype === 'float32' ? 'float32' : 'int32')
+    const typed = tf.cast(pixels, spec.dtype === 'int32' ? 'int32' : 'float32')
     return shape.length === 4 ? tf.expandDims(typed, 0) : typed
   })
 }

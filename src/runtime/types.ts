@@ -6,7 +6,8 @@ export type DType = 'float32' | 'int32' | 'bool' | 'string' | 'complex64'
 export interface TensorSpec {
   /** Node name, as in the TensorFlow graph (`image_tensor`, `model/y_pred`). */
   name: string
-  dtype: DType
+  /** `unknown` when the graph does not say (the data passed in decides). */
+  dtype: DType | 'unknown'
   /** Dims, `-1` where unknown; `null` when even the rank is unknown. */
   shape: readonly number[] | null
 }
