@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config'
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // Test builds write into test/.out; nothing there is a test.
+    exclude: ['test/.out/**', 'node_modules/**'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
   },
