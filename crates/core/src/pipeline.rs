@@ -50,23 +50,29 @@ impl ModelFiles {
     }
 }
 
-impl ModelFiles {
-    /// The files for an import's `source` and/or `freeze_graph`-style paths:
-    /// a path given explicitly wins over what `source` resolves to.
-    pub fn from_flags(
-        source: Option<&Path>,
-        input_graph: Option<&Path>,
-        input_binary: Option<bool>,
-        input_checkpoint: Option<&Path>,
-        input_meta_graph: Option<&Path>,
-    ) -> Result<ModelFiles> {
-        let mut files = match source {
-            Some(source) => ModelFiles::from_source(source, input_graph)?,
-            None => ModelFiles { input_graph: input_graph.map(Path::to_path_buf), ..Default::default() },
+/// The model-file flags the CLI and the binding pass: an import's `source`
+/// and/or `freeze_graph`-style paths.
+#[derive(Debug, Clone, Default)]
+pub struct ModelFlags {
+    /// A checkpoint prefix, training directory or graph file, as an import names it.
+    pub source: Option<PathBuf>,
+    /// A GraphDef (with `source`: to pair with a checkpoint saved without a `.meta`).
+    pub input_graph: Option<PathBuf>,
+    pub input_binary: Option<bool>,
+    pub input_checkpoint: Option<PathBuf>,
+    pub input_meta_graph: Option<PathBuf>,
+}
+
+impl ModelFlags {
+    /// The files to read: a path given explicitly wins over what `source` resolves to.
+    pub fn files(&self) -> Result<ModelFiles> {
+        let mut files = match &self.source {
+            Some(source) => ModelFiles::from_source(source, self.input_graph.as_deref())?,
+            None => ModelFiles { input_graph: self.input_graph.clone(), ..Default::default() },
         };
-        files.input_binary = input_binary.or(files.input_binary);
-        files.input_checkpoint = input_checkpoint.map(Path::to_path_buf).or(files.input_checkpoint);
-        files.input_meta_graph = input_meta_graph.map(Path::to_path_buf).or(files.input_meta_graph);
+        files.input_binary = self.input_binary.or(files.input_binary);
+        files.input_checkpoint = self.input_checkpoint.clone().or(files.input_checkpoint);
+        files.input_meta_graph = self.input_meta_graph.clone().or(files.input_meta_graph);
         Ok(files)
     }
 }
@@ -314,12 +320,7 @@ pub fn quantize_file(input: &Path, output: &Path, options: &QuantizeOptions) -> 
 /// `freeze_graph`'s flags, each optional: unset ones take TensorFlow's defaults.
 #[derive(Debug, Clone, Default)]
 pub struct FreezeRequest {
-    /// A checkpoint prefix, training directory or graph file, as an import names it.
-    pub source: Option<PathBuf>,
-    pub input_graph: Option<PathBuf>,
-    pub input_binary: Option<bool>,
-    pub input_checkpoint: Option<PathBuf>,
-    pub input_meta_graph: Option<PathBuf>,
+    pub model: ModelFlags,
     /// Where to write the frozen GraphDef; without it the bytes are returned.
     pub output_graph: Option<PathBuf>,
     /// Write text format instead of binary (default false).
@@ -345,16 +346,6 @@ pub struct FreezeOutcome {
 }
 
 impl FreezeRequest {
-    pub fn files(&self) -> Result<ModelFiles> {
-        ModelFiles::from_flags(
-            self.source.as_deref(),
-            self.input_graph.as_deref(),
-            self.input_binary,
-            self.input_checkpoint.as_deref(),
-            self.input_meta_graph.as_deref(),
-        )
-    }
-
     pub fn options(&self) -> FreezeOptions {
         let defaults = FreezeOptions::default();
         FreezeOptions {
@@ -370,7 +361,7 @@ impl FreezeRequest {
 
     /// Freezes, then writes the graph (atomically) or returns its bytes.
     pub fn run(&self) -> Result<FreezeOutcome> {
-        let (files, options) = (self.files()?, self.options());
+        let (files, options) = (self.model.files()?, self.options());
         match &self.output_graph {
             Some(output) => {
                 let (frozen, bytes) = freeze_to_file(&files, &options, output, self.output_as_text.unwrap_or(false))?;
@@ -388,13 +379,7 @@ impl FreezeRequest {
 /// The whole pipeline's settings, each optional: unset ones take the core's defaults.
 #[derive(Debug, Clone, Default)]
 pub struct ConvertRequest {
-    /// A checkpoint prefix, training directory or graph file, as an import names it.
-    pub source: Option<PathBuf>,
-    /// A GraphDef to pair with a checkpoint saved without a `.meta`.
-    pub input_graph: Option<PathBuf>,
-    pub input_binary: Option<bool>,
-    pub input_checkpoint: Option<PathBuf>,
-    pub input_meta_graph: Option<PathBuf>,
+    pub model: ModelFlags,
     pub output_node_names: Option<Vec<String>>,
     pub input_names: Option<Vec<String>>,
     /// A [`quantize::QuantizeMode`] name; unset keeps float32 weights.
@@ -412,16 +397,6 @@ pub struct ConvertRequest {
 }
 
 impl ConvertRequest {
-    pub fn files(&self) -> Result<ModelFiles> {
-        ModelFiles::from_flags(
-            self.source.as_deref(),
-            self.input_graph.as_deref(),
-            self.input_binary,
-            self.input_checkpoint.as_deref(),
-            self.input_meta_graph.as_deref(),
-        )
-    }
-
     pub fn options(&self) -> Result<ConvertOptions> {
         let quantize = match &self.quantize {
             Some(mode) => {
@@ -452,7 +427,7 @@ impl ConvertRequest {
 
     /// Converts, and writes the files into `output_dir` when one is named.
     pub fn run(&self) -> Result<Converted> {
-        let (files, options) = (self.files()?, self.options()?);
+        let (files, options) = (self.model.files()?, self.options()?);
         match &self.output_dir {
             Some(dir) => convert_to_dir(&files, &options, dir),
             None => convert(&files, &options),

@@ -9,7 +9,7 @@ use tfmodel_core::emit::tfjs::TensorSpec;
 use tfmodel_core::opcheck::UnsupportedNode;
 use tfmodel_core::optimize::TrainingFlag;
 use tfmodel_core::pipeline::{
-    convert_to_dir, ConvertOptions, ConvertRequest, FreezeRequest, ModelFiles, OptimizeRequest, OutputFormat,
+    convert_to_dir, ConvertOptions, ConvertRequest, FreezeRequest, ModelFlags, OptimizeRequest, OutputFormat,
     QuantizeRequest,
 };
 use tfmodel_core::proto::{DataType, GraphDef};
@@ -74,14 +74,17 @@ fn a_failed_conversion_leaves_the_output_directory_alone() {
 #[test]
 fn explicit_paths_win_over_what_the_source_resolves_to() {
     let dir = fixtures_dir().join("convnet");
-    let files = ModelFiles::from_flags(Some(&dir.join("model.ckpt")), None, None, None, None).unwrap();
+    let source = Some(dir.join("model.ckpt"));
+    let files = ModelFlags { source: source.clone(), ..Default::default() }.files().unwrap();
     assert_eq!(files.input_checkpoint.as_deref(), Some(dir.join("model.ckpt").as_path()));
     assert_eq!(files.input_meta_graph.as_deref(), Some(dir.join("model.ckpt.meta").as_path()));
     let other = Path::new("/elsewhere/other.meta");
-    let files = ModelFiles::from_flags(Some(&dir.join("model.ckpt")), None, Some(true), None, Some(other)).unwrap();
+    let flags =
+        ModelFlags { source, input_binary: Some(true), input_meta_graph: Some(other.into()), ..Default::default() };
+    let files = flags.files().unwrap();
     assert_eq!((files.input_meta_graph.as_deref(), files.input_binary), (Some(other), Some(true)));
     let graph = Path::new("g.pb");
-    let files = ModelFiles::from_flags(None, Some(graph), None, None, None).unwrap();
+    let files = ModelFlags { input_graph: Some(graph.into()), ..Default::default() }.files().unwrap();
     assert_eq!((files.input_graph.as_deref(), files.input_checkpoint), (Some(graph), None));
 }
 
@@ -117,7 +120,7 @@ fn unset_request_fields_take_the_tools_defaults() {
 fn a_freeze_request_writes_binary_unless_asked_for_text() {
     let scratch = tempfile::tempdir().unwrap();
     let request = FreezeRequest {
-        source: Some(fixtures_dir().join("convnet/model.ckpt")),
+        model: ModelFlags { source: Some(fixtures_dir().join("convnet/model.ckpt")), ..Default::default() },
         output_node_names: Some(vec!["probs".into()]),
         output_graph: Some(scratch.path().join("frozen.pb")),
         ..Default::default()

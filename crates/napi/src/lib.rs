@@ -11,7 +11,7 @@ use napi::{Env, JsValue, Status, Task};
 use napi_derive::napi;
 use tfmodel_core::checkpoint::Checkpoint;
 use tfmodel_core::optimize::OptimizedGraph;
-use tfmodel_core::pipeline::{self as core, Converted, FreezeOutcome};
+use tfmodel_core::pipeline::{self as core, Converted, FreezeOutcome, ModelFlags};
 use tfmodel_core::quantize::QuantizationReport;
 use tfmodel_core::tensor::{Tensor, TensorData};
 use tfmodel_core::{dtype, source, Error};
@@ -205,11 +205,13 @@ pub struct FreezeResult {
 #[napi(ts_return_type = "Promise<FreezeResult>")]
 pub fn freeze(request: FreezeRequest) -> AsyncTask<Job<FreezeOutcome, FreezeResult>> {
     let request = core::FreezeRequest {
-        source: path(request.source),
-        input_graph: path(request.input_graph),
-        input_binary: request.input_binary,
-        input_checkpoint: path(request.input_checkpoint),
-        input_meta_graph: path(request.input_meta_graph),
+        model: ModelFlags {
+            source: path(request.source),
+            input_graph: path(request.input_graph),
+            input_binary: request.input_binary,
+            input_checkpoint: path(request.input_checkpoint),
+            input_meta_graph: path(request.input_meta_graph),
+        },
         output_graph: path(request.output_graph),
         output_as_text: request.output_as_text,
         output_node_names: request.output_node_names,
@@ -339,11 +341,13 @@ pub struct ConvertResult {
 #[napi(ts_return_type = "Promise<ConvertResult>")]
 pub fn convert(request: ConvertRequest) -> AsyncTask<Job<Converted, ConvertResult>> {
     let request = core::ConvertRequest {
-        source: path(request.source),
-        input_graph: path(request.input_graph),
-        input_binary: request.input_binary,
-        input_checkpoint: path(request.input_checkpoint),
-        input_meta_graph: path(request.input_meta_graph),
+        model: ModelFlags {
+            source: path(request.source),
+            input_graph: path(request.input_graph),
+            input_binary: request.input_binary,
+            input_checkpoint: path(request.input_checkpoint),
+            input_meta_graph: path(request.input_meta_graph),
+        },
         output_node_names: request.output_node_names,
         input_names: request.input_names,
         quantize: request.quantize,
