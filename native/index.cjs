@@ -839,6 +839,7 @@ module.exports.convert = nativeBinding.convert
 module.exports.coreVersion = nativeBinding.coreVersion
 module.exports.errorCodes = nativeBinding.errorCodes
 module.exports.freeze = nativeBinding.freeze
+module.exports.inferOutputs = nativeBinding.inferOutputs
 module.exports.inspect = nativeBinding.inspect
 module.exports.modelFilesOf = nativeBinding.modelFilesOf
 module.exports.optimize = nativeBinding.optimize

@@ -42,6 +42,12 @@ export interface ConvertRequest {
   opCheck?: string
   /** Also write the files into this directory. */
   outputDir?: string
+  /** `name=value` pairs fixing placeholders (`is_training=false`, `keep_prob=1.0`). */
+  placeholderToConstNames?: Array<string>
+  /** DataType numbers of the inputs: one, or one per input. */
+  placeholderTypeEnum?: Array<number>
+  /** Freeze with the `ExponentialMovingAverage` shadow variables. */
+  useEma?: boolean
 }
 
 export interface ConvertResult {
@@ -60,6 +66,12 @@ export interface ConvertResult {
   applied: Array<string>
   variables: number
   nodeCount: number
+  /** How the outputs were chosen, when none were named. */
+  inference?: OutputInference
+  /** One line per input-pipeline component turned into a placeholder. */
+  pipelineInputs: Array<string>
+  /** The checkpoint prefix the weights came from. */
+  checkpoint?: string
 }
 
 /** The core's version; part of cache keys. */
@@ -87,6 +99,8 @@ export interface FreezeRequest {
   clearDevices?: boolean
   variableNamesWhitelist?: Array<string>
   variableNamesBlacklist?: Array<string>
+  /** Freeze with the `ExponentialMovingAverage` shadow variables. */
+  useEma?: boolean
 }
 
 export interface FreezeResult {
@@ -99,6 +113,12 @@ export interface FreezeResult {
   bytes: number
   /** The binary GraphDef, when no `outputGraph` was given. */
   graph?: Buffer
+  /** How the outputs were chosen, when none were named. */
+  inference?: OutputInference
+  /** One line per input-pipeline component turned into a placeholder. */
+  pipelineInputs: Array<string>
+  /** The checkpoint prefix the values came from. */
+  checkpoint?: string
 }
 
 export interface FrozenVariableEntry {
@@ -106,6 +126,16 @@ export interface FrozenVariableEntry {
   checkpointKey: string
   dtype: string
   shape: Array<number>
+}
+
+/** The outputs a conversion would infer (and why), without converting. */
+export declare function inferOutputs(source: string, graph?: string | undefined | null): Promise<OutputInference>
+
+export interface InferredOutputJs {
+  name: string
+  op: string
+  /** Why it is an output, in a few words. */
+  why: string
 }
 
 /**
@@ -150,6 +180,12 @@ export interface OutputFile {
   data: Buffer
 }
 
+export interface OutputInference {
+  outputs: Array<InferredOutputJs>
+  /** Losses, labels and metrics left out. */
+  setAside: Array<SetAsideJs>
+}
+
 export interface QuantizationReportJs {
   mode: string
   bytesBefore: number
@@ -164,6 +200,11 @@ export declare function quantizeGraph(input: string, output: string, mode: strin
 
 /** Reads one tensor's value (`inspect_checkpoint --tensor_name`). */
 export declare function readTensor(source: string, name: string): Promise<TensorValue>
+
+export interface SetAsideJs {
+  name: string
+  why: string
+}
 
 export interface SignatureJs {
   inputs: Array<TensorSpecJs>

@@ -117,11 +117,21 @@ pub struct Error {
     pub subject: Option<String>,
     /// The closest valid names, when a name was not found.
     pub suggestions: Vec<String>,
+    /// When inferred outputs failed: the outputs to name instead, likeliest
+    /// first (boxed: errors travel in every `Result` and stay small).
+    pub outputs_to_name: Box<[String]>,
 }
 
 impl Error {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Error { kind, message: message.into(), file: None, subject: None, suggestions: Vec::new() }
+        Error {
+            kind,
+            message: message.into(),
+            file: None,
+            subject: None,
+            suggestions: Vec::new(),
+            outputs_to_name: Box::default(),
+        }
     }
 
     pub fn in_file(mut self, file: impl AsRef<Path>) -> Self {

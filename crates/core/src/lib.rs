@@ -33,6 +33,7 @@ pub mod proto;
 pub mod quantize;
 pub mod source;
 pub mod tensor;
+pub mod training;
 
 pub use error::{Error, ErrorKind, Result};
 

@@ -121,6 +121,12 @@ pub fn freeze(files: &ModelFiles, options: &FreezeOptions) -> Result<FrozenGraph
         .map_err(|e| e.or_file(&graph_file))
 }
 
+/// The outputs [`freeze`] would infer for a model, without freezing it.
+pub fn infer_outputs(files: &ModelFiles) -> Result<freeze::InferredOutputs> {
+    let model = load(files)?;
+    freeze::infer_outputs(&model.graph, model.meta.as_ref()).map_err(|e| e.or_file(&model.graph_file))
+}
+
 /// Freezes and writes a binary (or text) GraphDef atomically.
 pub fn freeze_to_file(
     files: &ModelFiles,
@@ -193,6 +199,10 @@ pub struct ConvertOptions {
     pub freeze: FreezeOptions,
     /// Input node names (`--input_names`); empty keeps the graph's placeholders.
     pub input_names: Vec<String>,
+    /// Dtypes of the inputs (`--placeholder_type_enum`): one, or one per input.
+    pub placeholder_type_enum: Vec<crate::proto::DataType>,
+    /// Placeholders fixed to values (`--placeholder_to_const_names`).
+    pub training_flags: Vec<(String, crate::training::ConstantValue)>,
     pub quantize: Option<QuantizeOptions>,
     pub format: OutputFormat,
     pub tfjs: TfjsOptions,
@@ -216,17 +226,42 @@ pub struct Converted {
     pub applied: Vec<String>,
     pub variables: usize,
     pub node_count: usize,
+    /// How the outputs were chosen, when nobody named them.
+    pub inferred: Option<freeze::InferredOutputs>,
+    /// One line per input pipeline component turned into a placeholder.
+    pub pipeline_inputs: Vec<String>,
+    /// The checkpoint prefix the weights came from.
+    pub checkpoint: Option<PathBuf>,
 }
 
 pub fn convert(files: &ModelFiles, options: &ConvertOptions) -> Result<Converted> {
     let frozen = freeze(files, &options.freeze)?;
     let variables = frozen.variables.len();
+    let (inferred, pipeline_inputs, checkpoint) = (frozen.inferred, frozen.pipeline_inputs, frozen.checkpoint);
+    let table_initializers = frozen.table_initializers.clone();
     let optimize_options = OptimizeOptions {
         input_names: options.input_names.clone(),
-        output_names: frozen.outputs,
+        output_names: frozen.outputs.clone(),
+        keep: table_initializers.clone(),
+        placeholder_type_enum: options.placeholder_type_enum.clone(),
+        training_flags: options.training_flags.clone(),
         ..Default::default()
     };
-    let optimized = optimize::optimize(frozen.graph, &optimize_options)?;
+    let mut optimized = optimize::optimize(frozen.graph, &optimize_options)?;
+    if !table_initializers.is_empty() {
+        optimized.applied.push(format!(
+            "kept {} lookup-table {} ({}): TF.js runs {} once at load",
+            table_initializers.len(),
+            if table_initializers.len() == 1 { "initializer" } else { "initializers" },
+            table_initializers.join(", "),
+            if table_initializers.len() == 1 { "it" } else { "them" },
+        ));
+    }
+    if options.format == OutputFormat::Tfjs {
+        let (applied, warnings) = emit::tfjs_graph::rewrite(&mut optimized.graph);
+        optimized.applied.extend(applied);
+        optimized.warnings.extend(warnings);
+    }
     let mut warnings = optimized.warnings;
     let weights = options.quantize.as_ref().map(|q| quantize::quantize(&optimized.graph, q)).transpose()?;
     let signature = tfjs::signature_of(&optimized.graph, &optimized.inputs, &optimized.outputs);
@@ -235,9 +270,14 @@ pub fn convert(files: &ModelFiles, options: &ConvertOptions) -> Result<Converted
     let (files, weight_bytes) = match options.format {
         OutputFormat::Tfjs => {
             if options.op_check != OpCheckMode::Off {
-                warnings.extend(opcheck::require_supported(&op_check, options.op_check == OpCheckMode::Warn)?);
+                let checked = opcheck::require_supported(&op_check, options.op_check == OpCheckMode::Warn);
+                warnings.extend(checked.map_err(|e| match (&inferred, e.subject.clone()) {
+                    (Some(inferred), Some(node)) => inferred.explain(e, &optimized.graph.node, &node),
+                    _ => e,
+                })?);
             }
-            let model = tfjs::to_tfjs(&optimized.graph, weights.as_ref(), &signature, &options.tfjs)?;
+            let tfjs_options = TfjsOptions { initializers: table_initializers.clone(), ..options.tfjs.clone() };
+            let model = tfjs::to_tfjs(&optimized.graph, weights.as_ref(), &signature, &tfjs_options)?;
             warnings.extend(model.warnings);
             let mut files = vec![("model.json".to_string(), model.model_json)];
             files.extend(model.shards);
@@ -266,6 +306,9 @@ pub fn convert(files: &ModelFiles, options: &ConvertOptions) -> Result<Converted
         applied: optimized.applied,
         variables,
         node_count: optimized.graph.node.len(),
+        inferred,
+        pipeline_inputs,
+        checkpoint,
     })
 }
 
@@ -331,6 +374,8 @@ pub struct FreezeRequest {
     pub clear_devices: Option<bool>,
     pub variable_names_whitelist: Option<Vec<String>>,
     pub variable_names_blacklist: Option<Vec<String>>,
+    /// Freeze with the moving averages' shadow variables (default false).
+    pub use_ema: Option<bool>,
 }
 
 /// What [`FreezeRequest::run`] did.
@@ -356,6 +401,7 @@ impl FreezeRequest {
                 .variable_names_blacklist
                 .clone()
                 .unwrap_or(defaults.variable_names_blacklist),
+            use_ema: self.use_ema.unwrap_or(defaults.use_ema),
         }
     }
 
@@ -394,6 +440,12 @@ pub struct ConvertRequest {
     pub op_check: Option<String>,
     /// Also write the files into this directory ([`convert_to_dir`]).
     pub output_dir: Option<PathBuf>,
+    /// `name=value` pairs ([`optimize::TrainingFlag`]).
+    pub placeholder_to_const_names: Option<Vec<String>>,
+    /// DataType numbers of the inputs: one, or one per input.
+    pub placeholder_type_enum: Option<Vec<i32>>,
+    /// Freeze with the moving averages' shadow variables (default false).
+    pub use_ema: Option<bool>,
 }
 
 impl ConvertRequest {
@@ -415,9 +467,12 @@ impl ConvertRequest {
         Ok(ConvertOptions {
             freeze: FreezeOptions {
                 output_node_names: self.output_node_names.clone().unwrap_or_default(),
+                use_ema: self.use_ema.unwrap_or_default(),
                 ..Default::default()
             },
             input_names: self.input_names.clone().unwrap_or_default(),
+            placeholder_type_enum: type_enums(self.placeholder_type_enum.as_deref()),
+            training_flags: training_flags(self.placeholder_to_const_names.as_deref())?,
             quantize,
             format: self.format.as_deref().map(str::parse).transpose()?.unwrap_or_default(),
             tfjs,
@@ -452,22 +507,11 @@ pub struct OptimizeRequest {
 
 impl OptimizeRequest {
     pub fn options(&self) -> Result<OptimizeOptions> {
-        let training_flags = self
-            .placeholder_to_const_names
-            .iter()
-            .flatten()
-            .map(|pair| pair.parse::<optimize::TrainingFlag>().map(Into::into))
-            .collect::<Result<Vec<_>>>()?;
         Ok(OptimizeOptions {
             input_names: self.input_names.clone().unwrap_or_default(),
             output_names: self.output_names.clone(),
-            placeholder_type_enum: self
-                .placeholder_type_enum
-                .iter()
-                .flatten()
-                .map(|&t| crate::dtype::from_i32(t))
-                .collect(),
-            training_flags,
+            placeholder_type_enum: type_enums(self.placeholder_type_enum.as_deref()),
+            training_flags: training_flags(self.placeholder_to_const_names.as_deref())?,
             ..Default::default()
         })
     }
@@ -475,6 +519,14 @@ impl OptimizeRequest {
     pub fn run(&self) -> Result<OptimizedGraph> {
         optimize_file(&self.input, &self.output, self.frozen_graph.unwrap_or(true), &self.options()?)
     }
+}
+
+fn training_flags(pairs: Option<&[String]>) -> Result<Vec<(String, crate::training::ConstantValue)>> {
+    pairs.into_iter().flatten().map(|pair| pair.parse::<optimize::TrainingFlag>().map(Into::into)).collect()
+}
+
+fn type_enums(numbers: Option<&[i32]>) -> Vec<crate::proto::DataType> {
+    numbers.into_iter().flatten().map(|&t| crate::dtype::from_i32(t)).collect()
 }
 
 /// `quantize_graph`'s flags: a frozen graph file in, a TensorFlow-loadable one out.

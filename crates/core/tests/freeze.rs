@@ -82,7 +82,7 @@ fn meta_with_outputs(outputs: &[(&str, &str)]) -> MetaGraphDef {
 fn signature_outputs_are_deduplicated_in_order() {
     let graph = graph_of(vec![node("x", "Placeholder", &[]), node("y", "Relu", &["x"]), node("z", "Relu", &["x"])]);
     let meta = meta_with_outputs(&[("a", "y:0"), ("b", "z:0"), ("c", "y")]);
-    assert_eq!(infer_outputs(&graph, Some(&meta)).unwrap(), ["y", "z"]);
+    assert_eq!(infer_outputs(&graph, Some(&meta)).unwrap().names(), ["y", "z"]);
 }
 
 #[test]
@@ -109,7 +109,7 @@ fn sinks_are_outputs_unless_tensorflow_made_them_for_training() {
         node("init_all_tables", "Identity", &["x"]),
         node("init/step", "Identity", &["x"]),
     ]);
-    assert_eq!(infer_outputs(&graph, None).unwrap(), ["scattered", "initial_state", "init_op"]);
+    assert_eq!(infer_outputs(&graph, None).unwrap().names(), ["scattered", "initial_state", "init_op"]);
 }
 
 // ---- the save sub-graph ------------------------------------------------------------------

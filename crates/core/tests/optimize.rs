@@ -12,6 +12,7 @@ use tfmodel_core::names::node_of;
 use tfmodel_core::optimize::{optimize, OptimizeOptions, OptimizedGraph};
 use tfmodel_core::proto::{attr_value, tensor_shape_proto, AttrValue, DataType, GraphDef, NodeDef, TensorShapeProto};
 use tfmodel_core::tensor::{Tensor, TensorData};
+use tfmodel_core::training::ConstantValue;
 use tfmodel_core::ErrorKind;
 
 mod common;
@@ -341,12 +342,13 @@ fn bool_placeholder(name: &str, op: &str, inputs: &[&str]) -> NodeDef {
 fn fixes_a_training_flag_and_resolves_the_cond_it_drives() {
     for (value, want) in [(false, vec![1.0, -2.0]), (true, vec![2.0, -4.0])] {
         let g = cond_graph(bool_placeholder("is_training", "Placeholder", &[]));
-        let options = OptimizeOptions { training_flags: vec![("is_training".into(), value)], ..options(&["y"]) };
+        let flags = vec![("is_training".into(), ConstantValue::Bool(value))];
+        let options = OptimizeOptions { training_flags: flags, ..options(&["y"]) };
         let result = optimize(g, &options).unwrap();
         assert_valid(&result.graph, "cond");
         let left = ops(&result.graph);
         assert!(!left.contains("Switch") && !left.contains("Merge") && !left.contains("Identity"), "{left:?}");
-        assert_eq!(result.applied[0], format!("fixed training flag is_training to {value}"));
+        assert_eq!(result.applied[0], format!("fixed training flag is_training to {value} (as asked)"));
         assert!(result.applied.iter().any(|l| l.starts_with("resolved cond/Switch")), "{:?}", result.applied);
         assert_eq!(result.inputs, ["x"]);
         let y = evaluate(&result.graph, &[("x", Array::new(vec![2], vec![1.0, -2.0]))], "y");
@@ -361,7 +363,10 @@ fn fixes_keras_learning_phase_and_takes_unfed_defaults() {
     let mut nodes = g.node;
     nodes.push(bool_constant("phase_default", true));
     let result = optimize(graph_of(nodes), &options(&["y"])).unwrap();
-    assert_eq!(result.applied[0], "fixed training flag keras_learning_phase to false");
+    assert_eq!(
+        result.applied[0],
+        "fixed training flag keras_learning_phase to false (a bool placeholder named as a training switch)"
+    );
     assert!(!ops(&result.graph).contains("Merge"));
 
     let g = graph_of(vec![
@@ -374,7 +379,8 @@ fn fixes_keras_learning_phase_and_takes_unfed_defaults() {
         ),
         float_op("y", "Mul", &["x", "rate"]),
     ]);
-    let options = OptimizeOptions { training_flags: vec![("no_such_flag".into(), true)], ..options(&["y"]) };
+    let flags = vec![("no_such_flag".into(), ConstantValue::Bool(true))];
+    let options = OptimizeOptions { training_flags: flags, ..options(&["y"]) };
     let result = optimize(g, &options).unwrap();
     assert_eq!(find(&result.graph, "y").input, ["x", "rate/default"]);
     assert_eq!(result.inputs, ["x"]);
@@ -462,10 +468,27 @@ fn moves_control_edges_of_removed_nodes_to_what_they_waited_for() {
     assert!(!left.contains("NoOp") && !left.contains("Assert") && !left.contains("Identity"), "{left:?}");
 }
 
+/// A bool placeholder that only chooses branches is a training switch and
+/// gets fixed, unless it is named as an input.
+fn live_predicate() -> OptimizeOptions {
+    OptimizeOptions { input_names: vec!["x".into(), "pred".into()], ..options(&["y"]) }
+}
+
+#[test]
+fn a_bool_placeholder_that_only_chooses_branches_is_fixed_to_false() {
+    let result = optimize(cond_graph(placeholder("pred", DataType::DtBool, &[])), &options(&["y"])).unwrap();
+    assert_eq!(
+        result.applied[0],
+        "fixed training flag pred to false (a bool placeholder that only chooses cond branches)"
+    );
+    assert!(!ops(&result.graph).contains("Merge"));
+    assert_eq!(result.inputs, ["x"]);
+}
+
 #[test]
 fn keeps_cond_pivots_that_gate_a_branch() {
     let pred = placeholder("pred", DataType::DtBool, &[]);
-    let result = optimize(cond_graph(pred), &options(&["y"])).unwrap();
+    let result = optimize(cond_graph(pred), &live_predicate()).unwrap();
     assert_valid(&result.graph, "cond");
     // `cond/two` runs only in the true branch because it waits for switch_t.
     assert_eq!(find(&result.graph, "cond/two").input, ["^cond/switch_t"]);
@@ -619,7 +642,7 @@ fn folded_branch_constants_stay_in_their_branch() {
     g.node.push(float_op("cond/six", "Mul", &["cond/two", "cond/three"]));
     let mul = g.node.iter_mut().find(|n| n.name == "cond/mul").unwrap();
     mul.input[1] = "cond/six".to_string();
-    let result = optimize(g, &options(&["y"])).unwrap();
+    let result = optimize(g, &live_predicate()).unwrap();
     assert_eq!(const_f32(&result.graph, "cond/six").1, [6.0]);
     assert_eq!(find(&result.graph, "cond/six").input, ["^cond/switch_t"]);
 }

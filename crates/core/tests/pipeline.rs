@@ -14,6 +14,7 @@ use tfmodel_core::pipeline::{
 };
 use tfmodel_core::proto::{DataType, GraphDef};
 use tfmodel_core::quantize::{QuantizeMode, QuantizeOptions, SkippedTensor};
+use tfmodel_core::training::ConstantValue;
 use tfmodel_core::ErrorKind;
 
 mod common;
@@ -110,7 +111,9 @@ fn unset_request_fields_take_the_tools_defaults() {
         ..Default::default()
     };
     let options = optimize.options().unwrap();
-    assert_eq!(options.training_flags, [("is_training".to_string(), false), ("dropout".to_string(), true)]);
+    let want =
+        [("is_training".to_string(), ConstantValue::Bool(false)), ("dropout".to_string(), ConstantValue::Bool(true))];
+    assert_eq!(options.training_flags, want);
     assert_eq!(options.placeholder_type_enum, [DataType::DtFloat]);
     let bad = OptimizeRequest { placeholder_to_const_names: Some(vec!["x=maybe".into()]), ..Default::default() };
     assert_eq!(bad.options().unwrap_err().kind, ErrorKind::InvalidArgument);
@@ -137,11 +140,12 @@ fn a_freeze_request_writes_binary_unless_asked_for_text() {
 }
 
 #[test]
-fn training_flags_parse_as_name_equals_bool() {
+fn training_flags_parse_as_name_equals_bool_or_number() {
     let flag: TrainingFlag = "is_training=False".parse().unwrap();
-    assert_eq!(flag, TrainingFlag { name: "is_training".into(), value: false });
-    assert!("phase=1".parse::<TrainingFlag>().unwrap().value);
-    for bad in ["is_training", "x=yes"] {
+    assert_eq!(flag, TrainingFlag { name: "is_training".into(), value: ConstantValue::Bool(false) });
+    assert_eq!("keep_prob = 1.0".parse::<TrainingFlag>().unwrap().value, ConstantValue::Float(1.0));
+    assert_eq!("phase=1".parse::<TrainingFlag>().unwrap().value, ConstantValue::Float(1.0));
+    for bad in ["is_training", "x=yes", "x=nan", "x="] {
         assert_eq!(bad.parse::<TrainingFlag>().unwrap_err().kind, ErrorKind::InvalidArgument, "{bad}");
     }
 }

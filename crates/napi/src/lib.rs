@@ -10,6 +10,7 @@ use napi::bindgen_prelude::{AsyncTask, Buffer};
 use napi::{Env, JsValue, Status, Task};
 use napi_derive::napi;
 use tfmodel_core::checkpoint::Checkpoint;
+use tfmodel_core::freeze::InferredOutputs;
 use tfmodel_core::optimize::OptimizedGraph;
 use tfmodel_core::pipeline::{self as core, Converted, FreezeOutcome, ModelFlags};
 use tfmodel_core::quantize::QuantizationReport;
@@ -58,7 +59,7 @@ where
     AsyncTask::new(Job { work: Some(Box::new(work)), convert })
 }
 
-/// A JS `Error` carrying `code`, `file`, `subject` and `suggestions`.
+/// A JS `Error` carrying `code`, `file`, `subject`, `suggestions` and `outputsToName`.
 fn js_error(env: &Env, error: &Error) -> napi::Error {
     let build = || -> napi::Result<napi::Error> {
         let mut object = env.create_error(napi::Error::new(Status::GenericFailure, error.to_string()))?;
@@ -70,6 +71,7 @@ fn js_error(env: &Env, error: &Error) -> napi::Error {
             object.set_named_property("subject", subject.as_str())?;
         }
         object.set_named_property("suggestions", error.suggestions.clone())?;
+        object.set_named_property("outputsToName", error.outputs_to_name.to_vec())?;
         Ok(napi::Error::from(object.to_unknown()))
     };
     build().unwrap_or_else(|e| e)
@@ -178,6 +180,8 @@ pub struct FreezeRequest {
     pub clear_devices: Option<bool>,
     pub variable_names_whitelist: Option<Vec<String>>,
     pub variable_names_blacklist: Option<Vec<String>>,
+    /// Freeze with the `ExponentialMovingAverage` shadow variables.
+    pub use_ema: Option<bool>,
 }
 
 #[napi(object)]
@@ -199,6 +203,44 @@ pub struct FreezeResult {
     pub bytes: i64,
     /// The binary GraphDef, when no `outputGraph` was given.
     pub graph: Option<Buffer>,
+    /// How the outputs were chosen, when none were named.
+    pub inference: Option<OutputInference>,
+    /// One line per input-pipeline component turned into a placeholder.
+    pub pipeline_inputs: Vec<String>,
+    /// The checkpoint prefix the values came from.
+    pub checkpoint: Option<String>,
+}
+
+#[napi(object)]
+pub struct InferredOutputJs {
+    pub name: String,
+    pub op: String,
+    /// Why it is an output, in a few words.
+    pub why: String,
+}
+
+#[napi(object)]
+pub struct SetAsideJs {
+    pub name: String,
+    pub why: String,
+}
+
+#[napi(object)]
+pub struct OutputInference {
+    pub outputs: Vec<InferredOutputJs>,
+    /// Losses, labels and metrics left out.
+    pub set_aside: Vec<SetAsideJs>,
+}
+
+fn inference_js(inferred: InferredOutputs) -> OutputInference {
+    OutputInference {
+        outputs: inferred
+            .outputs
+            .into_iter()
+            .map(|o| InferredOutputJs { name: o.name, op: o.op, why: o.why })
+            .collect(),
+        set_aside: inferred.set_aside.into_iter().map(|(name, why)| SetAsideJs { name, why }).collect(),
+    }
 }
 
 /// Freezes a graph with its checkpoint, like TensorFlow's `freeze_graph`.
@@ -218,6 +260,7 @@ pub fn freeze(request: FreezeRequest) -> AsyncTask<Job<FreezeOutcome, FreezeResu
         clear_devices: request.clear_devices,
         variable_names_whitelist: request.variable_names_whitelist,
         variable_names_blacklist: request.variable_names_blacklist,
+        use_ema: request.use_ema,
     };
     job(move || request.run(), freeze_result)
 }
@@ -245,6 +288,9 @@ fn freeze_result(outcome: FreezeOutcome) -> FreezeResult {
         output_graph: output_graph.as_deref().map(path_string),
         bytes: bytes as i64,
         graph: graph.map(Buffer::from),
+        inference: frozen.inferred.map(inference_js),
+        pipeline_inputs: frozen.pipeline_inputs,
+        checkpoint: frozen.checkpoint.as_deref().map(path_string),
     }
 }
 
@@ -273,6 +319,12 @@ pub struct ConvertRequest {
     pub op_check: Option<String>,
     /// Also write the files into this directory.
     pub output_dir: Option<String>,
+    /// `name=value` pairs fixing placeholders (`is_training=false`, `keep_prob=1.0`).
+    pub placeholder_to_const_names: Option<Vec<String>>,
+    /// DataType numbers of the inputs: one, or one per input.
+    pub placeholder_type_enum: Option<Vec<i32>>,
+    /// Freeze with the `ExponentialMovingAverage` shadow variables.
+    pub use_ema: Option<bool>,
 }
 
 #[napi(object)]
@@ -335,6 +387,12 @@ pub struct ConvertResult {
     pub applied: Vec<String>,
     pub variables: u32,
     pub node_count: u32,
+    /// How the outputs were chosen, when none were named.
+    pub inference: Option<OutputInference>,
+    /// One line per input-pipeline component turned into a placeholder.
+    pub pipeline_inputs: Vec<String>,
+    /// The checkpoint prefix the weights came from.
+    pub checkpoint: Option<String>,
 }
 
 /// Reads, freezes, optimizes, quantizes and emits a model (TF.js graph model or frozen .pb).
@@ -356,6 +414,9 @@ pub fn convert(request: ConvertRequest) -> AsyncTask<Job<Converted, ConvertResul
         shard_size: request.shard_size.map(|n| n as usize),
         op_check: request.op_check,
         output_dir: path(request.output_dir),
+        placeholder_to_const_names: request.placeholder_to_const_names,
+        placeholder_type_enum: request.placeholder_type_enum,
+        use_ema: request.use_ema,
     };
     job(move || request.run(), convert_result)
 }
@@ -382,6 +443,9 @@ fn convert_result(converted: Converted) -> ConvertResult {
         applied: converted.applied,
         variables: converted.variables as u32,
         node_count: converted.node_count as u32,
+        inference: converted.inferred.map(inference_js),
+        pipeline_inputs: converted.pipeline_inputs,
+        checkpoint: converted.checkpoint.as_deref().map(path_string),
     }
 }
 
@@ -404,6 +468,17 @@ fn report_js(r: QuantizationReport) -> QuantizationReportJs {
             .collect(),
         skipped: r.skipped.iter().map(ToString::to_string).collect(),
     }
+}
+
+/// The outputs a conversion would infer (and why), without converting.
+#[napi(ts_return_type = "Promise<OutputInference>")]
+pub fn infer_outputs(source: String, graph: Option<String>) -> AsyncTask<Job<InferredOutputs, OutputInference>> {
+    job(
+        move || {
+            core::infer_outputs(&core::ModelFiles::from_source(Path::new(&source), graph.as_deref().map(Path::new))?)
+        },
+        inference_js,
+    )
 }
 
 /// Every file a model import is read from (graph, `.meta`, `.index`, data

@@ -7,6 +7,7 @@
 mod dir;
 mod pb;
 pub mod tfjs;
+pub mod tfjs_graph;
 
 use std::fs::File;
 use std::io::{BufWriter, Write};

@@ -62,6 +62,9 @@ pub struct TfjsOptions {
     pub converted_by: String,
     /// Narrow out-of-range constants (with a warning) instead of failing.
     pub allow_lossy: bool,
+    /// Nodes that fill lookup tables: they and what only they read go into
+    /// the model's `modelInitializer`, which TF.js runs once at load.
+    pub initializers: Vec<String>,
 }
 
 impl Default for TfjsOptions {
@@ -71,6 +74,7 @@ impl Default for TfjsOptions {
             generated_by: None,
             converted_by: format!("unplugin-tfmodel {}", crate::VERSION),
             allow_lossy: false,
+            initializers: Vec::new(),
         }
     }
 }
@@ -159,8 +163,20 @@ fn model_json(graph: &GraphDef, signature: &Signature, manifest: Value, options:
     }
     parts.push(("convertedBy", json!(options.converted_by)));
     parts.push(("signature", signature_json(signature)?));
-    parts.push(("modelTopology", topology_json(graph)?));
+    let (model, initializer) = split_initializer(graph, signature, &options.initializers);
+    parts.push(("modelTopology", topology_json(&model)?));
     parts.push(("weightsManifest", manifest));
+    if let Some(initializer) = initializer {
+        // TF.js runs the initializer graph for the outputs its signature names;
+        // tables are shared with the model by the name of their node.
+        let outputs: Map<String, Value> = options
+            .initializers
+            .iter()
+            .map(|name| (name.clone(), json!({ "name": format!("{name}:0"), "dtype": "DT_RESOURCE" })))
+            .collect();
+        parts.push(("modelInitializer", topology_json(&initializer)?));
+        parts.push(("initializerSignature", json!({ "outputs": outputs })));
+    }
     // Written by hand to keep the keys in this reading order.
     let mut text = String::from("{");
     for (i, (key, value)) in parts.iter().enumerate() {
@@ -173,6 +189,23 @@ fn model_json(graph: &GraphDef, signature: &Signature, manifest: Value, options:
     }
     text.push('}');
     Ok(text.into_bytes())
+}
+
+/// The model's graph without what only the initializers read, and the
+/// initializers' graph (they, the tables they fill, and their inputs).
+fn split_initializer(graph: &GraphDef, signature: &Signature, initializers: &[String]) -> (GraphDef, Option<GraphDef>) {
+    if initializers.is_empty() {
+        return (graph.clone(), None);
+    }
+    let roots: Vec<String> = signature.inputs.iter().chain(&signature.outputs).map(|s| s.name.clone()).collect();
+    let model = graph::reachable(graph, &roots);
+    let initializing = graph::reachable(graph, initializers);
+    let subset = |keep: &[bool]| GraphDef {
+        node: graph.node.iter().zip(keep).filter(|(_, &k)| k).map(|(n, _)| n.clone()).collect(),
+        ..graph.clone()
+    };
+    let model_only: Vec<bool> = model.iter().zip(&initializing).map(|(&m, &i)| m || !i).collect();
+    (subset(&model_only), Some(GraphDef { library: None, ..subset(&initializing) }))
 }
 
 fn json_error(e: serde_json::Error) -> Error {
@@ -645,7 +678,7 @@ fn output_dtype(node: &NodeDef) -> DataType {
 /// `None` where they do not. Each node's shape is computed once (a diamond of
 /// adds costs one visit per node, not one per path) and without recursion,
 /// so neither deep nor cyclic graphs are a problem.
-struct ShapeInference<'g> {
+pub(crate) struct ShapeInference<'g> {
     graph: &'g GraphDef,
     index: HashMap<&'g str, usize>,
     /// Output-0 shape by node position, for every node computed so far.
@@ -653,7 +686,7 @@ struct ShapeInference<'g> {
 }
 
 impl<'g> ShapeInference<'g> {
-    fn new(graph: &'g GraphDef) -> Self {
+    pub(crate) fn new(graph: &'g GraphDef) -> Self {
         ShapeInference { graph, index: index_by_name(graph), known: RefCell::new(HashMap::new()) }
     }
 
@@ -666,7 +699,7 @@ impl<'g> ShapeInference<'g> {
     }
 
     /// The shape of the node `name` names (its output 0).
-    fn shape_of(&self, name: &str) -> Option<Vec<i64>> {
+    pub(crate) fn shape_of(&self, name: &str) -> Option<Vec<i64>> {
         let root = self.position(name)?;
         // Depth-first, inputs before the node; a node met again while its own
         // inputs are still pending is on a cycle and counts as unknown.

@@ -1,7 +1,11 @@
 //! Freezing, as TensorFlow's `freeze_graph` / `convert_variables_to_constants`
 //! does it: prune the graph to what the outputs need, then replace every
 //! variable with a `Const` holding its checkpoint value and turn resource
-//! reads into plain value ops.
+//! reads into plain value ops. Outputs nobody named are inferred
+//! ([`outputs`]); input pipelines become placeholders ([`inputs`]).
+
+mod inputs;
+pub mod outputs;
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
@@ -13,11 +17,12 @@ use crate::names::{self, node_of};
 use crate::proto::{attr_value, AttrValue, DataType, GraphDef, MetaGraphDef, NodeDef, VariableDef};
 use crate::tensor::{format_shape, Tensor, TensorData};
 
+pub use outputs::{infer_outputs, serving_signature, InferredOutput, InferredOutputs};
+
 /// What to freeze; mirrors `freeze_graph`'s flags.
 #[derive(Debug, Clone)]
 pub struct FreezeOptions {
-    /// Output node names; empty infers them (the meta graph's signature, else
-    /// the graph's sinks that are not training or saving nodes).
+    /// Output node names; empty infers them ([`infer_outputs`]).
     pub output_node_names: Vec<String>,
     /// Blank every node's `device` (`--clear_devices`, on by default as in TensorFlow).
     pub clear_devices: bool,
@@ -25,6 +30,9 @@ pub struct FreezeOptions {
     pub variable_names_whitelist: Option<Vec<String>>,
     /// Never freeze these; they stay variables (`--variable_names_blacklist`).
     pub variable_names_blacklist: Vec<String>,
+    /// Take each trainable variable's `<var>/ExponentialMovingAverage` shadow
+    /// from the checkpoint, as evaluation scripts restore them (`--use_ema`).
+    pub use_ema: bool,
 }
 
 impl Default for FreezeOptions {
@@ -34,6 +42,7 @@ impl Default for FreezeOptions {
             clear_devices: true,
             variable_names_whitelist: None,
             variable_names_blacklist: Vec::new(),
+            use_ema: false,
         }
     }
 }
@@ -46,6 +55,15 @@ pub struct FrozenGraph {
     /// Placeholders the outputs need, in graph order.
     pub inputs: Vec<String>,
     pub variables: Vec<FrozenVariable>,
+    /// How the outputs were chosen, when nobody named them.
+    pub inferred: Option<InferredOutputs>,
+    /// One line per input pipeline component turned into a placeholder.
+    pub pipeline_inputs: Vec<String>,
+    /// The checkpoint prefix the values came from.
+    pub checkpoint: Option<std::path::PathBuf>,
+    /// The ops that fill the lookup tables the outputs read (kept in the
+    /// graph; a model runs them once before its first lookup).
+    pub table_initializers: Vec<String>,
 }
 
 /// One variable turned into a constant, and where its value came from.
@@ -59,6 +77,13 @@ pub struct FrozenVariable {
 
 const VARIABLE_OPS: [&str; 3] = ["VariableV2", "Variable", "VarHandleOp"];
 
+pub(crate) fn is_variable_op(op: &str) -> bool {
+    VARIABLE_OPS.contains(&op)
+}
+
+/// Suffix `ExponentialMovingAverage` gives its shadow variables.
+const EMA_SUFFIX: &str = "/ExponentialMovingAverage";
+
 /// Freezes `graph` with values from `checkpoint`. `meta` supplies the
 /// signature (to infer outputs) and `VariableDef`s (to find checkpoint keys).
 /// A graph without variables needs no checkpoint.
@@ -69,20 +94,32 @@ pub fn freeze(
     options: &FreezeOptions,
 ) -> Result<FrozenGraph> {
     graph::check_graph(&graph)?;
-    let outputs = if options.output_node_names.is_empty() {
-        infer_outputs(&graph, meta)?
+    let (outputs, inferred) = if options.output_node_names.is_empty() {
+        let inferred = infer_outputs(&graph, meta)?;
+        (inferred.names(), Some(inferred))
     } else {
         graph::require_nodes(&graph, &options.output_node_names)?;
-        options.output_node_names.clone()
+        (options.output_node_names.clone(), None)
     };
     let saved = saved_variables(&graph, meta);
+    let trainable: Option<HashSet<String>> = meta
+        .map(|m| crate::training::collection_variable_names(m, &["trainable_variables"]).into_iter().collect())
+        .filter(|t: &HashSet<String>| !t.is_empty());
+    let table_initializers = table_initializers(&graph, &outputs);
+    let roots = [outputs.as_slice(), &table_initializers].concat();
     let GraphDef { node, versions, library, debug_info } = graph;
-    let mut nodes = extract_subgraph(node, &outputs)?;
+    let mut nodes = extract_subgraph(node, &roots)?;
+    let pipeline_inputs = inputs::replace_pipelines(&mut nodes);
+    if !pipeline_inputs.is_empty() {
+        nodes = extract_subgraph(nodes, &roots)?;
+    }
 
     let mut frozen = Vec::new();
     let mut resource_dtypes = HashMap::new();
-    for node in nodes.iter_mut() {
-        if !VARIABLE_OPS.contains(&node.op.as_str()) || !options.allows(&node.name) {
+    let mut without_shadow = Vec::new();
+    for i in 0..nodes.len() {
+        let node = &nodes[i];
+        if !is_variable_op(&node.op) || !options.allows(&node.name) {
             continue;
         }
         let checkpoint = checkpoint.ok_or_else(|| {
@@ -92,8 +129,20 @@ pub fn freeze(
             )
             .about(&node.name)
         })?;
-        let variable = saved.get(node.name.as_str()).cloned().unwrap_or_else(|| SavedVariable::by_name(&node.name));
-        let value = restore(checkpoint, node, &variable)?;
+        let mut variable = saved.get(node.name.as_str()).cloned().unwrap_or_else(|| SavedVariable::by_name(&node.name));
+        if options.use_ema {
+            let shadow = format!("{}{EMA_SUFFIX}", variable.key);
+            if checkpoint.get(&shadow).is_some() {
+                variable.key = shadow;
+            } else if trainable.as_ref().is_none_or(|t| t.contains(&node.name)) {
+                without_shadow.push(node.name.clone());
+            }
+        }
+        let value = restore(checkpoint, node, &variable).map_err(|e| match &inferred {
+            Some(inferred) if e.kind == ErrorKind::VariableMissing => inferred.explain(e, &nodes, &nodes[i].name),
+            _ => e,
+        })?;
+        let node = &mut nodes[i];
         if node.op == "VarHandleOp" {
             resource_dtypes.insert(node.name.clone(), value.dtype);
         }
@@ -103,8 +152,9 @@ pub fn freeze(
             dtype: value.dtype,
             shape: value.shape.clone(),
         });
-        *node = constant(&node.name, &value);
+        *node = graph::constant(&node.name, &value);
     }
+    check_shadows(options, trainable.is_some(), &frozen, without_shadow, checkpoint)?;
 
     let mut extra = rewrite_resource_reads(&mut nodes, resource_dtypes)?;
     let frozen_ref_names: HashSet<&str> = frozen.iter().map(|v| v.node.as_str()).collect();
@@ -120,8 +170,74 @@ pub fn freeze(
         .filter(|n| n.op == "Placeholder" || n.op == "PlaceholderWithDefault")
         .map(|n| n.name.clone())
         .collect();
-    let graph = GraphDef { node: nodes, versions, library, debug_info };
-    Ok(FrozenGraph { graph, outputs, inputs, variables: frozen })
+    let mut graph = GraphDef { node: nodes, versions, library, debug_info };
+    graph::prune_library(&mut graph);
+    let checkpoint = checkpoint.map(|c| c.prefix().to_path_buf());
+    Ok(FrozenGraph {
+        graph,
+        outputs,
+        inputs,
+        variables: frozen,
+        inferred,
+        pipeline_inputs,
+        checkpoint,
+        table_initializers,
+    })
+}
+
+/// Ops that fill a lookup table (what `tables_initializer()` runs).
+const TABLE_INITIALIZERS: [&str; 6] = [
+    "LookupTableImportV2",
+    "LookupTableImport",
+    "InitializeTableV2",
+    "InitializeTable",
+    "InitializeTableFromTextFileV2",
+    "InitializeTableFromTextFile",
+];
+
+/// The initializers of the tables `outputs` read: without them every lookup
+/// would return the default value.
+fn table_initializers(graph: &GraphDef, outputs: &[String]) -> Vec<String> {
+    let reached = graph::reachable(graph, outputs);
+    let index = index_by_name(graph);
+    graph
+        .node
+        .iter()
+        .filter(|n| TABLE_INITIALIZERS.contains(&n.op.as_str()))
+        .filter(|n| n.input.first().and_then(|t| index.get(node_of(t))).is_some_and(|&t| reached[t]))
+        .map(|n| n.name.clone())
+        .collect()
+}
+
+/// With `use_ema`, every trainable variable needs its shadow (without a meta
+/// graph to say which are trainable, at least one variable must have one).
+fn check_shadows(
+    options: &FreezeOptions,
+    know_trainable: bool,
+    frozen: &[FrozenVariable],
+    without_shadow: Vec<String>,
+    checkpoint: Option<&Checkpoint>,
+) -> Result<()> {
+    if !options.use_ema {
+        return Ok(());
+    }
+    let any_shadow = frozen.iter().any(|v| v.checkpoint_key.ends_with(EMA_SUFFIX));
+    if without_shadow.is_empty() || (!know_trainable && any_shadow) {
+        return Ok(());
+    }
+    let mut error = Error::new(
+        ErrorKind::VariableMissing,
+        format!(
+            "use_ema: the checkpoint has no moving average for {} ({}); it holds no \"<variable>{EMA_SUFFIX}\" for them",
+            if without_shadow.len() == 1 { "variable" } else { "variables" },
+            crate::error::quoted_list(&without_shadow)
+        ),
+    )
+    .about(&without_shadow[0]);
+    if let Some(checkpoint) = checkpoint {
+        error = error.in_file(checkpoint.index_path());
+    }
+    Err(error)
 }
 
 impl FreezeOptions {
@@ -131,122 +247,10 @@ impl FreezeOptions {
     }
 }
 
-// ---- outputs ---------------------------------------------------------------
-
-/// The meta graph's serving signature outputs; else the graph's sinks that
-/// are not part of training, initialization or saving.
-pub fn infer_outputs(graph: &GraphDef, meta: Option<&MetaGraphDef>) -> Result<Vec<String>> {
-    if let Some(signature) = meta.and_then(serving_signature) {
-        let mut outputs: Vec<String> = Vec::new();
-        for info in signature.outputs.values() {
-            let Some(crate::proto::tensor_info::Encoding::Name(name)) = &info.encoding else { continue };
-            let node = node_of(name);
-            let index = names::output_index(name);
-            if index != 0 {
-                return Err(Error::new(
-                    ErrorKind::InvalidArgument,
-                    format!(
-                        "the signature names output {index} of node \"{node}\" (\"{name}\"), but a frozen model's outputs are nodes \
-                         (their output 0); pass output_node_names explicitly"
-                    ),
-                )
-                .about(node));
-            }
-            if !outputs.iter().any(|o| o == node) {
-                outputs.push(node.to_string());
-            }
-        }
-        if !outputs.is_empty() {
-            graph::require_nodes(graph, &outputs)?;
-            return Ok(outputs);
-        }
-    }
-    let mut consumed = HashSet::new();
-    for node in &graph.node {
-        consumed.extend(node.input.iter().map(|i| node_of(i)));
-    }
-    let variables: HashSet<&str> =
-        graph.node.iter().filter(|n| VARIABLE_OPS.contains(&n.op.as_str())).map(|n| n.name.as_str()).collect();
-    let ops: HashMap<&str, &str> = graph.node.iter().map(|n| (n.name.as_str(), n.op.as_str())).collect();
-    let outputs: Vec<String> = graph
-        .node
-        .iter()
-        .filter(|n| !consumed.contains(n.name.as_str()) && !is_training_or_saving(n, &variables, &ops))
-        .map(|n| n.name.clone())
-        .collect();
-    if outputs.is_empty() {
-        return Err(Error::new(
-            ErrorKind::NoOutputs,
-            "no output nodes were given and the graph has none that are not training or saving nodes; pass output_node_names",
-        ));
-    }
-    Ok(outputs)
-}
-
-/// `serving_default`, or the only signature there is.
-pub fn serving_signature(meta: &MetaGraphDef) -> Option<&crate::proto::SignatureDef> {
-    meta.signature_def.get("serving_default").or_else(|| {
-        if meta.signature_def.len() == 1 {
-            meta.signature_def.values().next()
-        } else {
-            None
-        }
-    })
-}
-
-fn is_training_or_saving(node: &NodeDef, variables: &HashSet<&str>, ops: &HashMap<&str, &str>) -> bool {
-    const NOT_OUTPUTS: [&str; 16] = [
-        "NoOp",
-        "Const",
-        "VariableV2",
-        "Variable",
-        "VarHandleOp",
-        "Placeholder",
-        "PlaceholderWithDefault",
-        "ReadVariableOp",
-        "VarIsInitializedOp",
-        "IsVariableInitialized",
-        "Assert",
-        "Print",
-        "PrintV2",
-        "ScalarSummary",
-        "HistogramSummary",
-        "MergeSummary",
-    ];
-    let name = node.name.as_str();
-    NOT_OUTPUTS.contains(&node.op.as_str())
-        || is_state_update(&node.op)
-        || ["save/", "save_", "gradients/", "report_uninitialized"].iter().any(|p| name.starts_with(p))
-        || is_initializer_name(name)
-        || name.contains("/Initializer/")
-        || is_control_flow_plumbing(node, ops)
-        // `v/read` of a variable nothing reads
-        || (node.op == "Identity" && node.input.first().is_some_and(|i| variables.contains(node_of(i))))
-}
-
-/// Loop exits and the pivots of v1 `cond`s (`cond/switch_t`) end up without
-/// consumers but are never what a model computes.
-fn is_control_flow_plumbing(node: &NodeDef, ops: &HashMap<&str, &str>) -> bool {
-    const CONTROL_FLOW: [&str; 7] = ["Enter", "Exit", "Switch", "Merge", "NextIteration", "LoopCond", "ControlTrigger"];
-    let fed_by_switch =
-        node.input.first().is_some_and(|i| ops.get(node_of(i)).is_some_and(|op| *op == "Switch" || *op == "RefSwitch"));
-    CONTROL_FLOW.contains(&node.op.as_str()) || (node.op == "Identity" && fed_by_switch)
-}
-
-/// Names TensorFlow gives initializer ops: `init` (`global_variables_initializer`),
-/// `init_all_tables`, `init_1`, `init_2`, … and anything under `init/`. Not
-/// `initial_state` or `init_op`: those are names a model chose.
-fn is_initializer_name(name: &str) -> bool {
-    let numbered = |rest: &str| !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit());
-    matches!(name, "init" | "init_all_tables")
-        || name.starts_with("init/")
-        || name.strip_prefix("init_").is_some_and(numbered)
-}
-
 /// Ops that change variables or files: training updates, saving, restoring.
 /// The `Scatter*` ops are listed one by one: `ScatterNd` and
 /// `ScatterNdNonAliasingAdd` compute a new tensor and change nothing.
-fn is_state_update(op: &str) -> bool {
+pub(crate) fn is_state_update(op: &str) -> bool {
     const PREFIXES: [&str; 7] =
         ["Assign", "ResourceScatter", "Apply", "ResourceApply", "SparseApply", "ResourceSparseApply", "Save"];
     const SCATTER_UPDATES: [&str; 12] = [
@@ -498,14 +502,6 @@ fn restore(checkpoint: &Checkpoint, node: &NodeDef, variable: &SavedVariable) ->
     Ok(value)
 }
 
-/// The `Const` that replaces a variable: only `dtype` and `value`, as TensorFlow writes it.
-fn constant(name: &str, value: &Tensor) -> NodeDef {
-    let mut node = NodeDef { name: name.to_string(), op: "Const".to_string(), ..Default::default() };
-    node.attr.insert("dtype".to_string(), type_attr(value.dtype));
-    node.attr.insert("value".to_string(), graph::tensor_attr(value.to_proto()));
-    node
-}
-
 // ---- rewrites ----------------------------------------------------------------
 
 /// Ops that pass a resource handle through unchanged; once the variable is a
@@ -609,7 +605,7 @@ fn gather_axis(name: &str, dtype: DataType) -> NodeDef {
         DataType::DtInt64 => 0i64.to_le_bytes().to_vec(),
         _ => 0i32.to_le_bytes().to_vec(),
     };
-    constant(name, &Tensor { dtype, shape: Vec::new(), data: TensorData::Raw(bytes.into()) })
+    graph::constant(name, &Tensor { dtype, shape: Vec::new(), data: TensorData::Raw(bytes.into()) })
 }
 
 fn split_inputs(inputs: &[String]) -> (Vec<String>, Vec<String>) {

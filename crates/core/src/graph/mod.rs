@@ -210,6 +210,32 @@ pub fn tensor_attr(tensor: crate::proto::TensorProto) -> AttrValue {
     AttrValue { value: Some(attr_value::Value::Tensor(tensor)) }
 }
 
+/// For each node, whether `roots` reach it through data inputs, control
+/// inputs or colocation.
+pub fn reachable(graph: &GraphDef, roots: &[String]) -> Vec<bool> {
+    let index = index_by_name(graph);
+    let mut reached = vec![false; graph.node.len()];
+    let mut queue: std::collections::VecDeque<usize> =
+        roots.iter().filter_map(|r| index.get(r.as_str()).copied()).collect();
+    while let Some(i) = queue.pop_front() {
+        if std::mem::replace(&mut reached[i], true) {
+            continue;
+        }
+        let node = &graph.node[i];
+        let dependencies = node.input.iter().map(|s| names::node_of(s)).chain(colocation_targets(node));
+        queue.extend(dependencies.filter_map(|d| index.get(d).copied()).filter(|&d| !reached[d]));
+    }
+    reached
+}
+
+/// A `Const` holding `value`, with only `dtype` and `value` as TensorFlow writes it.
+pub fn constant(name: &str, value: &crate::tensor::Tensor) -> NodeDef {
+    let mut node = NodeDef { name: name.to_string(), op: "Const".to_string(), ..Default::default() };
+    node.attr.insert("dtype".to_string(), type_attr(value.dtype));
+    node.attr.insert("value".to_string(), tensor_attr(value.to_proto()));
+    node
+}
+
 /// Targets of a node's `_class` colocation attr (`loc:@x` → `x`).
 pub fn colocation_targets(node: &NodeDef) -> Vec<&str> {
     match attr(node, "_class") {
@@ -218,6 +244,53 @@ pub fn colocation_targets(node: &NodeDef) -> Vec<&str> {
         }
         _ => Vec::new(),
     }
+}
+
+/// Drops the library functions no node of the graph reaches (through a
+/// function-valued attr such as `then_branch` or `body`, or by calling one as
+/// its op), transitively through the functions kept. A training graph's
+/// library holds the gradient bodies and dataset factories the model's
+/// outputs never run. Returns the names dropped.
+pub fn prune_library(graph: &mut GraphDef) -> Vec<String> {
+    let Some(library) = graph.library.as_mut() else { return Vec::new() };
+    let by_name: HashMap<String, usize> = library
+        .function
+        .iter()
+        .enumerate()
+        .filter_map(|(i, f)| Some((f.signature.as_ref()?.name.clone(), i)))
+        .collect();
+    let mut keep = vec![false; library.function.len()];
+    let mut queue: Vec<usize> = graph.node.iter().flat_map(|n| called(n, &by_name)).collect();
+    while let Some(i) = queue.pop() {
+        if std::mem::replace(&mut keep[i], true) {
+            continue;
+        }
+        queue.extend(library.function[i].node_def.iter().flat_map(|n| called(n, &by_name)));
+    }
+    let mut dropped = Vec::new();
+    let mut position = 0;
+    library.function.retain(|f| {
+        position += 1;
+        if !keep[position - 1] {
+            dropped.push(f.signature.as_ref().map(|s| s.name.clone()).unwrap_or_default());
+        }
+        keep[position - 1]
+    });
+    library.gradient.retain(|g| !dropped.contains(&g.function_name) && !dropped.contains(&g.gradient_func));
+    dropped
+}
+
+/// The library functions a node calls: its op, and its function-valued attrs.
+fn called(node: &NodeDef, by_name: &HashMap<String, usize>) -> Vec<usize> {
+    let mut names: Vec<&str> = vec![node.op.as_str()];
+    for value in node.attr.values().filter_map(|a| a.value.as_ref()) {
+        match value {
+            attr_value::Value::Func(f) => names.push(&f.name),
+            attr_value::Value::List(list) => names.extend(list.func.iter().map(|f| f.name.as_str())),
+            _ => {}
+        }
+    }
+    names.into_iter().filter_map(|name| by_name.get(name).copied()).collect()
 }
 
 #[cfg(test)]

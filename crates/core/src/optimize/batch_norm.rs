@@ -142,7 +142,7 @@ fn replace_by_fused(graph: &mut GraphDef, found: Decomposed) {
     let gamma = found.gamma.unwrap_or_else(|| {
         let name = edit::unique_name(format!("{}/gamma", found.scope).trim_start_matches('/'), &mut taken);
         let ones = Tensor::from_f32(vec![found.channels as i64], &vec![1.0; found.channels]);
-        new_gamma = Some(edit::constant(&name, &ones));
+        new_gamma = Some(graph::constant(&name, &ones));
         name
     });
     let old = &graph.node[found.add];
@@ -322,8 +322,8 @@ fn replace_by_mul_add(graph: &mut GraphDef, batch_norm: &BatchNorm) {
     let scale_name = edit::unique_name(&format!("{name}/scale"), &mut taken);
     let offset_name = edit::unique_name(&format!("{name}/offset"), &mut taken);
     let mul_name = edit::unique_name(&format!("{name}/mul"), &mut taken);
-    let scale = edit::constant(&scale_name, &Tensor::from_f32(shape.clone(), &rounded(&folding.scale)));
-    let offset = edit::constant(&offset_name, &Tensor::from_f32(shape, &rounded(&folding.offset)));
+    let scale = graph::constant(&scale_name, &Tensor::from_f32(shape.clone(), &rounded(&folding.scale)));
+    let offset = graph::constant(&offset_name, &Tensor::from_f32(shape, &rounded(&folding.offset)));
     let mul = float_op(&mul_name, "Mul", vec![batch_norm.input.clone(), scale_name]);
     let mut add = float_op(&name, "Add", vec![mul_name, offset_name]);
     add.input.extend(control);
@@ -547,12 +547,12 @@ fn fold_into_conv(graph: &mut GraphDef, target: usize, conv: &ConvMatch, folding
         wanted
     } else {
         let name = edit::unique_name(&wanted, &mut taken);
-        new_nodes.push(edit::constant(&name, &scaled));
+        new_nodes.push(graph::constant(&name, &scaled));
         name
     };
     let offset_name = edit::unique_name(&format!("{conv_name}_bn_offset"), &mut taken);
     let offsets: Vec<f32> = folding.offset.iter().map(|&o| o as f32).collect();
-    new_nodes.push(edit::constant(&offset_name, &Tensor::from_f32(vec![conv.channels as i64], &offsets)));
+    new_nodes.push(graph::constant(&offset_name, &Tensor::from_f32(vec![conv.channels as i64], &offsets)));
     let conv_node = &graph.node[conv.index];
 
     let old = &graph.node[target];

@@ -82,14 +82,6 @@ pub(crate) fn const_value(node: &NodeDef) -> Option<Tensor> {
     Tensor::from_proto(graph::attr_tensor(node, "value")?).ok()
 }
 
-/// A `Const` with only `dtype` and `value`, as TensorFlow writes one.
-pub(crate) fn constant(name: &str, value: &Tensor) -> NodeDef {
-    let mut node = NodeDef { name: name.to_string(), op: "Const".to_string(), ..Default::default() };
-    node.attr.insert("dtype".to_string(), graph::type_attr(value.dtype));
-    node.attr.insert("value".to_string(), graph::tensor_attr(value.to_proto()));
-    node
-}
-
 /// `base`, or `base_1`, `base_2`, … if taken; the result is added to `taken`.
 pub(crate) fn unique_name(base: &str, taken: &mut HashSet<String>) -> String {
     let mut name = base.to_string();

@@ -52,7 +52,7 @@ fn fold_pure_ops(nodes: &mut [NodeDef], folded: &mut BTreeMap<String, Vec<String
             }
             let Some((value, control)) = evaluate_node(nodes, &index, i) else { continue };
             let (op, name) = (node.op.clone(), node.name.clone());
-            let mut constant = edit::constant(&name, &value);
+            let mut constant = crate::graph::constant(&name, &value);
             constant.input = control;
             nodes[i] = constant;
             folded.entry(op).or_default().push(name);

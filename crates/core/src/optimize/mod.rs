@@ -19,6 +19,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::graph::{self, index_by_name};
 use crate::names::{self, node_of};
 use crate::proto::{DataType, GraphDef};
+use crate::training::ConstantValue;
 
 /// What to optimize for; mirrors `optimize_for_inference`'s flags.
 #[derive(Debug, Clone)]
@@ -34,12 +35,15 @@ pub struct OptimizeOptions {
     pub placeholder_type_enum: Vec<DataType>,
     /// Shapes to fix on input placeholders (`-1` for an unknown dim).
     pub placeholder_shapes: Vec<(String, Vec<i64>)>,
-    /// Bool placeholders to fix to a value, matched by "name contains key"
-    /// (`--placeholder_to_const_names`, e.g. `is_training=false`). The key
-    /// `keras_learning_phase=false` is always added.
-    pub training_flags: Vec<(String, bool)>,
+    /// Placeholders to fix to a value, matched by "name contains key"
+    /// (`--placeholder_to_const_names`, e.g. `is_training=false`,
+    /// `keep_prob=1.0`). They win over the switches found by
+    /// [`crate::training::inference_constants`], which are fixed too.
+    pub training_flags: Vec<(String, ConstantValue)>,
     /// Evaluate subgraphs whose inputs are all constants (default true).
     pub fold_constants: bool,
+    /// Nodes kept as they are besides the outputs: lookup-table initializers.
+    pub keep: Vec<String>,
 }
 
 impl Default for OptimizeOptions {
@@ -51,34 +55,38 @@ impl Default for OptimizeOptions {
             placeholder_shapes: Vec::new(),
             training_flags: Vec::new(),
             fold_constants: true,
+            keep: Vec::new(),
         }
     }
 }
 
-/// One `--placeholder_to_const_names` entry: `is_training=false` parses to
-/// the flag `is_training` fixed to `false` (`true`/`false`, `1`/`0`, any case).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One `--placeholder_to_const_names` entry: `is_training=false` fixes the
+/// placeholder `is_training` to `false` (`true`/`false` in any case), and
+/// `keep_prob=1.0` fixes a float one (a number; `0` and `1` suit bools too).
+#[derive(Debug, Clone, PartialEq)]
 pub struct TrainingFlag {
     pub name: String,
-    pub value: bool,
+    pub value: ConstantValue,
 }
 
 impl std::str::FromStr for TrainingFlag {
     type Err = Error;
 
     fn from_str(pair: &str) -> Result<Self> {
-        let invalid = || Error::new(ErrorKind::InvalidArgument, format!("\"{pair}\" is not name=true or name=false"));
+        let invalid = || {
+            Error::new(ErrorKind::InvalidArgument, format!("\"{pair}\" is not name=true, name=false or name=<number>"))
+        };
         let (name, value) = pair.split_once('=').ok_or_else(invalid)?;
         let value = match value.trim().to_ascii_lowercase().as_str() {
-            "true" | "1" => true,
-            "false" | "0" => false,
-            _ => return Err(invalid()),
+            "true" => ConstantValue::Bool(true),
+            "false" => ConstantValue::Bool(false),
+            number => ConstantValue::Float(number.parse::<f64>().ok().filter(|x| x.is_finite()).ok_or_else(invalid)?),
         };
         Ok(TrainingFlag { name: name.trim().to_string(), value })
     }
 }
 
-impl From<TrainingFlag> for (String, bool) {
+impl From<TrainingFlag> for (String, ConstantValue) {
     fn from(flag: TrainingFlag) -> Self {
         (flag.name, flag.value)
     }
@@ -106,12 +114,12 @@ pub fn optimize(graph: GraphDef, options: &OptimizeOptions) -> Result<OptimizedG
     let outputs = options.output_names.clone();
 
     // Only what the outputs (and the named inputs) need is worth rewriting.
-    prune::prune(&mut graph, &[outputs.as_slice(), &options.input_names].concat());
-    placeholders::fix_training_flags(&mut graph, options, &mut log);
+    prune::prune(&mut graph, &[outputs.as_slice(), &options.input_names, &options.keep].concat());
+    placeholders::fix_training_flags(&mut graph, options, &mut log)?;
     let inputs = placeholders::choose_inputs(&graph, options);
     placeholders::replace_inputs(&mut graph, &inputs, options, &mut log)?;
     placeholders::resolve_defaults(&mut graph, &inputs, &mut log);
-    let protected = Protected::new(&inputs, &outputs);
+    let protected = Protected::new(&inputs, &[outputs.as_slice(), &options.keep].concat());
     warn_about_unused_inputs(&graph, &inputs, &outputs, &mut log);
     prune::prune(&mut graph, &protected.roots);
 

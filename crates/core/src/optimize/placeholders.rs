@@ -13,45 +13,77 @@ use crate::graph::{self, attr_type, index_by_name};
 use crate::names;
 use crate::proto::{attr_value, AttrValue, DataType, GraphDef, NodeDef, TensorShapeProto};
 use crate::tensor::{format_shape, shape_dims, shape_proto, Tensor, TensorData};
+use crate::training::{self, ConstantValue};
 
-/// Keys every Keras graph needs fixed: the learning phase is a bool
-/// placeholder (or one with a default) that switches dropout and batch norm.
-const BUILT_IN_FLAGS: [(&str, bool); 1] = [("keras_learning_phase", false)];
-
-/// Bool `Placeholder`s and `PlaceholderWithDefault`s whose name contains a
-/// flag's key become scalar bool `Const`s of its value. A node the caller
-/// names as an input stays an input.
-pub(crate) fn fix_training_flags(graph: &mut GraphDef, options: &OptimizeOptions, log: &mut Log) {
-    let flags: Vec<(&str, bool)> =
-        options.training_flags.iter().map(|(k, v)| (k.as_str(), *v)).chain(BUILT_IN_FLAGS).collect();
-    let mut used = vec![false; flags.len()];
-    for node in graph.node.iter_mut().filter(|n| is_bool_placeholder(n)) {
-        let Some(k) = flags.iter().position(|(key, _)| node.name.contains(key)) else { continue };
-        used[k] = true;
+/// Fixes the placeholders a training script feeds to switch modes: those the
+/// caller names (`is_training=false`, "name contains key"), then those
+/// [`training::inference_constants`] finds (bool switches, dropout's
+/// `keep_prob`). Each becomes a scalar `Const`; a node the caller names as an
+/// input stays an input.
+pub(crate) fn fix_training_flags(graph: &mut GraphDef, options: &OptimizeOptions, log: &mut Log) -> Result<()> {
+    let found = training::inference_constants(graph);
+    let mut used = vec![false; options.training_flags.len()];
+    for node in graph.node.iter_mut() {
+        if !matches!(node.op.as_str(), "Placeholder" | "PlaceholderWithDefault") {
+            continue;
+        }
+        let asked = options.training_flags.iter().position(|(key, _)| node.name.contains(key.as_str()));
+        let dtype = attr_type(node, "dtype").unwrap_or_default();
+        let (value, why) = match asked {
+            Some(k) if fits(dtype, options.training_flags[k].1) => {
+                used[k] = true;
+                (options.training_flags[k].1, "as asked")
+            }
+            _ => match found.iter().find(|c| c.name == node.name) {
+                Some(constant) => (constant.value, constant.reason),
+                None => continue,
+            },
+        };
         if options.input_names.contains(&node.name) {
             log.warn(format!("training flag {} is listed as an input, so it was not fixed", node.name));
             continue;
         }
-        let value = flags[k].1;
-        *node = bool_constant(&node.name, value);
-        log.applied(format!("fixed training flag {} to {value}", node.name));
+        *node = scalar_constant(&node.name, dtype, value)?;
+        log.applied(format!("fixed training flag {} to {value} ({why})", node.name));
     }
-    for ((key, _), used) in flags.iter().zip(used).take(options.training_flags.len()) {
+    for ((key, value), used) in options.training_flags.iter().zip(used) {
         if !used {
-            log.warn(format!("training flag \"{key}\" matches no bool placeholder"));
+            let kind = if matches!(value, ConstantValue::Bool(_)) { "bool" } else { "float or bool" };
+            log.warn(format!("training flag \"{key}\" matches no {kind} placeholder"));
+        }
+    }
+    Ok(())
+}
+
+/// A bool flag fits a bool placeholder; a number fits a float one, or a bool
+/// one when it is 0 or 1.
+fn fits(dtype: DataType, value: ConstantValue) -> bool {
+    match value {
+        ConstantValue::Bool(_) => dtype == DataType::DtBool,
+        ConstantValue::Float(x) => {
+            matches!(dtype, DataType::DtFloat | DataType::DtDouble | DataType::DtHalf)
+                || (dtype == DataType::DtBool && (x == 0.0 || x == 1.0))
         }
     }
 }
 
-fn is_bool_placeholder(node: &NodeDef) -> bool {
-    matches!(node.op.as_str(), "Placeholder" | "PlaceholderWithDefault")
-        && attr_type(node, "dtype") == Some(DataType::DtBool)
-}
-
-fn bool_constant(name: &str, value: bool) -> NodeDef {
-    let tensor =
-        Tensor { dtype: DataType::DtBool, shape: Vec::new(), data: TensorData::Raw(Bytes::from(vec![value as u8])) };
-    edit::constant(name, &tensor)
+fn scalar_constant(name: &str, dtype: DataType, value: ConstantValue) -> Result<NodeDef> {
+    let bytes = match (dtype, value) {
+        (DataType::DtBool, ConstantValue::Bool(b)) => vec![b as u8],
+        (DataType::DtBool, ConstantValue::Float(x)) => vec![(x != 0.0) as u8],
+        (DataType::DtFloat, ConstantValue::Float(x)) => (x as f32).to_le_bytes().to_vec(),
+        (DataType::DtDouble, ConstantValue::Float(x)) => x.to_le_bytes().to_vec(),
+        (DataType::DtHalf, ConstantValue::Float(x)) => crate::tensor::f32_to_f16(x as f32).to_le_bytes().to_vec(),
+        _ => {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                format!("cannot fix {} placeholder \"{name}\" to {value}", dtype::name(dtype)),
+            )
+            .about(name))
+        }
+    };
+    let tensor = Tensor { dtype, shape: Vec::new(), data: TensorData::Raw(Bytes::from(bytes)) };
+    Ok(graph::constant(name, &tensor))
 }
 
 /// The inputs asked for, else the graph's `Placeholder`s in graph order.

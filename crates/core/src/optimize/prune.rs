@@ -2,10 +2,9 @@
 //! reached through data inputs, control inputs and `_class` colocation, in
 //! their original order.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::HashSet;
 
-use crate::graph::{colocation_targets, index_by_name};
-use crate::names::node_of;
+pub(crate) use crate::graph::reachable;
 use crate::proto::{attr_value, AttrValue, GraphDef, NodeDef};
 
 pub(crate) fn prune(graph: &mut GraphDef, roots: &[String]) {
@@ -13,22 +12,6 @@ pub(crate) fn prune(graph: &mut GraphDef, roots: &[String]) {
     let nodes = std::mem::take(&mut graph.node);
     graph.node = nodes.into_iter().zip(keep).filter_map(|(node, keep)| keep.then_some(node)).collect();
     drop_dangling_colocations(&mut graph.node);
-}
-
-/// For each node, whether `roots` reach it.
-pub(crate) fn reachable(graph: &GraphDef, roots: &[String]) -> Vec<bool> {
-    let index: HashMap<&str, usize> = index_by_name(graph);
-    let mut reached = vec![false; graph.node.len()];
-    let mut queue: VecDeque<usize> = roots.iter().filter_map(|r| index.get(r.as_str()).copied()).collect();
-    while let Some(i) = queue.pop_front() {
-        if std::mem::replace(&mut reached[i], true) {
-            continue;
-        }
-        let node = &graph.node[i];
-        let dependencies = node.input.iter().map(|s| node_of(s)).chain(colocation_targets(node));
-        queue.extend(dependencies.filter_map(|d| index.get(d).copied()).filter(|&d| !reached[d]));
-    }
-    reached
 }
 
 /// Deletes `loc:@X` entries whose `X` is gone; TensorFlow's importer rejects

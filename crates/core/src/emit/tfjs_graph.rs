@@ -1,0 +1,173 @@
+//! Rewrites a graph needs before TensorFlow.js runs it, where TF.js's kernel
+//! for an op means something else than TensorFlow's. Only TF.js output gets
+//! them; a frozen `.pb` keeps TensorFlow's ops.
+
+use std::collections::HashSet;
+
+use bytes::Bytes;
+
+use super::tfjs::ShapeInference;
+use crate::graph::{self, type_attr};
+use crate::names;
+use crate::proto::{DataType, GraphDef, NodeDef};
+use crate::tensor::{Tensor, TensorData};
+
+/// Applies every rewrite; returns one line per kind of rewrite made, and warnings.
+pub fn rewrite(graph: &mut GraphDef) -> (Vec<String>, Vec<String>) {
+    let (mut applied, mut warnings) = (Vec::new(), Vec::new());
+    let (rows, unknown) = select_rows(graph);
+    if !unknown.is_empty() {
+        warnings.push(format!(
+            "left {} Select {} whose condition and value ranks are unknown ({}): TF.js broadcasts the condition \
+             against the last axis, TensorFlow picks rows when the condition is a vector",
+            unknown.len(),
+            if unknown.len() == 1 { "node" } else { "nodes" },
+            shown(&unknown)
+        ));
+    }
+    if !rows.is_empty() {
+        applied.push(format!(
+            "rewrote {} Select {} to pick whole rows in TF.js ({})",
+            rows.len(),
+            if rows.len() == 1 { "node" } else { "nodes" },
+            shown(&rows)
+        ));
+    }
+    let lookups = lookup_shapes(graph);
+    if !lookups.is_empty() {
+        applied.push(format!(
+            "reshaped {} table {} to the keys' shape (TF.js returns them flat) ({})",
+            lookups.len(),
+            if lookups.len() == 1 { "lookup" } else { "lookups" },
+            shown(&lookups)
+        ));
+    }
+    (applied, warnings)
+}
+
+/// TF.js's `LookupTableFindV2` stacks one value per key into a vector, where
+/// TensorFlow gives the keys' shape (`[3, 5]` token ids, not `[15]`). With
+/// scalar values, reshaping to the keys' shape restores it. The find node
+/// moves to `<name>/flat`; a `Reshape` takes its name.
+fn lookup_shapes(graph: &mut GraphDef) -> Vec<String> {
+    let finds: Vec<usize> = {
+        let shapes = ShapeInference::new(graph);
+        (0..graph.node.len())
+            .filter(|&i| matches!(graph.node[i].op.as_str(), "LookupTableFindV2" | "LookupTableFind"))
+            .filter(|&i| {
+                let data: Vec<&String> = graph.node[i].input.iter().filter(|s| !names::is_control_input(s)).collect();
+                let rank = |k: usize| data.get(k).and_then(|s| shapes.shape_of(s)).map(|s| s.len());
+                rank(2) == Some(0) && rank(1) != Some(1)
+            })
+            .collect()
+    };
+    let mut added = Vec::new();
+    let mut done = Vec::new();
+    for i in finds {
+        let find = &mut graph.node[i];
+        let name = find.name.clone();
+        let keys = find.input.iter().filter(|s| !names::is_control_input(s)).nth(1).cloned().unwrap_or_default();
+        let key_type = graph::attr_type(find, "Tin").unwrap_or(DataType::DtString);
+        let value_type = graph::attr_type(find, "Tout").unwrap_or(DataType::DtInt64);
+        let (flat, shape) = (format!("{name}/flat"), format!("{name}/keys_shape"));
+        find.name = flat.clone();
+        added.push(op(&shape, "Shape", &[&keys], &[("T", key_type), ("out_type", DataType::DtInt32)]));
+        added.push(op(&name, "Reshape", &[&flat, &shape], &[("T", value_type), ("Tshape", DataType::DtInt32)]));
+        done.push(name);
+    }
+    graph.node.extend(added);
+    done
+}
+
+fn shown(names: &[String]) -> String {
+    let mut text = names.iter().take(4).cloned().collect::<Vec<_>>().join(", ");
+    if names.len() > 4 {
+        text.push_str(", …");
+    }
+    text
+}
+
+/// TensorFlow's `Select` with a `[batch]` condition and `[batch, …]` values
+/// picks whole rows (what `dynamic_rnn` does past each `sequence_length`);
+/// TF.js runs every `Select` as a broadcasting `where`, which lines the
+/// condition up with the last axis instead. Such a `Select` becomes a
+/// `SelectV2` whose condition gets trailing axes of size 1. Returns the
+/// rewritten nodes, and the `Select`s whose ranks are unknown (left as they
+/// are, for a warning).
+fn select_rows(graph: &mut GraphDef) -> (Vec<String>, Vec<String>) {
+    let plans: Vec<(usize, i64)> = {
+        let shapes = ShapeInference::new(graph);
+        graph
+            .node
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| n.op == "Select")
+            .map(|(i, node)| {
+                let data: Vec<&String> = node.input.iter().filter(|s| !names::is_control_input(s)).collect();
+                let rank = |k: usize| data.get(k).and_then(|s| shapes.shape_of(s)).map(|s| s.len() as i64);
+                let missing = match (rank(0), rank(1).or(rank(2))) {
+                    (Some(c), Some(x)) => x - c,
+                    _ => -1,
+                };
+                (i, missing)
+            })
+            .collect()
+    };
+    let mut taken: HashSet<String> = graph.node.iter().map(|n| n.name.clone()).collect();
+    let (mut rewritten, mut unknown, mut added) = (Vec::new(), Vec::new(), Vec::new());
+    for (i, missing) in plans {
+        let node = &mut graph.node[i];
+        if missing < 0 {
+            unknown.push(node.name.clone());
+            continue;
+        }
+        if missing == 0 {
+            continue; // elementwise (or scalar condition): where() agrees
+        }
+        let mut name = |suffix: String| {
+            let mut candidate = format!("{}/rows/{suffix}", node.name);
+            while !taken.insert(candidate.clone()) {
+                candidate.push('_');
+            }
+            candidate
+        };
+        let axis = name("axis".to_string());
+        added.push(int_constant(&axis, &[], &[-1]));
+        let position = node.input.iter().position(|s| !names::is_control_input(s)).unwrap_or(0);
+        let mut cond = node.input[position].clone();
+        for k in 0..missing {
+            let expanded = name(format!("expand_{k}"));
+            added.push(op(
+                &expanded,
+                "ExpandDims",
+                &[&cond, &axis],
+                &[("T", DataType::DtBool), ("Tdim", DataType::DtInt32)],
+            ));
+            cond = expanded;
+        }
+        node.input[position] = cond;
+        node.op = "SelectV2".to_string();
+        rewritten.push(node.name.clone());
+    }
+    graph.node.extend(added);
+    (rewritten, unknown)
+}
+
+fn op(name: &str, op: &str, inputs: &[&str], types: &[(&str, DataType)]) -> NodeDef {
+    let mut node = NodeDef {
+        name: name.to_string(),
+        op: op.to_string(),
+        input: inputs.iter().map(|s| s.to_string()).collect(),
+        ..Default::default()
+    };
+    for (attr, dtype) in types {
+        node.attr.insert(attr.to_string(), type_attr(*dtype));
+    }
+    node
+}
+
+fn int_constant(name: &str, shape: &[i64], values: &[i32]) -> NodeDef {
+    let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+    let tensor = Tensor { dtype: DataType::DtInt32, shape: shape.to_vec(), data: TensorData::Raw(Bytes::from(bytes)) };
+    crate::graph::constant(name, &tensor)
+}
