@@ -11,6 +11,7 @@ export type {
   FreezeRequest,
   FreezeResult,
   FrozenVariableEntry,
+  OutputInference,
   OptimizeRequest,
   OptimizeResult,
   QuantizationReportJs as QuantizationReport,
@@ -60,6 +61,8 @@ export interface TfModelError extends Error {
   subject?: string
   /** Closest valid names, when a name was not found. */
   suggestions: string[]
+  /** When inferred outputs failed: the outputs to name instead, likeliest first. */
+  outputsToName: string[]
 }
 
 export function isTfModelError(error: unknown): error is TfModelError {
@@ -84,6 +87,11 @@ export function freeze(request: Addon.FreezeRequest): Promise<Addon.FreezeResult
 /** The whole pipeline: read, freeze, optimize, quantize, emit (TF.js model or frozen .pb), off the main thread. */
 export function convert(request: Addon.ConvertRequest): Promise<Addon.ConvertResult> {
   return load().convert(request)
+}
+
+/** The outputs a conversion would infer for a model, and why; undefined when its meta graph's signature names them. */
+export function inferOutputs(source: string, graph?: string): Promise<Addon.OutputInference> {
+  return load().inferOutputs(source, graph)
 }
 
 /** Every file a model import is read from (graph, .meta, .index, shards, state file). */

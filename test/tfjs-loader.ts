@@ -16,7 +16,13 @@ export { tf }
 
 export interface LoadedGraph {
   model: tfconv.GraphModel
-  json: { weightsManifest: { paths: string[]; weights: WeightSpec[] }[]; signature?: unknown; modelTopology: unknown }
+  json: {
+    weightsManifest: { paths: string[]; weights: WeightSpec[] }[]
+    signature?: unknown
+    modelTopology: unknown
+    modelInitializer?: unknown
+    initializerSignature?: unknown
+  }
   /** Weights as TF.js decodes them (int8 decoded by our loader first). */
   weights: Record<string, tf.Tensor>
 }
@@ -35,6 +41,8 @@ export async function loadGraph(modelJsonPath: string): Promise<LoadedGraph> {
       weightSpecs: specs as tf.io.WeightsManifestEntry[],
       weightData,
       format: 'graph-model',
+      ...(json.modelInitializer !== undefined && { modelInitializer: json.modelInitializer as object }),
+      ...(json.initializerSignature !== undefined && { initializerSignature: json.initializerSignature as object }),
     }),
   )
   const weights = tf.io.decodeWeights(weightData, specs as tf.io.WeightsManifestEntry[])
@@ -42,6 +50,10 @@ export async function loadGraph(modelJsonPath: string): Promise<LoadedGraph> {
 }
 
 export function toTensor(value: JsonTensor): tf.Tensor {
+  if (value.dtype === 'string') {
+    const items = (value.data as string[]).map((s) => new Uint8Array(Buffer.from(s, 'base64')))
+    return tf.tensor(items, value.shape, 'string')
+  }
   const bytes = Buffer.from(value.data as string, 'base64')
   const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength)
   switch (value.dtype) {

@@ -3,12 +3,15 @@
 // tensorflowjs_converter do in turn.
 import { convert } from '../native.js'
 import { type FlagSpec, parseArgs, UsageError, usage } from './args.js'
+import { placeholderFlags, typeEnums } from './optimize.js'
 import { conversionLines } from './report.js'
 
 export const convertFlags: FlagSpec[] = [
   { name: 'quantize', kind: 'string', help: 'uint8, float16 or int8 (default: float32 weights)' },
-  { name: 'output_node_names', kind: 'list', help: 'output node names (default: the signature, else the sinks)' },
+  { name: 'output_node_names', kind: 'list', help: 'output node names (default: the signature, else the prediction heads)' },
   { name: 'input_names', kind: 'list', help: 'input node names (default: the placeholders the outputs need)' },
+  ...placeholderFlags(),
+  { name: 'use_ema', kind: 'boolean', help: 'freeze with the ExponentialMovingAverage shadow variables' },
   { name: 'input_graph', kind: 'string', help: 'GraphDef to pair with a checkpoint saved without a .meta' },
   { name: 'format', kind: 'string', help: 'tfjs (model.json + shards) or pb (frozen GraphDef)', default: 'tfjs' },
   { name: 'shard_size', kind: 'string', help: 'bytes per weight shard', default: '4194304' },
@@ -44,6 +47,9 @@ export async function runConvert(argv: string[], out: (line: string) => void): P
     shardSize: number('shard_size'),
     opCheck: flags.op_check as string,
     outputDir: outdir,
+    placeholderTypeEnum: typeEnums(flags.placeholder_type_enum),
+    placeholderToConstNames: flags.placeholder_to_const_names as string[] | undefined,
+    useEma: flags.use_ema as boolean | undefined,
   })
   if (flags.json) {
     const { files, ...rest } = result
@@ -54,3 +60,4 @@ export async function runConvert(argv: string[], out: (line: string) => void): P
   out(`wrote ${result.files.map((f) => f.name).join(', ')} to ${outdir}`)
   return 0
 }
+

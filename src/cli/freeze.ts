@@ -1,6 +1,7 @@
 // `tfmodel freeze`: TensorFlow's `freeze_graph`, flag for flag.
 import { freeze } from '../native.js'
 import { type FlagSpec, parseArgs, UsageError, usage } from './args.js'
+import { inferenceLines } from './report.js'
 
 export const freezeFlags: FlagSpec[] = [
   { name: 'input_graph', kind: 'string', help: 'GraphDef file (.pb binary, .pbtxt text)' },
@@ -8,13 +9,14 @@ export const freezeFlags: FlagSpec[] = [
   { name: 'input_checkpoint', kind: 'string', help: 'checkpoint prefix or training directory' },
   { name: 'input_meta_graph', kind: 'string', help: '.meta file; its graph is the one frozen' },
   { name: 'output_graph', kind: 'string', help: 'where to write the frozen binary GraphDef' },
-  { name: 'output_node_names', kind: 'list', help: 'output node names (default: the signature, else the sinks)' },
+  { name: 'output_node_names', kind: 'list', help: 'output node names (default: the signature, else the prediction heads)' },
   { name: 'clear_devices', kind: 'boolean', help: 'blank device placements', default: true },
   { name: 'variable_names_whitelist', kind: 'list', help: 'freeze only these variables' },
   { name: 'variable_names_blacklist', kind: 'list', help: 'never freeze these variables' },
   { name: 'variable_names_allowlist', kind: 'list', help: 'alias of --variable_names_whitelist (TF 2.x name)' },
   { name: 'variable_names_denylist', kind: 'list', help: 'alias of --variable_names_blacklist (TF 2.x name)' },
   { name: 'as_text', kind: 'boolean', help: 'write text format instead of binary' },
+  { name: 'use_ema', kind: 'boolean', help: 'freeze with the ExponentialMovingAverage shadow variables' },
   { name: 'help', kind: 'boolean', help: 'show this help' },
 ]
 
@@ -52,7 +54,9 @@ export async function runFreeze(argv: string[], out: (line: string) => void): Pr
     clearDevices: flags.clear_devices as boolean,
     variableNamesWhitelist: list('variable_names_whitelist') ?? list('variable_names_allowlist'),
     variableNamesBlacklist: list('variable_names_blacklist') ?? list('variable_names_denylist'),
+    useEma: flags.use_ema as boolean | undefined,
   })
+  for (const line of inferenceLines(result)) out(line)
   out(`Converted ${result.variables.length} variables to const ops.`)
   out(`${result.nodeCount} ops in the final graph (outputs: ${result.outputNodeNames.join(', ')}); wrote ${result.bytes} bytes to ${result.outputGraph}`)
   return 0

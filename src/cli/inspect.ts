@@ -1,6 +1,7 @@
 // `tfmodel inspect`: TensorFlow's `inspect_checkpoint`.
-import { inspect, readTensor } from '../native.js'
+import { inferOutputs, inspect, isTfModelError, readTensor } from '../native.js'
 import { type FlagSpec, parseArgs, UsageError, usage } from './args.js'
+import { inferenceLines } from './report.js'
 import { decodeElements, formatTensor } from './values.js'
 
 export const inspectFlags: FlagSpec[] = [
@@ -52,7 +53,19 @@ export async function runInspect(argv: string[], out: (line: string) => void): P
   }
   const total = info.tensors.reduce((sum, t) => sum + t.bytes, 0)
   out(`# ${info.tensors.length} tensors, ${total} bytes, in ${info.prefix}`)
+  for (const line of await outputLines(source)) out(`# ${line}`)
   return 0
+}
+
+/** The outputs a conversion would infer, when the checkpoint has a graph beside it. */
+async function outputLines(source: string): Promise<string[]> {
+  try {
+    return inferenceLines({ inference: await inferOutputs(source), pipelineInputs: [] })
+  } catch (error) {
+    // No .meta beside the checkpoint: there is no graph to infer outputs from.
+    if (isTfModelError(error) && (error.code === 'INVALID_ARGUMENT' || error.code === 'FILE_NOT_FOUND')) return []
+    throw error
+  }
 }
 
 async function formatValue(source: string, name: string): Promise<string> {

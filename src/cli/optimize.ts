@@ -2,14 +2,34 @@
 import { optimize } from '../native.js'
 import { type FlagSpec, parseArgs, UsageError, usage } from './args.js'
 
+/** The placeholder flags `optimize` and `convert` share. */
+export function placeholderFlags(): FlagSpec[] {
+  return [
+    { name: 'placeholder_type_enum', kind: 'list', help: 'DataType number(s) of the input placeholders (1 = DT_FLOAT)' },
+    {
+      name: 'placeholder_to_const_names',
+      kind: 'list',
+      help: 'placeholders to fix, e.g. is_training=false,keep_prob=1.0 (training switches and keep_prob are found and fixed by default)',
+    },
+  ]
+}
+
+/** `--placeholder_type_enum`'s DataType numbers. */
+export function typeEnums(values: unknown): number[] | undefined {
+  return (values as string[] | undefined)?.map((t) => {
+    const value = Number(t)
+    if (!Number.isInteger(value) || value <= 0) throw new UsageError(`--placeholder_type_enum takes DataType numbers, not "${t}"`)
+    return value
+  })
+}
+
 export const optimizeFlags: FlagSpec[] = [
   { name: 'input', kind: 'string', help: 'frozen GraphDef to optimize' },
   { name: 'output', kind: 'string', help: 'where to write the optimized GraphDef' },
   { name: 'frozen_graph', kind: 'boolean', help: 'input and output are binary (false: text format)', default: true },
   { name: 'input_names', kind: 'list', help: 'input node names (default: the graph\'s placeholders)' },
   { name: 'output_names', kind: 'list', help: 'output node names (required)' },
-  { name: 'placeholder_type_enum', kind: 'list', help: 'DataType number(s) of the input placeholders (1 = DT_FLOAT)' },
-  { name: 'placeholder_to_const_names', kind: 'list', help: 'bool placeholders to fix, e.g. is_training=false' },
+  ...placeholderFlags(),
   { name: 'toco_compatible', kind: 'boolean', help: '(accepted; resize/pad fusions are never made)' },
   { name: 'help', kind: 'boolean', help: 'show this help' },
 ]
@@ -29,18 +49,13 @@ export async function runOptimize(argv: string[], out: (line: string) => void): 
   const outputNames = flags.output_names as string[] | undefined
   if (!input || !output) throw new UsageError('--input and --output are required')
   if (!outputNames?.length) throw new UsageError('--output_names is required')
-  const types = (flags.placeholder_type_enum as string[] | undefined)?.map((t) => {
-    const value = Number(t)
-    if (!Number.isInteger(value) || value <= 0) throw new UsageError(`--placeholder_type_enum takes DataType numbers, not "${t}"`)
-    return value
-  })
   const result = await optimize({
     input,
     output,
     frozenGraph: flags.frozen_graph as boolean,
     inputNames: flags.input_names as string[] | undefined,
     outputNames,
-    placeholderTypeEnum: types,
+    placeholderTypeEnum: typeEnums(flags.placeholder_type_enum),
     placeholderToConstNames: flags.placeholder_to_const_names as string[] | undefined,
   })
   for (const line of result.applied) out(`  ${line}`)

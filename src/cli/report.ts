@@ -1,5 +1,5 @@
 // Human-readable summaries of conversions and quantization reports.
-import type { ConvertResult, QuantizationReport } from '../native.js'
+import type { ConvertResult, OutputInference, QuantizationReport } from '../native.js'
 
 export function formatBytes(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`
@@ -23,7 +23,7 @@ export function quantizationLines(report: QuantizationReport): string[] {
 }
 
 export function conversionLines(result: ConvertResult): string[] {
-  const lines = result.applied.map((line) => `  ${line}`)
+  const lines = [...inferenceLines(result), ...result.applied.map((line) => `  ${line}`)]
   if (result.quantization) lines.push(...quantizationLines(result.quantization))
   const spec = (s: ConvertResult['signature']['inputs'][number]) => `${s.name} ${s.dtype}${s.shape ? `[${s.shape.join(',')}]` : '[?]'}`
   const inputs = result.signature.inputs.map(spec).join(', ')
@@ -33,5 +33,22 @@ export function conversionLines(result: ConvertResult): string[] {
   if (result.executeAsync) lines.push(`needs executeAsync (dynamic ops: ${result.dynamicOps.join(', ')})`)
   for (const op of result.unsupportedOps) lines.push(`warning: TF.js cannot run ${op}`)
   for (const warning of result.warnings) lines.push(`warning: ${warning}`)
+  return lines
+}
+
+/** What a conversion chose without being told: the checkpoint, the inferred
+ * outputs (one line each, with why), what was set aside, and input pipelines
+ * turned into placeholders. */
+export function inferenceLines(result: { inference?: OutputInference | null; checkpoint?: string | null; pipelineInputs: string[] }): string[] {
+  const lines: string[] = []
+  if (result.checkpoint) lines.push(`checkpoint: ${result.checkpoint}`)
+  if (result.inference) {
+    lines.push('outputs inferred (name them with --output_node_names to choose others):')
+    for (const output of result.inference.outputs) lines.push(`  ${output.name} (${output.op}): ${output.why}`)
+    const shown = result.inference.setAside.slice(0, 8).map((s) => `${s.name} (${s.why})`)
+    const more = result.inference.setAside.length - shown.length
+    if (shown.length > 0) lines.push(`  set aside: ${shown.join('; ')}${more > 0 ? `; and ${more} more` : ''}`)
+  }
+  for (const line of result.pipelineInputs) lines.push(`  ${line}`)
   return lines
 }

@@ -168,9 +168,13 @@ export class PluginContext {
     const original = (error instanceof Error ? error : new Error(String(error))) as Error & CoreErrorFields
     const where = importer ? `${importer}: ` : ''
     const code = original.code ? `${original.code}: ` : ''
-    const explained = new Error(`${where}cannot import "${specifier}": ${code}${original.message}`, { cause: error })
+    // Inferred outputs that cannot be converted: say which import would work.
+    const outputs = original.outputsToName ?? []
+    const path = specifier.split('?')[0]!
+    const hint = outputs.length > 0 ? `; import "${path}?outputs=${outputs.join(',')}" instead` : ''
+    const explained = new Error(`${where}cannot import "${specifier}": ${code}${original.message}${hint}`, { cause: error })
     const { code: errorCode, file, subject, suggestions } = original
-    return Object.assign(explained, { code: errorCode, file, subject, suggestions })
+    return Object.assign(explained, { code: errorCode, file, subject, suggestions, outputsToName: outputs })
   }
 }
 
@@ -179,6 +183,7 @@ interface CoreErrorFields {
   file?: string
   subject?: string
   suggestions?: string[]
+  outputsToName?: string[]
 }
 
 /** The runtime's built file, imported by absolute path so any bundler finds it. */

@@ -66,6 +66,8 @@ export class ModelConverter {
       format: request.settings.format,
       shardSize: this.options.shardSize,
       opCheck: this.options.opCheck,
+      useEma: request.settings.ema,
+      placeholderToConstNames: request.settings.placeholders,
     })
     this.options.debug?.(`converted ${request.relative} in ${Math.round(performance.now() - started)} ms (${key.slice(0, 12)})`)
     const model: ConvertedModel = {
@@ -85,8 +87,8 @@ export class ModelConverter {
     const files = await Promise.all(
       sourceFiles.map(async (file) => ({ name: relative(base, file).split('\\').join('/'), sha256: await hashFile(file) })),
     )
-    const { outputs, inputs, quantize, format } = request.settings
-    const settings = { outputs, inputs, quantize, format, shardSize: this.options.shardSize, opCheck: this.options.opCheck }
+    const { outputs, inputs, quantize, format, ema, placeholders } = request.settings
+    const settings = { outputs, inputs, quantize, format, ema, placeholders, shardSize: this.options.shardSize, opCheck: this.options.opCheck }
     return createHash('sha256').update(JSON.stringify({ schema: CACHE_SCHEMA, core: coreVersion(), settings, files })).digest('hex')
   }
 

@@ -16,9 +16,13 @@ export interface Directives {
   format?: ModelFormat
   /** The import is only the model's URL. */
   url?: boolean
+  /** Freeze with the `ExponentialMovingAverage` shadow variables (`--use_ema`). */
+  ema?: boolean
+  /** Placeholders fixed to values, `name=value` (`--placeholder_to_const_names`). */
+  placeholders?: string[]
 }
 
-export const DIRECTIVES = ['quantize', 'outputs', 'inputs', 'format', 'url'] as const
+export const DIRECTIVES = ['quantize', 'outputs', 'inputs', 'format', 'url', 'ema', 'placeholders'] as const
 export const QUANTIZE_MODES: readonly QuantizeMode[] = ['uint8', 'float16', 'int8']
 const FORMATS: readonly ModelFormat[] = ['tfjs', 'pb']
 
@@ -42,8 +46,12 @@ export function parseDirectives(query: string): Directives {
         directives[name] = nodeList(name, value)
         break
       case 'url':
-        if (value !== '') throw new PluginError('INVALID_DIRECTIVE', `directive "url" takes no value (got "url=${value}")`)
-        directives.url = true
+      case 'ema':
+        if (value !== '') throw new PluginError('INVALID_DIRECTIVE', `directive "${name}" takes no value (got "${name}=${value}")`)
+        directives[name] = true
+        break
+      case 'placeholders':
+        directives.placeholders = placeholderValues(name, value)
         break
       default:
         throw new PluginError('INVALID_DIRECTIVE', `unknown directive "${name}"`, closestNames(name, DIRECTIVES))
@@ -59,6 +67,8 @@ export function canonicalQuery(directives: Directives): string {
   if (directives.outputs) parts.push(`outputs=${directives.outputs.join(',')}`)
   if (directives.inputs) parts.push(`inputs=${directives.inputs.join(',')}`)
   if (directives.format) parts.push(`format=${directives.format}`)
+  if (directives.ema) parts.push('ema')
+  if (directives.placeholders) parts.push(`placeholders=${directives.placeholders.join(',')}`)
   if (directives.url) parts.push('url')
   return parts.join('&')
 }
@@ -76,4 +86,14 @@ function nodeList(name: string, value: string): string[] {
   const names = value.split(',').map((s) => s.trim()).filter(Boolean)
   if (names.length === 0) throw new PluginError('INVALID_DIRECTIVE', `directive "${name}" needs node names, e.g. ${name}=a,b`)
   return names
+}
+
+/** `is_training=true,keep_prob=0.5`: names fixed to a bool or a number. */
+export function placeholderValues(name: string, value: string): string[] {
+  const pairs = value.split(',').map((s) => s.trim()).filter(Boolean)
+  const bad = pairs.find((pair) => !/^[^=]+=(true|false|[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?)$/i.test(pair))
+  if (pairs.length === 0 || bad !== undefined) {
+    throw new PluginError('INVALID_DIRECTIVE', `directive "${name}" takes name=value pairs (true, false or a number), e.g. ${name}=is_training=false,keep_prob=1.0${bad ? `, not "${bad}"` : ''}`)
+  }
+  return pairs
 }

@@ -36,6 +36,9 @@ export interface ModelSettings {
   quantize: QuantizeMode | undefined
   format: ModelFormat
   url: boolean
+  ema: boolean
+  /** `name=value` pairs for `--placeholder_to_const_names`. */
+  placeholders: string[] | undefined
 }
 
 const NOT_A_MODEL = /\.(m?[jt]sx?|c[jt]s|vue|svelte|css|scss|sass|less|html?|json|svg|png|jpe?g|gif|webp|avif|wasm|md)$/i
@@ -121,6 +124,8 @@ export function requestFromId(id: string, options: ResolvedOptions): ModelReques
       quantize: directives.quantize ?? defaults.quantize,
       format: directives.format ?? defaults.format,
       url: directives.url ?? false,
+      ema: directives.ema ?? defaults.ema,
+      placeholders: directives.placeholders ?? defaults.placeholders,
     },
   }
 }

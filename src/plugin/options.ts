@@ -21,6 +21,11 @@ export interface ModelOptions {
   graph?: string
   quantize?: boolean | QuantizeMode
   format?: ModelFormat
+  /** Freeze with the `ExponentialMovingAverage` shadow variables, as evaluation scripts restore them. @default false */
+  ema?: boolean
+  /** Placeholders fixed to values for inference, e.g. `{ is_training: false, keep_prob: 1 }`; training
+   * switches and dropout's `keep_prob` are found and fixed without this. */
+  placeholders?: Record<string, boolean | number>
 }
 
 export interface Options {
@@ -58,6 +63,9 @@ export interface ResolvedModelOptions {
   graph: string | undefined
   quantize: QuantizeMode | undefined
   format: ModelFormat
+  ema: boolean
+  /** `name=value` pairs. */
+  placeholders: string[] | undefined
 }
 
 export interface ResolvedOptions {
@@ -75,7 +83,7 @@ export interface ResolvedOptions {
 
 const BACKENDS: readonly BackendName[] = ['webgl', 'wasm', 'cpu', 'webgpu']
 const OPTION_NAMES = ['quantize', 'format', 'opCheck', 'shardSize', 'models', 'cacheDir', 'dts', 'root', 'backends', 'debug']
-const MODEL_OPTION_NAMES = ['include', 'outputs', 'inputs', 'graph', 'quantize', 'format']
+const MODEL_OPTION_NAMES = ['include', 'outputs', 'inputs', 'graph', 'quantize', 'format', 'ema', 'placeholders']
 
 export function resolveOptions(options: Options = {}, bundlerRoot?: string): ResolvedOptions {
   rejectUnknown(options, OPTION_NAMES, 'option')
@@ -123,6 +131,10 @@ export function resolveOptions(options: Options = {}, bundlerRoot?: string): Res
       if (model.graph !== undefined && typeof model.graph !== 'string') {
         throw new PluginError('INVALID_OPTION', `models[${i}].graph must be a path`)
       }
+      if (model.ema !== undefined && typeof model.ema !== 'boolean') {
+        throw new PluginError('INVALID_OPTION', `models[${i}].ema must be true or false`)
+      }
+      placeholderPairs(model.placeholders, `models[${i}].placeholders`)
       // Checked now, not when a model first matches.
       quantizeMode(model.quantize, `models[${i}].quantize`)
       format(model.format, `models[${i}].format`)
@@ -145,7 +157,17 @@ export function modelOptions(resolved: ResolvedOptions, relativePath: string): R
     graph: match?.graph === undefined ? undefined : within(resolved.root, match.graph),
     quantize: match?.quantize === undefined ? resolved.quantize : quantizeMode(match.quantize, 'models[].quantize'),
     format: match?.format === undefined ? resolved.format : format(match.format, 'models[].format'),
+    ema: match?.ema ?? false,
+    placeholders: placeholderPairs(match?.placeholders, 'models[].placeholders'),
   }
+}
+
+function placeholderPairs(value: unknown, name: string): string[] | undefined {
+  if (value === undefined) return undefined
+  const entries = typeof value === 'object' && value !== null && !Array.isArray(value) ? Object.entries(value) : []
+  const fine = entries.length > 0 && entries.every(([, v]) => typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v)))
+  if (!fine) throw new PluginError('INVALID_OPTION', `option "${name}" takes an object of placeholder names to true, false or a number, e.g. { keep_prob: 1 }`)
+  return entries.map(([k, v]) => `${k}=${String(v)}`)
 }
 
 function quantizeMode(value: unknown, name: string): QuantizeMode | undefined {

@@ -128,6 +128,11 @@ async function loadModel<I extends SpecMap, O extends SpecMap>(descriptor: Model
           weightData: data,
           format: 'graph-model',
           signature: fetched.modelJson.signature as object,
+          // Fills the model's lookup tables once, before the first run.
+          ...(fetched.modelJson.modelInitializer !== undefined && {
+            modelInitializer: fetched.modelJson.modelInitializer as object,
+            initializerSignature: fetched.modelJson.initializerSignature as object,
+          }),
         }),
       )
       loaded = wrap<I, O>(tf, graphModel, descriptor, backend)
