@@ -56,11 +56,18 @@ def run_cli(*args):
     return result.stdout
 
 
+TABLE_INITIALIZERS = ("LookupTableImportV2", "LookupTableImport", "InitializeTableV2", "InitializeTable")
+
+
 def run_graph(graph_def, inputs, outputs):
     graph = tf.Graph()
     with graph.as_default():
         tf.compat.v1.import_graph_def(graph_def, name="")
     with tf.compat.v1.Session(graph=graph) as session:
+        # What tables_initializer() runs: the ops that fill lookup tables.
+        initializers = [n.name for n in graph_def.node if n.op in TABLE_INITIALIZERS]
+        if initializers:
+            session.run([graph.get_operation_by_name(name) for name in initializers])
         feed = {f"{name}:0": value for name, value in inputs.items()}
         fetched = session.run([f"{name}:0" for name in outputs], feed_dict=feed)
     return dict(zip(outputs, fetched))
@@ -122,6 +129,61 @@ def parity_cases():
                 yield f"{name}: {mode} .pb keeps held-out accuracy", lambda d=fixture_dir, s=spec, m=mode: classifier_accuracy_kept(d, s, m)
             if spec.get("images"):
                 yield f"{name}: {mode} .pb keeps top detections", lambda d=fixture_dir, s=spec, m=mode: detections_kept(d, s, m)
+
+
+TRAINING = os.path.join(FIXTURES, "training")
+
+
+def training_cases():
+    """Real training scripts' directories, converted and frozen with no
+    outputs named: TensorFlow runs what we wrote to its stored outputs."""
+    with open(os.path.join(ROOT, "test", "training-unsupported.json")) as f:
+        unsupported = json.load(f)
+    for name, spec in load_json(TRAINING, "manifest.json")["fixtures"].items():
+        if name in unsupported:
+            continue
+        fixture_dir = os.path.join(TRAINING, name)
+        yield f"training/{name}: convert --format pb infers the outputs and gives TensorFlow's", (
+            lambda d=fixture_dir, s=spec: training_pb_matches(d, s)
+        )
+        yield f"training/{name}: freeze infers the outputs and gives TensorFlow's", (
+            lambda d=fixture_dir, s=spec: training_frozen_matches(d, s)
+        )
+
+
+def training_pb_matches(fixture_dir, spec):
+    with tempfile.TemporaryDirectory() as tmp:
+        run_cli("convert", os.path.join(fixture_dir, spec["source"]), tmp, "--format", "pb")
+        graph = read_graph(os.path.join(tmp, "model.pb"))
+    placeholders = sorted(n.name for n in graph.node if n.op == "Placeholder")
+    assert placeholders == sorted(spec["inputs"]), f"inputs {placeholders}, want {spec['inputs']}"
+    for io_name in spec["io"]:
+        io = load_json(fixture_dir, io_name)
+        inputs = {k: to_numpy(v) for k, v in io["inputs"].items()}
+        actual = run_graph(graph, inputs, spec["outputs"])
+        for output in spec["outputs"]:
+            np.testing.assert_allclose(
+                actual[output], to_numpy(io["outputs"][output]), rtol=1e-4, atol=1e-5, err_msg=f"{io_name}: {output}"
+            )
+
+
+def training_frozen_matches(fixture_dir, spec):
+    """freeze_graph's job alone: the training switches stay placeholders, fed as TensorFlow was."""
+    with tempfile.TemporaryDirectory() as tmp:
+        output = os.path.join(tmp, "frozen.pb")
+        printed = run_cli("freeze", "--input_checkpoint", os.path.join(fixture_dir, spec["source"]), "--output_graph", output)
+        graph = read_graph(output)
+    for line in [f"  {o} (" for o in spec["outputs"]]:
+        assert line in printed, f"freeze did not report the inferred output {line.strip()}:\n{printed}"
+    fixed = {k: np.array(v, dtype=bool if isinstance(v, bool) else np.float32) for k, v in spec["fixed"].items()}
+    for io_name in spec["io"]:
+        io = load_json(fixture_dir, io_name)
+        inputs = {k: to_numpy(v) for k, v in io["inputs"].items()}
+        actual = run_graph(graph, {**inputs, **fixed}, spec["outputs"])
+        for output in spec["outputs"]:
+            np.testing.assert_allclose(
+                actual[output], to_numpy(io["outputs"][output]), rtol=1e-5, atol=1e-6, err_msg=f"{io_name}: {output}"
+            )
 
 
 def frozen_matches(fixture_dir, spec, checkpoint=None, io_name=None):
@@ -237,7 +299,7 @@ def text_graph_matches(fixture_dir, spec):
 
 def main():
     passed = failed = 0
-    for label, case in parity_cases():
+    for label, case in [*parity_cases(), *training_cases()]:
         try:
             case()
             passed += 1
