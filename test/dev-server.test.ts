@@ -1,7 +1,9 @@
-// `vite dev` with a training directory: a new checkpoint (written the way
-// TensorFlow writes one: data first, state file last) is converted and pushed
-// over HMR; a broken one shows an error while the last good model stays served.
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, truncateSync, writeFileSync } from 'node:fs'
+// `vite dev` with the training directory of a real training script (loss,
+// Adam, a dropout keep_prob placeholder, Saver in the loop): a new checkpoint
+// (written the way TensorFlow writes one: data first, state file last) is
+// converted and pushed over HMR; a broken one shows an error while the last
+// good model stays served.
+import { copyFileSync, mkdirSync, mkdtempSync, truncateSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { AddressInfo } from 'node:net'
@@ -9,10 +11,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
 import type { ViteDevServer } from 'vite'
 
-import { fixture, type JsonTensor, readJson } from './fixtures.js'
+import { fixturesDir, type JsonTensor, readJson } from './fixtures.js'
 import { outDirFor } from './bundlers.js'
+import { floats, loadGraph, maxRelativeError, run } from './tfjs-loader.js'
 
-const train = fixture('train_dir')
+/** Checkpoints at steps 30 and 60; TensorFlow's outputs (io.json) are step 60's. */
+const trainDir = join(fixturesDir, 'training', 'dropout_keep_prob', 'train')
+const io = readJson<{ inputs: Record<string, JsonTensor>; outputs: Record<string, JsonTensor> }>(
+  join(fixturesDir, 'training', 'dropout_keep_prob', 'io.json'),
+)
 
 interface HmrMessage {
   type: string
@@ -21,10 +28,11 @@ interface HmrMessage {
   err?: { message: string }
 }
 
-function copyStep(to: string, step: number, truncate = false): void {
+/** Copies checkpoint `from` of the fixture as step `step` (default: the same). */
+function copyStep(to: string, from: number, truncate = false, step = from): void {
   for (const suffix of ['.data-00000-of-00001', '.index', '.meta']) {
     const name = `model.ckpt-${step}${suffix}`
-    copyFileSync(train.path(name), join(to, name))
+    copyFileSync(join(trainDir, `model.ckpt-${from}${suffix}`), join(to, name))
     if (truncate && suffix.startsWith('.data')) truncateSync(join(to, name), 6)
   }
 }
@@ -45,8 +53,8 @@ describe('vite dev', () => {
     appDir = outDirFor('dev')
     modelDir = join(appDir, 'train')
     mkdirSync(modelDir)
-    copyStep(modelDir, 100)
-    writeState(modelDir, 100)
+    copyStep(modelDir, 30)
+    writeState(modelDir, 30)
     writeFileSync(join(appDir, 'index.html'), '<script type="module" src="/main.js"></script>\n')
     writeFileSync(join(appDir, 'main.js'), "import model from './train'\nexport default model\n")
     const { createServer } = await import('vite')
@@ -85,28 +93,18 @@ describe('vite dev', () => {
     return JSON.parse(/descriptor\.url = ("[^"]+")/.exec(loader)![1]!) as string
   }
 
-  /** The float32 weights served at `url`, by name. */
-  async function servedWeights(url: string): Promise<Record<string, Float32Array>> {
-    const json = JSON.parse(await text(url)) as { weightsManifest: { paths: string[]; weights: { name: string; shape: number[] }[] }[] }
-    const group = json.weightsManifest[0]!
-    const shards = await Promise.all(group.paths.map(async (p) => Buffer.from(await (await fetch(new URL(p, new URL(url, base)))).arrayBuffer())))
-    const bytes = Buffer.concat(shards)
-    const weights: Record<string, Float32Array> = {}
-    let offset = 0
-    for (const w of group.weights) {
-      const count = w.shape.reduce((a, b) => a * b, 1)
-      weights[w.name] = new Float32Array(bytes.buffer.slice(bytes.byteOffset + offset, bytes.byteOffset + offset + 4 * count))
-      offset += 4 * count
+  /** The model served at `url`, downloaded and run by TF.js on the fixture's inputs. */
+  async function servedProbs(url: string): Promise<{ probs: Float32Array; inputs: string[]; outputs: string[] }> {
+    const dir = mkdtempSync(join(tmpdir(), 'tfmodel-served-'))
+    const json = JSON.parse(await text(url)) as { weightsManifest: { paths: string[] }[]; signature: { inputs: object; outputs: object } }
+    writeFileSync(join(dir, 'model.json'), JSON.stringify(json))
+    for (const path of json.weightsManifest[0]!.paths) {
+      writeFileSync(join(dir, path), Buffer.from(await (await fetch(new URL(path, new URL(url, base)))).arrayBuffer()))
     }
-    return weights
-  }
-
-  function expectStepWeights(weights: Record<string, Float32Array>, step: number): void {
-    const tensors = readJson<{ tensors: Record<string, JsonTensor> }>(train.path(train.steps![String(step)]!)).tensors
-    for (const name of ['W', 'b']) {
-      const want = Buffer.from(tensors[name]!.data as string, 'base64')
-      expect(Buffer.from(weights[name]!.buffer).equals(want), `${name} at step ${step}`).toBe(true)
-    }
+    const { model } = await loadGraph(join(dir, 'model.json'))
+    const { probs } = await run(model, io.inputs, ['probs'])
+    model.dispose()
+    return { probs: probs as Float32Array, inputs: Object.keys(json.signature.inputs), outputs: Object.keys(json.signature.outputs) }
   }
 
   async function nextMessage(match: (m: HmrMessage) => boolean, timeoutMs = 15_000): Promise<HmrMessage> {
@@ -120,23 +118,25 @@ describe('vite dev', () => {
   }
 
   it('serves the newest checkpoint, pushes a new one over HMR, and keeps the last good one when one breaks', async () => {
-    const first = await modelUrl()
-    expectStepWeights(await servedWeights(first), 100)
+    const want = floats(io.outputs.probs!)
+    const first = await servedProbs(await modelUrl())
+    // The prediction head and the real input: no loss, labels or keep_prob.
+    expect([first.inputs, first.outputs]).toEqual([['x'], ['probs']])
+    expect(maxRelativeError(first.probs, want), 'step 30 is not step 60').toBeGreaterThan(1e-3)
 
-    copyStep(modelDir, 200)
+    copyStep(modelDir, 60)
     const written = Date.now()
-    writeState(modelDir, 200)
+    writeState(modelDir, 60)
     const update = await nextMessage((m) => m.type === 'custom' && m.event === 'tfmodel:update')
     console.log(`checkpoint written -> HMR update: ${Date.now() - written} ms`)
     const second = update.data!.descriptor.url
-    expect(second).not.toBe(first)
-    expectStepWeights(await servedWeights(second), 200)
+    expect(maxRelativeError((await servedProbs(second)).probs, want), "step 60 gives TensorFlow's outputs").toBeLessThan(1e-4)
 
-    copyStep(modelDir, 1000, true)
-    writeState(modelDir, 1000)
+    copyStep(modelDir, 60, true, 90)
+    writeState(modelDir, 90)
     const error = await nextMessage((m) => m.type === 'error')
     expect(error.err!.message).toContain('SHARD_TRUNCATED')
-    expect(error.err!.message).toContain('model.ckpt-1000')
-    expectStepWeights(await servedWeights(second), 200)
+    expect(error.err!.message).toContain('model.ckpt-90')
+    expect(maxRelativeError((await servedProbs(second)).probs, want), 'the last good model is still served').toBeLessThan(1e-4)
   }, 60_000)
 })
