@@ -135,6 +135,19 @@ describe('errors name the importing module and the model file', () => {
     expect(error.message).toContain('"probs"')
   })
 
+  it('inferred outputs that cannot be converted name the failing one and the import that works', async () => {
+    const dir = outDirFor('partial-save')
+    cpSync(join(root, 'fixtures', 'training', 'partial_save', 'train'), join(dir, 'train'), { recursive: true })
+    writeFileSync(join(dir, 'main.js'), "import m from './train'\nexport default m\n")
+    const error = (await buildApp('vite', dir, join(dir, 'main.js'), join(dir, 'out'), { dts: false, cacheDir: false }).catch((e: Error) => e)) as Error
+    expect(error.message).toContain('VARIABLE_MISSING')
+    expect(error.message).toContain('needed by the inferred output "aux_scores"')
+    expect(error.message).toContain('import "./train?outputs=probs" instead')
+
+    writeFileSync(join(dir, 'main.js'), "import m from './train?outputs=probs'\nexport default m\n")
+    await buildApp('vite', dir, join(dir, 'main.js'), join(dir, 'out'), { dts: false, cacheDir: false })
+  })
+
   it('an unknown option is rejected with a suggestion', async () => {
     const { default: tfmodel } = await import('../src/vite.js')
     expect(() => tfmodel({ quantise: true } as never)).toThrow(/unknown option "quantise".*"quantize"/)

@@ -22,6 +22,8 @@ interface TrainingFixture {
   io_ema?: string
   input_dtypes?: Record<string, string>
   input_shapes?: Record<string, number[]>
+  /** Converting without directives must fail so; `outputs` converts. */
+  error?: { code: string; inferred: string[]; failing: string; outputs_to_name: string[] }
 }
 
 interface IoFile {
@@ -52,7 +54,8 @@ async function expectTensorFlowsOutputs(name: string, outputDir: string, ioFile:
   return ours
 }
 
-const supported = Object.keys(fixtures).filter((name) => !(name in refused))
+const supported = Object.keys(fixtures).filter((name) => !(name in refused) && !fixtures[name]!.error)
+const failing = Object.keys(fixtures).filter((name) => fixtures[name]!.error)
 
 describe('a training directory converts to its prediction heads, and TF.js computes what TensorFlow did', () => {
   it.each(supported)('%s', async (name) => {
@@ -67,6 +70,22 @@ describe('a training directory converts to its prediction heads, and TF.js compu
       const signature = result.signature.inputs.find((i) => i.name === input)!
       expect([signature.dtype, signature.shape], input).toEqual([dtype, spec.input_shapes?.[input] ?? signature.shape])
     }
+    for (const ioFile of spec.io) await expectTensorFlowsOutputs(name, outputDir, ioFile, spec.outputs)
+  })
+})
+
+describe('inferred outputs that cannot be converted say which, and what to name instead', () => {
+  it.each(failing)('%s', async (name) => {
+    const spec = fixtures[name]!
+    const want = spec.error!
+    const error = await convertFixture(name).catch((e: unknown) => e)
+    expect(isTfModelError(error) && error.code, String(error)).toBe(want.code)
+    const message = (error as Error).message
+    expect(message).toContain(`needed by the inferred output "${want.failing}"`)
+    for (const output of want.inferred) expect(message).toContain(`${output} (`)
+    expect((error as { outputsToName: string[] }).outputsToName).toEqual(want.outputs_to_name)
+    const { result, outputDir } = await convertFixture(name, { outputNodeNames: want.outputs_to_name })
+    expect(result.signature.outputs.map((o) => o.name)).toEqual(spec.outputs)
     for (const ioFile of spec.io) await expectTensorFlowsOutputs(name, outputDir, ioFile, spec.outputs)
   })
 })
