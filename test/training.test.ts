@@ -109,6 +109,14 @@ describe('training switches resolve to inference', () => {
   })
 })
 
+describe('input_names', () => {
+  it('naming inputs that leave a needed placeholder unfed is refused, naming it', async () => {
+    const error = await convertFixture('lstm_seqlen_v1', { inputNames: ['x'] }).catch((e: unknown) => e)
+    expect(isTfModelError(error) && error.code).toBe('INVALID_ARGUMENT')
+    expect((error as Error).message).toMatch(/still need placeholder "seq_len" besides input_names \(x\)/)
+  })
+})
+
 describe('exponential moving averages', () => {
   it('useEma freezes the shadow variables: TensorFlow outputs restored with ema.variables_to_restore()', async () => {
     const spec = fixtures.ema!

@@ -81,6 +81,18 @@ pub fn from_i32(value: i32) -> DataType {
 
 /// The dtype TensorFlow.js gives a tensor of this type (it narrows int64 to
 /// int32, float64 to float32, ...); `None` for types it cannot hold.
+/// The dtype TensorFlow.js holds a value of `dtype` in (`DT_DOUBLE` as
+/// `DT_FLOAT`, every integer as `DT_INT32`); the dtype itself when TF.js has none.
+pub fn tfjs_dtype(dtype: DataType) -> DataType {
+    use DataType::*;
+    match tfjs_name(dtype) {
+        Some("float32") => DtFloat,
+        Some("int32") => DtInt32,
+        Some("complex64") => DtComplex64,
+        _ => dtype,
+    }
+}
+
 pub fn tfjs_name(dtype: DataType) -> Option<&'static str> {
     use DataType::*;
     Some(match dtype {

@@ -271,9 +271,18 @@ pub fn convert(files: &ModelFiles, options: &ConvertOptions) -> Result<Converted
         OutputFormat::Tfjs => {
             if options.op_check != OpCheckMode::Off {
                 let checked = opcheck::require_supported(&op_check, options.op_check == OpCheckMode::Warn);
-                warnings.extend(checked.map_err(|e| match (&inferred, e.subject.clone()) {
-                    (Some(inferred), Some(node)) => inferred.explain(e, &optimized.graph.node, &node),
-                    _ => e,
+                let cut = opcheck::cut_points(&optimized.graph, &op_check);
+                warnings.extend(checked.map_err(|mut e| {
+                    if !cut.is_empty() {
+                        e.message.push_str(&format!(
+                            "; an app decodes its own input: start the model after it with input_names={}",
+                            cut.join(",")
+                        ));
+                    }
+                    match (&inferred, e.subject.clone()) {
+                        (Some(inferred), Some(node)) => inferred.explain(e, &optimized.graph.node, &node),
+                        _ => e,
+                    }
                 })?);
             }
             let tfjs_options = TfjsOptions { initializers: table_initializers.clone(), ..options.tfjs.clone() };

@@ -1050,3 +1050,21 @@ fn normalize(x: &Array, mean: &Array, variance: &Array, beta: &Array, gamma: Opt
         .collect();
     Array::new(x.shape.clone(), data)
 }
+
+#[test]
+fn cutting_at_a_decoder_takes_its_dtype_and_an_unfed_placeholder_is_refused() {
+    let g = graph_of(vec![
+        placeholder("contents", DataType::DtString, &[]),
+        node("decode", "DecodeJpeg", &["contents"]),
+        typed(typed(node("convert_image/Cast", "Cast", &["decode"]), "SrcT", DataType::DtUint8), "DstT", DataType::DtFloat),
+        placeholder("scale", DataType::DtFloat, &[]),
+        float_op("y", "Mul", &["convert_image/Cast", "scale"]),
+    ]);
+    let cut = OptimizeOptions { input_names: vec!["decode".into(), "scale".into()], ..options(&["y"]) };
+    let result = optimize(g.clone(), &cut).unwrap();
+    assert_eq!(attr_type(find(&result.graph, "decode"), "dtype"), Some(DataType::DtUint8));
+
+    let err = optimize(g, &OptimizeOptions { input_names: vec!["decode".into()], ..options(&["y"]) }).unwrap_err();
+    assert_eq!((err.kind, err.subject.as_deref()), (ErrorKind::InvalidArgument, Some("scale")));
+    assert!(err.message.contains("\"scale\"") && err.message.contains("input_names"), "{}", err.message);
+}

@@ -515,3 +515,29 @@ fn the_detector_needs_execute_async_and_the_convnet_does_not() {
     let convnet = check_ops(&frozen_fixture("convnet").graph);
     assert!(convnet.unsupported.is_empty() && !convnet.needs_execute_async);
 }
+
+#[test]
+fn the_signature_says_what_tfjs_feeds_a_float64_input() {
+    let mut x = node("x", "Placeholder", &[]);
+    x.attr.insert("dtype".into(), type_attr(DataType::DtDouble));
+    let mut y = node("y", "Neg", &["x"]);
+    y.attr.insert("T".into(), type_attr(DataType::DtDouble));
+    let graph = graph_of(vec![x, y]);
+    let signature = signature_of(&graph, &["x".into()], &["y".into()]);
+    let json = model_json(&to_tfjs(&graph, None, &signature, &TfjsOptions::default()).unwrap());
+    assert_eq!(json["signature"]["inputs"]["x"]["dtype"], "DT_FLOAT");
+    assert_eq!(json["signature"]["outputs"]["y"]["dtype"], "DT_FLOAT");
+}
+
+#[test]
+fn an_unsupported_decoder_names_where_to_cut() {
+    let graph = graph_of(vec![
+        node("contents", "Placeholder", &[]),
+        node("DecodeJpeg", "DecodeJpeg", &["contents"]),
+        node("convert_image/Cast", "Cast", &["DecodeJpeg"]),
+        node("y", "Relu", &["convert_image/Cast"]),
+    ]);
+    let check = check_ops(&graph);
+    assert!(check.unsupported.iter().any(|u| u.op == "DecodeJpeg"));
+    assert_eq!(tfmodel_core::opcheck::cut_points(&graph, &check), ["convert_image/Cast"]);
+}

@@ -598,7 +598,8 @@ fn signature_json(signature: &Signature) -> Result<Value> {
         };
         let info = TensorInfo {
             encoding: Some(tensor_info::Encoding::Name(format!("{}:0", spec.name))),
-            dtype: spec.dtype as i32,
+            // What the model takes and gives in TF.js: a float64 input is fed float32.
+            dtype: dtype::tfjs_dtype(spec.dtype) as i32,
             tensor_shape: Some(tensor_shape),
         };
         (spec.name.clone(), info)
@@ -649,7 +650,7 @@ pub fn signature_of(graph: &GraphDef, inputs: &[String], outputs: &[String]) -> 
 }
 
 /// The dtype of a node's output 0.
-fn output_dtype(node: &NodeDef) -> DataType {
+pub(crate) fn output_dtype(node: &NodeDef) -> DataType {
     use DataType::*;
     let from = |name: &str, default: DataType| attr_type(node, name).unwrap_or(default);
     match node.op.as_str() {
@@ -664,6 +665,14 @@ fn output_dtype(node: &NodeDef) -> DataType {
         "Where" => DtInt64,
         "Range" => from("Tidx", DtInt32),
         "ResizeBilinear" | "ResizeBicubic" | "ResizeArea" => DtFloat,
+        "DecodeJpeg" | "DecodeAndCropJpeg" | "DecodeBmp" | "DecodeGif" => DtUint8,
+        "DecodePng" | "DecodeImage" => from("dtype", DtUint8),
+        "PyFunc" | "PyFuncStateless" | "EagerPyFunc" => match graph::attr(node, "Tout") {
+            Some(crate::proto::attr_value::Value::List(list)) => {
+                list.r#type.first().map_or(DtInvalid, |&t| dtype::from_i32(t))
+            }
+            _ => DtInvalid,
+        },
         "Equal" | "NotEqual" | "Less" | "LessEqual" | "Greater" | "GreaterEqual" | "LogicalAnd" | "LogicalOr"
         | "LogicalNot" | "IsNan" | "IsInf" | "IsFinite" | "ApproximateEqual" => DtBool,
         _ => ["dtype", "out_type", "output_type", "DstT", "T", "Tparams"]

@@ -206,6 +206,30 @@ pub fn require_supported(check: &OpCheck, warn_only: bool) -> Result<Vec<String>
     .about(&check.unsupported[0].node))
 }
 
+/// Preprocessing a training graph does in TensorFlow that an app does itself:
+/// decoding image files, calling back into Python.
+const PREPROCESSING_OPS: [&str; 8] =
+    ["DecodeJpeg", "DecodeAndCropJpeg", "DecodePng", "DecodeImage", "DecodeBmp", "DecodeGif", "PyFunc", "EagerPyFunc"];
+
+/// For unsupported decoders and `PyFunc`s: the nodes that read them, where
+/// the model can be cut to start (`input_names=convert_image/Cast`).
+pub fn cut_points(graph: &GraphDef, check: &OpCheck) -> Vec<String> {
+    let cut: BTreeSet<&str> = check
+        .unsupported
+        .iter()
+        .filter(|u| PREPROCESSING_OPS.contains(&u.op.as_str()))
+        .map(|u| u.node.as_str())
+        .collect();
+    let mut readers: Vec<String> = graph
+        .node
+        .iter()
+        .filter(|n| n.input.iter().any(|i| !crate::names::is_control_input(i) && cut.contains(crate::names::node_of(i))))
+        .map(|n| n.name.clone())
+        .collect();
+    readers.dedup();
+    readers
+}
+
 /// What to do about an op TensorFlow.js lacks, when there is a known answer.
 fn hint(op: &str) -> &'static str {
     match op {

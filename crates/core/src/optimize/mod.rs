@@ -136,6 +136,7 @@ pub fn optimize(graph: GraphDef, options: &OptimizeOptions) -> Result<OptimizedG
     prune::prune(&mut graph, &protected.roots);
 
     check_graph(&graph, &inputs, &outputs)?;
+    placeholders::check_nothing_unfed(&graph, &inputs, options)?;
     Ok(OptimizedGraph { graph, inputs, outputs, applied: log.applied, warnings: log.warnings })
 }
 

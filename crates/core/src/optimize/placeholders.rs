@@ -160,9 +160,42 @@ fn requested_shapes<'a>(inputs: &[String], requested: &'a [(String, Vec<i64>)]) 
     Ok(shapes)
 }
 
-/// What an input node produces, from the attrs ops commonly carry it in.
+/// What an input node produces: the attrs ops commonly carry it in, else what
+/// the op is known to produce (`DecodeJpeg`'s uint8, `PyFunc`'s `Tout`).
 fn dtype_of(node: &NodeDef) -> Option<DataType> {
-    ["dtype", "T", "DstT", "out_type"].iter().find_map(|attr| attr_type(node, attr)).map(dtype::base)
+    ["dtype", "T", "DstT", "out_type"]
+        .iter()
+        .find_map(|attr| attr_type(node, attr))
+        .or_else(|| Some(crate::emit::tfjs::output_dtype(node)).filter(|&d| d != DataType::DtInvalid))
+        .map(dtype::base)
+}
+
+/// With `input_names` given, a placeholder the outputs still need but that
+/// is not among them would be left unfed: refuse, naming it.
+pub(crate) fn check_nothing_unfed(graph: &GraphDef, inputs: &[String], options: &OptimizeOptions) -> Result<()> {
+    if options.input_names.is_empty() {
+        return Ok(());
+    }
+    let unfed: Vec<String> = graph
+        .node
+        .iter()
+        .filter(|n| n.op == "Placeholder" && !inputs.contains(&n.name))
+        .map(|n| n.name.clone())
+        .collect();
+    let Some(first) = unfed.first() else { return Ok(()) };
+    Err(Error::new(
+        ErrorKind::InvalidArgument,
+        format!(
+            "the outputs still need placeholder{} {} besides input_names ({}); add {} to input_names, or fix {} with \
+             placeholder_to_const_names",
+            if unfed.len() == 1 { "" } else { "s" },
+            crate::error::quoted_list(&unfed),
+            inputs.join(", "),
+            if unfed.len() == 1 { "it" } else { "them" },
+            if unfed.len() == 1 { "it" } else { "them" },
+        ),
+    )
+    .about(first))
 }
 
 /// The node's static shape: its `shape` attr, else its first `_output_shapes`.
