@@ -22,6 +22,18 @@ describe('directives', () => {
     expect(a).toBe(b)
   })
 
+  it('ema and placeholders reach the core as use_ema and placeholder_to_const_names', () => {
+    expect(parseDirectives('ema&placeholders=is_training=true,keep_prob=0.5')).toEqual({
+      ema: true,
+      placeholders: ['is_training=true', 'keep_prob=0.5'],
+    })
+    expect(canonicalQuery(parseDirectives('placeholders=keep_prob=1&ema'))).toBe('ema&placeholders=keep_prob=1')
+    const resolved = resolveOptions({ models: [{ include: 'train/**', ema: true, placeholders: { keep_prob: 1, is_training: false } }] }, '/app')
+    expect(modelOptions(resolved, 'train/model.ckpt-60')).toMatchObject({ ema: true, placeholders: ['keep_prob=1', 'is_training=false'] })
+    expect(modelOptions(resolved, 'other')).toMatchObject({ ema: false, placeholders: undefined })
+    expect(() => resolveOptions({ models: [{ include: 'a', placeholders: { keep_prob: 'one' } as never }] })).toThrow(/placeholders/)
+  })
+
   it('ignore the parameters bundlers add themselves', () => {
     expect(parseDirectives('quantize&import&t=1700000000')).toEqual({ quantize: 'uint8' })
   })
@@ -32,6 +44,9 @@ describe('directives', () => {
     ['format=tfjss', /"format" takes .*"tfjs"/],
     ['outputs=', /needs node names/],
     ['url=1', /takes no value/],
+    ['ema=true', /takes no value/],
+    ['placeholders=keep_prob', /name=value pairs/],
+    ['placeholders=keep_prob=high', /not "keep_prob=high"/],
   ])('reject %s', (query, message) => {
     expect(() => parseDirectives(query)).toThrow(message)
     try {
