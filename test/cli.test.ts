@@ -26,6 +26,15 @@ describe('tfmodel inspect', () => {
     }
   })
 
+  it('says which checkpoint of a training directory it read and the outputs a conversion would infer', () => {
+    const dir = join(root, 'fixtures', 'training', 'tfdata_fed', 'train')
+    const { code, stdout } = tfmodel('inspect', dir)
+    expect(code).toBe(0)
+    expect(stdout).toContain(`in ${join(dir, 'model.ckpt-60')}`)
+    expect(stdout).toContain('#   probs (Softmax): nothing reads it')
+    expect(stdout).toMatch(/set aside: IteratorGetNext:1 \(a label[^)]*\); loss \(the loss/)
+  })
+
   it('prints a tensor value with --tensor_name', () => {
     const spec = fixture('dtypes')
     const { code, stdout } = tfmodel('inspect', '--file_name', spec.path(spec.checkpoint!), '--tensor_name=int8')
@@ -45,6 +54,26 @@ describe('tfmodel inspect', () => {
 })
 
 describe('tfmodel freeze', () => {
+  it('without output names prints each inferred output with why, and the input pipeline it replaced', () => {
+    const dir = copyFixture('training/tfdata_fed')
+    const { code, stdout, stderr } = tfmodel('freeze', '--input_checkpoint', join(dir, 'train'), '--output_graph', join(dir, 'frozen.pb'))
+    expect(stderr).toBe('')
+    expect(code).toBe(0)
+    expect(stdout).toContain(`checkpoint: ${join(dir, 'train', 'model.ckpt-60')}`)
+    expect(stdout).toContain('  probs (Softmax): nothing reads it')
+    expect(stdout).toContain('input pipeline IteratorGetNext:0 (IteratorGetNext) became placeholder IteratorGetNext (float32 [?, 8])')
+    const graph = decodeGraphDef(readFileSync(join(dir, 'frozen.pb')))
+    expect(graph.node.find((n) => n.name === 'IteratorGetNext')?.op).toBe('Placeholder')
+    expect(graph.node.some((n) => /Dataset|Iterator$/.test(n.op))).toBe(false)
+  })
+
+  it('--use_ema freezes the moving averages', () => {
+    const dir = copyFixture('training/ema')
+    const { code, stdout } = tfmodel('freeze', '--input_checkpoint', join(dir, 'train'), '--output_graph', join(dir, 'frozen.pb'), '--use_ema')
+    expect(code).toBe(0)
+    expect(stdout).toMatch(/Converted \d+ variables/)
+  })
+
   it("takes freeze_graph's flags and writes a graph with constants for the checkpoint's values", () => {
     const spec = fixture('graph_pair')
     const dir = copyFixture('graph_pair')
