@@ -68,8 +68,8 @@ export interface ConvertResult {
   nodeCount: number
   /** How the outputs were chosen, when none were named. */
   inference?: OutputInference
-  /** One line per input-pipeline component turned into a placeholder. */
-  pipelineInputs: Array<string>
+  /** One line per structural rewrite freezing made (input pipelines, forward loops). */
+  rewrites: Array<string>
   /** The checkpoint prefix the weights came from. */
   checkpoint?: string
 }
@@ -115,8 +115,8 @@ export interface FreezeResult {
   graph?: Buffer
   /** How the outputs were chosen, when none were named. */
   inference?: OutputInference
-  /** One line per input-pipeline component turned into a placeholder. */
-  pipelineInputs: Array<string>
+  /** One line per structural rewrite freezing made (input pipelines, forward loops). */
+  rewrites: Array<string>
   /** The checkpoint prefix the values came from. */
   checkpoint?: string
 }

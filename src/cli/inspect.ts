@@ -60,7 +60,7 @@ export async function runInspect(argv: string[], out: (line: string) => void): P
 /** The outputs a conversion would infer, when the checkpoint has a graph beside it. */
 async function outputLines(source: string): Promise<string[]> {
   try {
-    return inferenceLines({ inference: await inferOutputs(source), pipelineInputs: [] })
+    return inferenceLines({ inference: await inferOutputs(source), rewrites: [] })
   } catch (error) {
     // No .meta beside the checkpoint: there is no graph to infer outputs from.
     if (isTfModelError(error) && (error.code === 'INVALID_ARGUMENT' || error.code === 'FILE_NOT_FOUND')) return []

@@ -37,9 +37,9 @@ export function conversionLines(result: ConvertResult): string[] {
 }
 
 /** What a conversion chose without being told: the checkpoint, the inferred
- * outputs (one line each, with why), what was set aside, and input pipelines
- * turned into placeholders. */
-export function inferenceLines(result: { inference?: OutputInference | null; checkpoint?: string | null; pipelineInputs: string[] }): string[] {
+ * outputs (one line each, with why), what was set aside, and the rewrites
+ * freezing made (input pipelines turned into placeholders, forward loops). */
+export function inferenceLines(result: { inference?: OutputInference | null; checkpoint?: string | null; rewrites: string[] }): string[] {
   const lines: string[] = []
   if (result.checkpoint) lines.push(`checkpoint: ${result.checkpoint}`)
   if (result.inference) {
@@ -49,6 +49,6 @@ export function inferenceLines(result: { inference?: OutputInference | null; che
     const more = result.inference.setAside.length - shown.length
     if (shown.length > 0) lines.push(`  set aside: ${shown.join('; ')}${more > 0 ? `; and ${more} more` : ''}`)
   }
-  for (const line of result.pipelineInputs) lines.push(`  ${line}`)
+  for (const line of result.rewrites) lines.push(`  ${line}`)
   return lines
 }

@@ -228,8 +228,8 @@ pub struct Converted {
     pub node_count: usize,
     /// How the outputs were chosen, when nobody named them.
     pub inferred: Option<freeze::InferredOutputs>,
-    /// One line per input pipeline component turned into a placeholder.
-    pub pipeline_inputs: Vec<String>,
+    /// One line per structural rewrite freezing made (input pipelines, forward loops).
+    pub rewrites: Vec<String>,
     /// The checkpoint prefix the weights came from.
     pub checkpoint: Option<PathBuf>,
 }
@@ -237,7 +237,7 @@ pub struct Converted {
 pub fn convert(files: &ModelFiles, options: &ConvertOptions) -> Result<Converted> {
     let frozen = freeze(files, &options.freeze)?;
     let variables = frozen.variables.len();
-    let (inferred, pipeline_inputs, checkpoint) = (frozen.inferred, frozen.pipeline_inputs, frozen.checkpoint);
+    let (inferred, rewrites, checkpoint) = (frozen.inferred, frozen.rewrites, frozen.checkpoint);
     let table_initializers = frozen.table_initializers.clone();
     let optimize_options = OptimizeOptions {
         input_names: options.input_names.clone(),
@@ -270,6 +270,21 @@ pub fn convert(files: &ModelFiles, options: &ConvertOptions) -> Result<Converted
     let (files, weight_bytes) = match options.format {
         OutputFormat::Tfjs => {
             if options.op_check != OpCheckMode::Off {
+                let loops = opcheck::loops_writing_tensor_lists(&optimized.graph);
+                if let Some(first) = loops.first() {
+                    let message = format!(
+                        "TF2 control flow: TensorFlow.js {} frees the tensors a while_v2 loop stores in a TensorList, so \
+                         {} cannot run in TF.js; train under tf.compat.v1.disable_v2_behavior() (v1 control flow, which \
+                         TF.js runs), or convert with format=pb",
+                        opcheck::tfjs_converter_version(),
+                        crate::error::quoted_list(&loops),
+                    );
+                    if options.op_check == OpCheckMode::Warn {
+                        warnings.push(message);
+                    } else {
+                        return Err(Error::new(ErrorKind::UnsupportedOp, message).about(first));
+                    }
+                }
                 let checked = opcheck::require_supported(&op_check, options.op_check == OpCheckMode::Warn);
                 let cut = opcheck::cut_points(&optimized.graph, &op_check);
                 warnings.extend(checked.map_err(|mut e| {
@@ -316,7 +331,7 @@ pub fn convert(files: &ModelFiles, options: &ConvertOptions) -> Result<Converted
         variables,
         node_count: optimized.graph.node.len(),
         inferred,
-        pipeline_inputs,
+        rewrites,
         checkpoint,
     })
 }

@@ -1056,7 +1056,11 @@ fn cutting_at_a_decoder_takes_its_dtype_and_an_unfed_placeholder_is_refused() {
     let g = graph_of(vec![
         placeholder("contents", DataType::DtString, &[]),
         node("decode", "DecodeJpeg", &["contents"]),
-        typed(typed(node("convert_image/Cast", "Cast", &["decode"]), "SrcT", DataType::DtUint8), "DstT", DataType::DtFloat),
+        typed(
+            typed(node("convert_image/Cast", "Cast", &["decode"]), "SrcT", DataType::DtUint8),
+            "DstT",
+            DataType::DtFloat,
+        ),
         placeholder("scale", DataType::DtFloat, &[]),
         float_op("y", "Mul", &["convert_image/Cast", "scale"]),
     ]);

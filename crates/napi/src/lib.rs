@@ -205,8 +205,8 @@ pub struct FreezeResult {
     pub graph: Option<Buffer>,
     /// How the outputs were chosen, when none were named.
     pub inference: Option<OutputInference>,
-    /// One line per input-pipeline component turned into a placeholder.
-    pub pipeline_inputs: Vec<String>,
+    /// One line per structural rewrite freezing made (input pipelines, forward loops).
+    pub rewrites: Vec<String>,
     /// The checkpoint prefix the values came from.
     pub checkpoint: Option<String>,
 }
@@ -289,7 +289,7 @@ fn freeze_result(outcome: FreezeOutcome) -> FreezeResult {
         bytes: bytes as i64,
         graph: graph.map(Buffer::from),
         inference: frozen.inferred.map(inference_js),
-        pipeline_inputs: frozen.pipeline_inputs,
+        rewrites: frozen.rewrites,
         checkpoint: frozen.checkpoint.as_deref().map(path_string),
     }
 }
@@ -389,8 +389,8 @@ pub struct ConvertResult {
     pub node_count: u32,
     /// How the outputs were chosen, when none were named.
     pub inference: Option<OutputInference>,
-    /// One line per input-pipeline component turned into a placeholder.
-    pub pipeline_inputs: Vec<String>,
+    /// One line per structural rewrite freezing made (input pipelines, forward loops).
+    pub rewrites: Vec<String>,
     /// The checkpoint prefix the weights came from.
     pub checkpoint: Option<String>,
 }
@@ -444,7 +444,7 @@ fn convert_result(converted: Converted) -> ConvertResult {
         variables: converted.variables as u32,
         node_count: converted.node_count as u32,
         inference: converted.inferred.map(inference_js),
-        pipeline_inputs: converted.pipeline_inputs,
+        rewrites: converted.rewrites,
         checkpoint: converted.checkpoint.as_deref().map(path_string),
     }
 }

@@ -549,9 +549,49 @@ fn library_without_values(library: &FunctionDefLibrary) -> FunctionDefLibrary {
     for function in &library.function {
         let mut copy = function.clone();
         copy.node_def = function.node_def.iter().map(without_value).collect();
+        rename_function_constants(&mut copy);
         stripped.function.push(copy);
     }
     stripped
+}
+
+/// A function's constants are stored in the weights as `<function>/<node>`
+/// ([`constants`]), and TF.js looks a function's `Const` up by its node name:
+/// the nodes take those names, and every reference inside the function too
+/// (`node:output:0`, `^node`, and the `ret` map).
+fn rename_function_constants(function: &mut crate::proto::FunctionDef) {
+    let prefix = function.signature.as_ref().map(|s| s.name.clone()).unwrap_or_default();
+    let constants: HashSet<String> =
+        function.node_def.iter().filter(|n| n.op == "Const").map(|n| n.name.clone()).collect();
+    if constants.is_empty() {
+        return;
+    }
+    let rename = |reference: &str| -> Option<String> {
+        let (control, body) = match reference.strip_prefix('^') {
+            Some(body) => ("^", body),
+            None => ("", reference),
+        };
+        let (node, rest) = body.split_once(':').map_or((body, ""), |(n, r)| (n, r));
+        constants.contains(node).then(|| {
+            let rest = if rest.is_empty() { String::new() } else { format!(":{rest}") };
+            format!("{control}{prefix}/{node}{rest}")
+        })
+    };
+    for node in &mut function.node_def {
+        if constants.contains(&node.name) {
+            node.name = format!("{prefix}/{}", node.name);
+        }
+        for input in &mut node.input {
+            if let Some(renamed) = rename(input) {
+                *input = renamed;
+            }
+        }
+    }
+    for value in function.ret.values_mut() {
+        if let Some(renamed) = rename(value) {
+            *value = renamed;
+        }
+    }
 }
 
 /// A `Const` keeps `dtype` and `tensorShape` but loses its values; dtypes the

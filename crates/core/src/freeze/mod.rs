@@ -4,7 +4,9 @@
 //! reads into plain value ops. Outputs nobody named are inferred
 //! ([`outputs`]); input pipelines become placeholders ([`inputs`]).
 
+mod functions;
 mod inputs;
+mod loops;
 pub mod outputs;
 
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -14,7 +16,7 @@ use crate::dtype;
 use crate::error::{Error, ErrorKind, Result};
 use crate::graph::{self, attr_shape, attr_type, colocation_targets, index_by_name, type_attr};
 use crate::names::{self, node_of};
-use crate::proto::{attr_value, AttrValue, DataType, GraphDef, MetaGraphDef, NodeDef, VariableDef};
+use crate::proto::{attr_value, AttrValue, DataType, FunctionDefLibrary, GraphDef, MetaGraphDef, NodeDef, VariableDef};
 use crate::tensor::{format_shape, Tensor, TensorData};
 
 pub use outputs::{infer_outputs, serving_signature, InferredOutput, InferredOutputs};
@@ -57,8 +59,9 @@ pub struct FrozenGraph {
     pub variables: Vec<FrozenVariable>,
     /// How the outputs were chosen, when nobody named them.
     pub inferred: Option<InferredOutputs>,
-    /// One line per input pipeline component turned into a placeholder.
-    pub pipeline_inputs: Vec<String>,
+    /// One line per structural rewrite freezing made: input pipeline
+    /// components turned into placeholders, forward loops restored.
+    pub rewrites: Vec<String>,
     /// The checkpoint prefix the values came from.
     pub checkpoint: Option<std::path::PathBuf>,
     /// The ops that fill the lookup tables the outputs read (kept in the
@@ -107,10 +110,11 @@ pub fn freeze(
         .filter(|t: &HashSet<String>| !t.is_empty());
     let table_initializers = table_initializers(&graph, &outputs);
     let roots = [outputs.as_slice(), &table_initializers].concat();
-    let GraphDef { node, versions, library, debug_info } = graph;
+    let GraphDef { node, versions, mut library, debug_info } = graph;
     let mut nodes = extract_subgraph(node, &roots)?;
-    let pipeline_inputs = inputs::replace_pipelines(&mut nodes);
-    if !pipeline_inputs.is_empty() {
+    let mut rewrites = inputs::replace_pipelines(&mut nodes);
+    rewrites.extend(loops::restore_forward_loops(&mut nodes, library.as_ref()));
+    if !rewrites.is_empty() {
         nodes = extract_subgraph(nodes, &roots)?;
     }
 
@@ -156,7 +160,7 @@ pub fn freeze(
     }
     check_shadows(options, trainable.is_some(), &frozen, without_shadow, checkpoint)?;
 
-    let mut extra = rewrite_resource_reads(&mut nodes, resource_dtypes)?;
+    let mut extra = rewrite_resource_reads(&mut nodes, resource_dtypes, &mut library)?;
     let frozen_ref_names: HashSet<&str> = frozen.iter().map(|v| v.node.as_str()).collect();
     rewrite_ref_consumers(&mut nodes, &frozen_ref_names);
     nodes.append(&mut extra);
@@ -173,16 +177,7 @@ pub fn freeze(
     let mut graph = GraphDef { node: nodes, versions, library, debug_info };
     graph::prune_library(&mut graph);
     let checkpoint = checkpoint.map(|c| c.prefix().to_path_buf());
-    Ok(FrozenGraph {
-        graph,
-        outputs,
-        inputs,
-        variables: frozen,
-        inferred,
-        pipeline_inputs,
-        checkpoint,
-        table_initializers,
-    })
+    Ok(FrozenGraph { graph, outputs, inputs, variables: frozen, inferred, rewrites, checkpoint, table_initializers })
 }
 
 /// Ops that fill a lookup table (what `tables_initializer()` runs).
@@ -512,8 +507,13 @@ const HANDLE_PASSTHROUGH: [&str; 8] =
 /// Follows each frozen resource variable's handle to its readers and turns
 /// them into value ops: `ReadVariableOp` → `Identity`, `ResourceGather` →
 /// `GatherV2`, `ResourceGatherNd` → `GatherNd`, `VariableShape` → `Shape`.
-/// Returns new nodes to append (gather axes).
-fn rewrite_resource_reads(nodes: &mut [NodeDef], mut carriers: HashMap<String, DataType>) -> Result<Vec<NodeDef>> {
+/// Calls (`If`, `While`, ...) pass the value on to the functions they call
+/// ([`functions`]). Returns new nodes to append (gather axes).
+fn rewrite_resource_reads(
+    nodes: &mut [NodeDef],
+    mut carriers: HashMap<String, DataType>,
+    library: &mut Option<FunctionDefLibrary>,
+) -> Result<Vec<NodeDef>> {
     let mut consumers: HashMap<String, Vec<usize>> = HashMap::new();
     for (i, node) in nodes.iter().enumerate() {
         for input in node.input.iter().filter(|s| !names::is_control_input(s)) {
@@ -521,6 +521,7 @@ fn rewrite_resource_reads(nodes: &mut [NodeDef], mut carriers: HashMap<String, D
         }
     }
     let mut extra = Vec::new();
+    let mut calls = Vec::new();
     let mut queue: VecDeque<String> = carriers.keys().cloned().collect();
     while let Some(carrier) = queue.pop_front() {
         let dtype = carriers[&carrier];
@@ -567,6 +568,7 @@ fn rewrite_resource_reads(nodes: &mut [NodeDef], mut carriers: HashMap<String, D
                     carriers.insert(node.name.clone(), dtype);
                     queue.push_back(node.name.clone());
                 }
+                call if functions::is_call(call) => calls.push((i, carrier.clone(), dtype)),
                 other => {
                     return Err(Error::new(
                         ErrorKind::UnsupportedOp,
@@ -580,6 +582,7 @@ fn rewrite_resource_reads(nodes: &mut [NodeDef], mut carriers: HashMap<String, D
             }
         }
     }
+    functions::freeze_calls(nodes, library, &calls)?;
     Ok(extra)
 }
 

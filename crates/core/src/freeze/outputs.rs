@@ -612,7 +612,13 @@ fn is_control_flow_plumbing(node: &NodeDef, ops: &HashMap<&str, &str>) -> bool {
     const SPLITTERS: [&str; 4] = ["Switch", "RefSwitch", "While", "StatelessWhile"];
     let fed_by_splitter =
         node.input.first().is_some_and(|i| ops.get(node_of(i)).is_some_and(|op| SPLITTERS.contains(op)));
-    CONTROL_FLOW.contains(&node.op.as_str()) || (node.op == "Identity" && fed_by_splitter)
+    // cond_v2 keeps a gradient's intermediates as extra variant outputs of the If.
+    let kept_for_gradient = graph::attr_type(node, "T") == Some(crate::proto::DataType::DtVariant)
+        && node
+            .input
+            .first()
+            .is_some_and(|i| ops.get(node_of(i)).is_some_and(|op| matches!(*op, "If" | "StatelessIf")));
+    CONTROL_FLOW.contains(&node.op.as_str()) || (node.op == "Identity" && (fed_by_splitter || kept_for_gradient))
 }
 
 /// Names TensorFlow gives initializer ops: `init` (`global_variables_initializer`),

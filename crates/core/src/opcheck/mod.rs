@@ -206,6 +206,33 @@ pub fn require_supported(check: &OpCheck, warn_only: bool) -> Result<Vec<String>
     .about(&check.unsupported[0].node))
 }
 
+/// TF2 `while_v2` loops whose body writes a `TensorList`: TensorFlow.js 4.22
+/// frees the tensors such a loop stores when each iteration's function call
+/// ends, so the list read after the loop holds freed tensors (`dynamic_rnn`,
+/// Keras RNNs under control flow v2). Returns the loops.
+pub fn loops_writing_tensor_lists(graph: &GraphDef) -> Vec<String> {
+    const WRITES: [&str; 4] =
+        ["TensorListSetItem", "TensorListPushBack", "TensorListScatterIntoExistingList", "TensorListPushBackBatch"];
+    let functions: HashMap<&str, &crate::proto::FunctionDef> = graph
+        .library
+        .iter()
+        .flat_map(|l| &l.function)
+        .filter_map(|f| Some((f.signature.as_ref()?.name.as_str(), f)))
+        .collect();
+    let writes =
+        |name: &str| functions.get(name).is_some_and(|f| f.node_def.iter().any(|n| WRITES.contains(&n.op.as_str())));
+    graph
+        .node
+        .iter()
+        .filter(|n| matches!(n.op.as_str(), "While" | "StatelessWhile"))
+        .filter(|n| match crate::graph::attr(n, "body") {
+            Some(crate::proto::attr_value::Value::Func(f)) => writes(&f.name),
+            _ => false,
+        })
+        .map(|n| n.name.clone())
+        .collect()
+}
+
 /// Preprocessing a training graph does in TensorFlow that an app does itself:
 /// decoding image files, calling back into Python.
 const PREPROCESSING_OPS: [&str; 8] =
@@ -223,7 +250,9 @@ pub fn cut_points(graph: &GraphDef, check: &OpCheck) -> Vec<String> {
     let mut readers: Vec<String> = graph
         .node
         .iter()
-        .filter(|n| n.input.iter().any(|i| !crate::names::is_control_input(i) && cut.contains(crate::names::node_of(i))))
+        .filter(|n| {
+            n.input.iter().any(|i| !crate::names::is_control_input(i) && cut.contains(crate::names::node_of(i)))
+        })
         .map(|n| n.name.clone())
         .collect();
     readers.dedup();

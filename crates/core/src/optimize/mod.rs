@@ -8,6 +8,7 @@
 mod batch_norm;
 mod edit;
 mod fold_constants;
+mod inline_if;
 mod kernels;
 mod placeholders;
 mod prune;
@@ -126,6 +127,7 @@ pub fn optimize(graph: GraphDef, options: &OptimizeOptions) -> Result<OptimizedG
     strip_identity::strip(&mut graph, &protected, &mut log);
     batch_norm::fuse_decomposed(&mut graph, &protected, &mut log);
     if options.fold_constants {
+        inline_if::inline(&mut graph, &protected, &mut log);
         fold_constants::fold(&mut graph, &protected, &mut log);
         // Resolved conds leave Identities behind.
         strip_identity::strip(&mut graph, &protected, &mut log);
