@@ -835,10 +835,12 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.closestNames = nativeBinding.closestNames
 module.exports.convert = nativeBinding.convert
 module.exports.coreVersion = nativeBinding.coreVersion
 module.exports.errorCodes = nativeBinding.errorCodes
 module.exports.freeze = nativeBinding.freeze
+module.exports.identifySource = nativeBinding.identifySource
 module.exports.inferOutputs = nativeBinding.inferOutputs
 module.exports.inspect = nativeBinding.inspect
 module.exports.modelFilesOf = nativeBinding.modelFilesOf

@@ -17,6 +17,12 @@ export interface CheckpointInfo {
   tensors: Array<TensorEntry>
 }
 
+/**
+ * Up to three of `known` closest to `name`, best first: the core's one rule
+ * for "did you mean", shared by the CLI's flags and the plugin's options.
+ */
+export declare function closestNames(name: string, known: Array<string>): Array<string>
+
 /** Reads, freezes, optimizes, quantizes and emits a model (TF.js graph model or frozen .pb). */
 export declare function convert(request: ConvertRequest): Promise<ConvertResult>
 
@@ -128,6 +134,20 @@ export interface FrozenVariableEntry {
   shape: Array<number>
 }
 
+/** What a path as an import writes it names: its kind and source path. */
+export interface IdentifiedSource {
+  /** `checkpoint`, `directory` or `graph`. */
+  kind: string
+  /** The checkpoint prefix for one of its files; else the path itself. */
+  source: string
+}
+
+/**
+ * What `path` names, from names and existence alone; `null` for no model.
+ * Synchronous: a bundler asks it for every relative import.
+ */
+export declare function identifySource(path: string): IdentifiedSource | null
+
 /** The outputs a conversion would infer (and why), without converting. */
 export declare function inferOutputs(source: string, graph?: string | undefined | null): Promise<OutputInference>
 
@@ -144,11 +164,21 @@ export interface InferredOutputJs {
  */
 export declare function inspect(source: string): Promise<CheckpointInfo>
 
-/**
- * Every file a model import is read from (graph, `.meta`, `.index`, data
- * shards, state file): what a bundler watches and hashes for its cache.
- */
-export declare function modelFilesOf(source: string, graph?: string | undefined | null): Promise<string[]>
+/** The files a model import is read from, as one resolution. */
+export interface ModelFilesJs {
+  /**
+   * The graph, `.meta`, `.index`, every data shard and the state file:
+   * what a bundler watches and hashes for its cache.
+   */
+  files: Array<string>
+  /**
+   * The checkpoint prefix those files are of (a training directory's
+   * newest checkpoint), to convert exactly what was hashed.
+   */
+  checkpoint?: string
+}
+
+export declare function modelFilesOf(source: string, graph?: string | undefined | null): Promise<ModelFilesJs>
 
 /** Rewrites a frozen graph file for inference, like TensorFlow's `optimize_for_inference`. */
 export declare function optimize(request: OptimizeRequest): Promise<OptimizeResult>

@@ -94,9 +94,15 @@ export function inferOutputs(source: string, graph?: string): Promise<Addon.Outp
   return load().inferOutputs(source, graph)
 }
 
-/** Every file a model import is read from (graph, .meta, .index, shards, state file). */
-export function modelFiles(source: string, graph?: string): Promise<string[]> {
+/** Every file a model import is read from (graph, .meta, .index, shards, state file), and the checkpoint they are of. */
+export function modelFiles(source: string, graph?: string): Promise<Addon.ModelFilesJs> {
   return load().modelFilesOf(source, graph)
+}
+
+/** What a path as an import writes it names (`checkpoint`, `directory`, `graph`), or undefined; synchronous. */
+export function identifySource(path: string): { kind: 'checkpoint' | 'directory' | 'graph'; source: string } | undefined {
+  const found = load().identifySource(path)
+  return found ? { kind: found.kind as 'checkpoint' | 'directory' | 'graph', source: found.source } : undefined
 }
 
 /** TensorFlow's `optimize_for_inference` on graph files. */
@@ -107,6 +113,11 @@ export function optimize(request: Addon.OptimizeRequest): Promise<Addon.Optimize
 /** Weight quantization of a frozen graph file into a TensorFlow-loadable GraphDef. */
 export function quantizeGraph(input: string, output: string, mode: string, minimumSize?: number): Promise<Addon.QuantizationReportJs> {
   return load().quantizeGraph(input, output, mode, minimumSize)
+}
+
+/** Up to three of `known` closest to `name`, best first ("did you mean …?"); one rule, in the core. */
+export function closestNames(name: string, known: readonly string[]): string[] {
+  return load().closestNames(name, [...known])
 }
 
 export function errorCodes(): ErrorCode[] {

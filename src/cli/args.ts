@@ -2,7 +2,7 @@
 // `--name value`, `--name` / `--noname` for booleans. Kebab-case names are
 // accepted as aliases of the snake_case ones.
 
-import { closestNames } from '../closest-names.js'
+import { closestNames } from '../native.js'
 
 export interface FlagSpec {
   /** snake_case flag name, as TensorFlow's tool spells it. */
@@ -80,7 +80,7 @@ function parseBoolean(name: string, value: string): boolean {
 }
 
 function suggestFlag(name: string, specs: FlagSpec[]): string {
-  const [best] = closestNames(name, specs.map((s) => s.name), 1)
+  const [best] = closestNames(name, specs.map((s) => s.name))
   return best ? ` (did you mean --${best}?)` : ''
 }
 

@@ -37,17 +37,17 @@ export class ModelConverter {
   constructor(private readonly options: ResolvedOptions) {}
 
   async convert(request: ModelRequest): Promise<ConvertedModel> {
-    const sourceFiles = await modelFiles(request.source, request.settings.graph)
+    const { files: sourceFiles, checkpoint } = await modelFiles(request.source, request.settings.graph)
     const key = await this.cacheKey(request, sourceFiles)
     let pending = this.inFlight.get(key)
     if (!pending) {
-      pending = this.load(request, key, sourceFiles).finally(() => this.inFlight.delete(key))
+      pending = this.load(request, key, sourceFiles, checkpoint ?? undefined).finally(() => this.inFlight.delete(key))
       this.inFlight.set(key, pending)
     }
     return pending
   }
 
-  private async load(request: ModelRequest, key: string, sourceFiles: string[]): Promise<ConvertedModel> {
+  private async load(request: ModelRequest, key: string, sourceFiles: string[], checkpoint: string | undefined): Promise<ConvertedModel> {
     const cached = await this.readCache(key)
     if (cached) {
       this.options.debug?.(`cache hit ${request.relative} (${key.slice(0, 12)})`)
@@ -58,7 +58,7 @@ export class ModelConverter {
     const { files, signature, ...rest } = await convert({
       // A training directory's state file may move on while we convert: read
       // exactly the checkpoint whose files were hashed.
-      source: pinnedSource(request, sourceFiles),
+      source: request.kind === 'directory' && checkpoint ? checkpoint : request.source,
       inputGraph: request.settings.graph,
       outputNodeNames: request.settings.outputs,
       inputNames: request.settings.inputs,
@@ -122,13 +122,6 @@ export class ModelConverter {
       await rm(temporary, { recursive: true, force: true }) // another process won the race, or the disk is read-only
     }
   }
-}
-
-/** For a training directory, the checkpoint prefix among its hashed files. */
-function pinnedSource(request: ModelRequest, sourceFiles: string[]): string {
-  if (request.kind !== 'directory') return request.source
-  const index = sourceFiles.find((f) => f.endsWith('.index'))
-  return index ? index.slice(0, -'.index'.length) : request.source
 }
 
 function toSignature(signature: NativeSignature): Signature {

@@ -1,6 +1,6 @@
 // Query directives on a model import (`./ssd.ckpt?quantize=int8&outputs=a,b`),
 // named after TensorFlow's tool flags. Unknown names and bad values are errors.
-import { closestNames } from '../closest-names.js'
+import { closestNames } from '../native.js'
 import { PluginError } from './errors.js'
 
 export type QuantizeMode = 'uint8' | 'float16' | 'int8'

@@ -2,9 +2,9 @@
 // (`./ssd.ckpt`) is not a file: it stands for `ssd.ckpt.index`, its data
 // shards and `.meta`; a training directory stands for its newest checkpoint.
 import { createHash } from 'node:crypto'
-import { existsSync, readdirSync, statSync } from 'node:fs'
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path'
 
+import { identifySource } from '../native.js'
 import { canonicalQuery, type Directives, type ModelFormat, parseDirectives, type QuantizeMode } from './directives.js'
 import { modelOptions, type ResolvedOptions } from './options.js'
 
@@ -54,38 +54,19 @@ export function resolveModelImport(specifier: string, importer: string | undefin
   // system for the ones that are plainly code or ordinary assets.
   if (NOT_A_MODEL.test(path)) return undefined
   const base = importer && !importer.startsWith('\0') ? dirname(importer.split('?')[0]!) : root
-  const candidate = isAbsolute(path) && !existsSync(path) && !existsSync(`${path}.index`) ? resolve(root, `.${path}`) : resolve(base, path)
+  // `/models/ssd.ckpt` is root-relative unless it names a model on disk.
+  const candidate = isAbsolute(path) && !identifySource(path) ? resolve(root, `.${path}`) : resolve(base, path)
   const source = modelSource(candidate)
   return source ? { source, query } : undefined
 }
 
-/** `path` as a model source (prefix, training directory, graph), or undefined. */
+/** `path` as a model source (prefix, training directory, graph), or undefined; the core decides. */
 export function modelSource(path: string): string | undefined {
-  return sourceKind(path) ? path : stripCheckpointSuffix(path)
+  return identifySource(path)?.source
 }
 
 export function sourceKind(path: string): SourceKind | undefined {
-  if (/\.(pb|pbtxt)$/.test(path)) return existsSync(path) ? 'graph' : undefined
-  if (existsSync(`${path}.index`)) return 'checkpoint'
-  if (isDirectory(path) && isTrainingDirectory(path)) return 'directory'
-  return undefined
-}
-
-function stripCheckpointSuffix(path: string): string | undefined {
-  const prefix = path.replace(/\.(index|meta|data-\d{5}-of-\d{5})$/, '')
-  return prefix !== path && existsSync(`${prefix}.index`) ? prefix : undefined
-}
-
-function isDirectory(path: string): boolean {
-  try {
-    return statSync(path).isDirectory()
-  } catch {
-    return false
-  }
-}
-
-function isTrainingDirectory(path: string): boolean {
-  return existsSync(resolve(path, 'checkpoint')) || readdirSync(path).some((f) => f.endsWith('.index'))
+  return identifySource(path)?.kind
 }
 
 /**

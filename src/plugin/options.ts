@@ -6,7 +6,7 @@ import picomatch from 'picomatch'
 
 import type { BackendName } from '../runtime/types.js'
 import { type ModelFormat, QUANTIZE_MODES, type QuantizeMode } from './directives.js'
-import { closestNames } from '../closest-names.js'
+import { closestNames } from '../native.js'
 import { PluginError } from './errors.js'
 
 /** Settings for the models whose source path matches `include`. */

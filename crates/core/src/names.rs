@@ -1,18 +1,22 @@
 //! Name helpers shared by the stages: closest-name suggestions and TensorFlow
 //! tensor-name parsing (`node`, `node:1`, `^node`).
 
-/// Up to three candidates closest to `wanted` by edit distance, best first,
-/// among those close enough to be a plausible typo or a partial name.
+/// Up to three candidates closest to `wanted`, best first, among those close
+/// enough to be a plausible typo or a partial name. The one rule for every
+/// "did you mean" of the core, the CLI and the plugin (node and tensor names,
+/// flags, options, directives).
 pub fn closest<'a>(wanted: &str, candidates: impl IntoIterator<Item = &'a str>) -> Vec<String> {
     let wanted_lower = wanted.to_lowercase();
     let mut scored: Vec<(usize, &str)> = candidates
         .into_iter()
         .map(|name| {
             let lower = name.to_lowercase();
-            let mut distance = edit_distance(&wanted_lower, &lower);
-            // A name that ends with what was typed ("y_pred" for "model/y_pred")
-            // is a better hint than its raw distance says.
-            if lower.ends_with(&wanted_lower) || lower.contains(&format!("/{wanted_lower}")) {
+            let mut distance = strsim::levenshtein(&wanted_lower, &lower);
+            // A name typed in part ("y_pred" for "model/y_pred", "node_names"
+            // for "output_node_names") is a better hint than its raw distance says.
+            if !wanted_lower.is_empty()
+                && (lower.contains(&wanted_lower) || (lower.len() >= 3 && wanted_lower.contains(&lower)))
+            {
                 distance = distance.min(1);
             }
             (distance, name)
@@ -23,20 +27,6 @@ pub fn closest<'a>(wanted: &str, candidates: impl IntoIterator<Item = &'a str>) 
     scored.sort();
     scored.dedup_by(|a, b| a.1 == b.1);
     scored.into_iter().take(3).map(|(_, n)| n.to_string()).collect()
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut previous: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut current = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let substitution = previous[j] + usize::from(ca != *cb);
-            current[j + 1] = substitution.min(previous[j + 1] + 1).min(current[j] + 1);
-        }
-        previous = current;
-    }
-    previous[b.len()]
 }
 
 /// The node an input string refers to: `"^a"`, `"a:1"` and `"a"` all name `a`.

@@ -23,6 +23,44 @@ pub struct Source {
 
 const STATE_FILE: &str = "checkpoint";
 
+/// What kind of model source a path names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceKind {
+    /// A checkpoint prefix (given as the prefix or one of its files).
+    Checkpoint,
+    /// A training directory: a `checkpoint` state file, or `.index` files.
+    Directory,
+    /// A GraphDef file (`.pb`, `.pbtxt`).
+    Graph,
+}
+
+impl SourceKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            SourceKind::Checkpoint => "checkpoint",
+            SourceKind::Directory => "directory",
+            SourceKind::Graph => "graph",
+        }
+    }
+}
+
+/// What a path as an import writes it names, from names and existence alone
+/// (nothing is read): the kind, and the source path (`model.ckpt.index`
+/// names the prefix `model.ckpt`). `None` when it names no model, so a
+/// bundler can leave the import to others.
+pub fn identify(path: &Path) -> Option<(SourceKind, PathBuf)> {
+    if is_graph_file(path) {
+        return path.is_file().then(|| (SourceKind::Graph, path.to_path_buf()));
+    }
+    if path.is_dir() {
+        let training = path.join(STATE_FILE).is_file()
+            || std::fs::read_dir(path).ok()?.flatten().any(|e| e.file_name().to_string_lossy().ends_with(".index"));
+        return training.then(|| (SourceKind::Directory, path.to_path_buf()));
+    }
+    let prefix = strip_checkpoint_suffix(path);
+    with_suffix(&prefix, ".index").is_file().then_some((SourceKind::Checkpoint, prefix))
+}
+
 /// Resolves `path` (and an optional graph to pair with a checkpoint).
 pub fn resolve(path: &Path, graph: Option<&Path>) -> Result<Source> {
     let mut source = Source::default();

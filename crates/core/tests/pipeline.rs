@@ -160,3 +160,32 @@ fn the_core_words_what_the_binding_shows() {
     let skipped = SkippedTensor { name: "w".into(), reason: "holds NaN".into() };
     assert_eq!(skipped.to_string(), "w: holds NaN");
 }
+
+#[test]
+fn identify_says_what_an_import_path_names_without_reading_it() {
+    use tfmodel_core::source::{identify, SourceKind};
+    let fixtures = fixtures_dir();
+    let dir = fixtures.join("train_dir");
+    assert_eq!(identify(&dir), Some((SourceKind::Directory, dir.clone())));
+    let prefix = dir.join("model.ckpt-100");
+    for file in ["model.ckpt-100", "model.ckpt-100.index", "model.ckpt-100.meta", "model.ckpt-100.data-00000-of-00001"]
+    {
+        assert_eq!(identify(&dir.join(file)), Some((SourceKind::Checkpoint, prefix.clone())), "{file}");
+    }
+    let graph = fixtures.join("graph_pair/graph.pbtxt");
+    assert_eq!(identify(&graph), Some((SourceKind::Graph, graph.clone())));
+    for nothing in ["detector/images", "graph_pair/missing.pb", "train_dir/model.ckpt-7", "train_dir/io.json"] {
+        assert_eq!(identify(&fixtures.join(nothing)), None, "{nothing}");
+    }
+    // A training directory without a state file is one too: its newest step is what converts.
+    let copy = tempfile::tempdir().unwrap();
+    for step in ["100", "1000", "200"] {
+        for suffix in [".index", ".data-00000-of-00001", ".meta"] {
+            let name = format!("model.ckpt-{step}{suffix}");
+            std::fs::copy(dir.join(&name), copy.path().join(&name)).unwrap();
+        }
+    }
+    assert_eq!(identify(copy.path()).map(|(kind, _)| kind), Some(SourceKind::Directory));
+    let found = tfmodel_core::source::resolve(copy.path(), None).unwrap();
+    assert_eq!(found.checkpoint, Some(copy.path().join("model.ckpt-1000")));
+}

@@ -470,6 +470,13 @@ fn report_js(r: QuantizationReport) -> QuantizationReportJs {
     }
 }
 
+/// Up to three of `known` closest to `name`, best first: the core's one rule
+/// for "did you mean", shared by the CLI's flags and the plugin's options.
+#[napi]
+pub fn closest_names(name: String, known: Vec<String>) -> Vec<String> {
+    tfmodel_core::names::closest(&name, known.iter().map(String::as_str))
+}
+
 /// The outputs a conversion would infer (and why), without converting.
 #[napi(ts_return_type = "Promise<OutputInference>")]
 pub fn infer_outputs(source: String, graph: Option<String>) -> AsyncTask<Job<InferredOutputs, OutputInference>> {
@@ -481,15 +488,49 @@ pub fn infer_outputs(source: String, graph: Option<String>) -> AsyncTask<Job<Inf
     )
 }
 
-/// Every file a model import is read from (graph, `.meta`, `.index`, data
-/// shards, state file): what a bundler watches and hashes for its cache.
-#[napi(ts_return_type = "Promise<string[]>")]
-pub fn model_files_of(source: String, graph: Option<String>) -> AsyncTask<Job<Vec<PathBuf>, Vec<String>>> {
+/// What a path as an import writes it names: its kind and source path.
+#[napi(object)]
+pub struct IdentifiedSource {
+    /// `checkpoint`, `directory` or `graph`.
+    pub kind: String,
+    /// The checkpoint prefix for one of its files; else the path itself.
+    pub source: String,
+}
+
+/// What `path` names, from names and existence alone; `null` for no model.
+/// Synchronous: a bundler asks it for every relative import.
+#[napi]
+pub fn identify_source(path: String) -> Option<IdentifiedSource> {
+    source::identify(Path::new(&path))
+        .map(|(kind, source)| IdentifiedSource { kind: kind.name().to_string(), source: path_string(&source) })
+}
+
+/// The files a model import is read from, as one resolution.
+#[napi(object)]
+pub struct ModelFilesJs {
+    /// The graph, `.meta`, `.index`, every data shard and the state file:
+    /// what a bundler watches and hashes for its cache.
+    pub files: Vec<String>,
+    /// The checkpoint prefix those files are of (a training directory's
+    /// newest checkpoint), to convert exactly what was hashed.
+    pub checkpoint: Option<String>,
+}
+
+#[napi(ts_return_type = "Promise<ModelFilesJs>")]
+pub fn model_files_of(source: String, graph: Option<String>) -> AsyncTask<Job<ResolvedFiles, ModelFilesJs>> {
     job(
-        move || source::resolve(Path::new(&source), graph.as_deref().map(Path::new))?.files(),
-        |files| files.iter().map(|p| path_string(p)).collect(),
+        move || {
+            let found = source::resolve(Path::new(&source), graph.as_deref().map(Path::new))?;
+            Ok((found.files()?, found.checkpoint))
+        },
+        |(files, checkpoint)| ModelFilesJs {
+            files: files.iter().map(|p| path_string(p)).collect(),
+            checkpoint: checkpoint.as_deref().map(path_string),
+        },
     )
 }
+
+type ResolvedFiles = (Vec<PathBuf>, Option<PathBuf>);
 
 // ---- optimize and quantize on graph files ------------------------------------
 
