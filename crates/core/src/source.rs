@@ -216,6 +216,8 @@ pub fn data_files(prefix: &Path) -> Result<Vec<PathBuf>> {
     Ok(crate::checkpoint::Checkpoint::open(prefix)?.data_paths())
 }
 
+/// `prefix` with `suffix` appended to its last component (`model.ckpt` +
+/// `.index`); prefixes often contain dots, so `with_extension` would cut them.
 pub fn with_suffix(prefix: &Path, suffix: &str) -> PathBuf {
     let mut name = prefix.as_os_str().to_owned();
     name.push(suffix);

@@ -36,6 +36,36 @@ pub fn num_elements(shape: &[i64]) -> Option<i64> {
     shape.iter().try_fold(1i64, |n, &d| n.checked_mul(d))
 }
 
+/// [`num_elements`] as a `usize`, for indexing and allocating.
+pub fn element_count(shape: &[i64]) -> Option<usize> {
+    num_elements(shape).and_then(|n| usize::try_from(n).ok())
+}
+
+/// Element strides of a row-major (C order) layout of `shape`.
+pub fn row_major_strides(shape: &[i64]) -> Vec<i64> {
+    let mut strides = vec![1i64; shape.len()];
+    for d in (0..shape.len().saturating_sub(1)).rev() {
+        strides[d] = strides[d + 1] * shape[d + 1];
+    }
+    strides
+}
+
+/// NumPy broadcasting of two shapes; an unknown dim (`-1`) takes the other
+/// side's size. `None` when the shapes do not broadcast.
+pub fn broadcast_shape(a: &[i64], b: &[i64]) -> Option<Vec<i64>> {
+    let rank = a.len().max(b.len());
+    let dim = |shape: &[i64], d: usize| if d + shape.len() < rank { 1 } else { shape[d + shape.len() - rank] };
+    (0..rank)
+        .map(|d| match (dim(a, d), dim(b, d)) {
+            (x, y) if x == y => Some(x),
+            (1, y) => Some(y),
+            (x, 1) => Some(x),
+            (-1, y) | (y, -1) => Some(y),
+            _ => None,
+        })
+        .collect()
+}
+
 /// Decoding a `TensorProto` may repeat its last value to fill the shape; an
 /// expansion to more than this many bytes, and more than
 /// [`MAX_EXPANSION_RATIO`] times the proto's own encoded size, is refused, so
@@ -394,6 +424,14 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(Tensor::from_proto(&zeros).unwrap().byte_len(), 1 << 20);
+    }
+
+    #[test]
+    fn counts_elements_without_overflow() {
+        assert_eq!(element_count(&[]), Some(1));
+        assert_eq!(element_count(&[2, 0, 3]), Some(0));
+        assert_eq!(element_count(&[-1, 3]), None);
+        assert_eq!(element_count(&[i64::MAX, i64::MAX]), None);
     }
 
     #[test]

@@ -3,7 +3,6 @@
 //! exactly its bytes from its data file and verifies their crc.
 
 use std::collections::HashMap;
-use std::ffi::OsString;
 use std::fs::File;
 use std::ops::Range;
 use std::os::unix::fs::FileExt;
@@ -13,13 +12,14 @@ use bytes::Bytes;
 use prost::Message;
 
 use super::crc;
-use super::slice::{self, element_count, TensorSlice};
+use super::slice::{self, TensorSlice};
 use super::table::{Entry, Reader, Table};
 use crate::dtype;
 use crate::error::{Error, ErrorKind, Result};
 use crate::names;
 use crate::proto::{bundle_header_proto::Endianness, BundleEntryProto, BundleHeaderProto, DataType};
-use crate::tensor::{format_shape, Tensor, TensorData};
+use crate::source::with_suffix;
+use crate::tensor::{element_count, format_shape, Tensor, TensorData};
 
 /// The bundle format version this reader implements.
 const READER_VERSION: i32 = 1;
@@ -191,14 +191,6 @@ impl Checkpoint {
         }
         Ok(())
     }
-}
-
-/// `path` with `suffix` appended to its last component (prefixes often
-/// contain dots, so `with_extension` would cut them).
-fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
-    let mut name = OsString::from(path.as_os_str());
-    name.push(suffix);
-    PathBuf::from(name)
 }
 
 fn read_index_file(prefix: &Path, index_path: &Path) -> Result<Vec<u8>> {

@@ -8,6 +8,7 @@ use std::str::FromStr;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::proto::{tensor_slice_proto, TensorSliceProto};
+use crate::tensor::{element_count, row_major_strides};
 
 /// One dimension of a slice: `length: None` is the whole dimension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -213,12 +214,6 @@ fn write_signed(out: &mut Vec<u8>, value: i64) {
     out.extend_from_slice(&bytes);
 }
 
-/// Elements of a fully known shape, or `None` for a negative dimension or an
-/// overflowing product.
-pub fn element_count(shape: &[i64]) -> Option<usize> {
-    shape.iter().try_fold(1usize, |count, &dim| count.checked_mul(usize::try_from(dim).ok()?))
-}
-
 /// Copies `part`, the elements of `slice`, into `full`, a tensor of shape
 /// `full_shape`. Both are row-major with `width` items per element (bytes per
 /// element for raw data, 1 for strings).
@@ -299,7 +294,8 @@ impl Layout {
                 break;
             }
         }
-        let strides = row_major_strides(&self.dims, self.width);
+        let dims: Vec<i64> = self.dims.iter().map(|&d| d as i64).collect();
+        let strides: Vec<usize> = row_major_strides(&dims).iter().map(|&s| s as usize * self.width).collect();
         let run_start = self.bounds.get(inner).map_or(0, |b| b.start * strides[inner]);
         let mut index: Vec<usize> = self.bounds[..inner].iter().map(|b| b.start).collect();
         let mut part_at = 0;
@@ -324,14 +320,6 @@ impl Layout {
         }
         false
     }
-}
-
-fn row_major_strides(dims: &[usize], width: usize) -> Vec<usize> {
-    let mut strides = vec![width; dims.len()];
-    for d in (0..dims.len().saturating_sub(1)).rev() {
-        strides[d] = strides[d + 1] * dims[d + 1];
-    }
-    strides
 }
 
 #[cfg(test)]
@@ -504,13 +492,5 @@ mod tests {
         assert!(copy_into_full(&mut [0u8; 6], &[2, 3], &slice, &[0u8; 5], 1).is_err());
         assert!(cut_from_full(&[0u8; 6], &[2, 3], &"0,3:-".parse().unwrap(), 1).is_err());
         assert!(cut_from_full(&[0u8; 0], &[i64::MAX, i64::MAX], &slice, 1).is_err());
-    }
-
-    #[test]
-    fn counts_elements_without_overflow() {
-        assert_eq!(element_count(&[]), Some(1));
-        assert_eq!(element_count(&[2, 0, 3]), Some(0));
-        assert_eq!(element_count(&[-1, 3]), None);
-        assert_eq!(element_count(&[i64::MAX, i64::MAX]), None);
     }
 }

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 
 use bytes::Bytes;
 
-use super::tfjs::ShapeInference;
+use crate::graph::shapes::ShapeInference;
 use crate::graph::{self, type_attr};
 use crate::names;
 use crate::proto::{DataType, GraphDef, NodeDef};

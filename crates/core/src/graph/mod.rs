@@ -1,6 +1,7 @@
 //! GraphDef and MetaGraphDef files, binary and text format, and the small
 //! queries the later stages make of a graph.
 
+pub mod shapes;
 mod text;
 
 use std::collections::HashMap;
@@ -12,6 +13,8 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::names;
 use crate::proto::{attr_value, AttrValue, GraphDef, MetaGraphDef, NodeDef};
 
+pub use shapes::{signature_of, Signature, TensorSpec};
+pub(crate) use text::to_dynamic;
 pub use text::{parse_text, to_text};
 
 /// How a graph file is encoded. `Auto` looks at the extension, then the bytes.

@@ -1,10 +1,11 @@
 //! Protobuf text format (`.pbtxt`, the `checkpoint` state file), parsed and
-//! printed through the schema's descriptors.
+//! printed through the schema's descriptors; the same descriptors give the
+//! TF.js emitter its JSON mapping.
 
 use std::sync::OnceLock;
 
 use prost::Message;
-use prost_reflect::{DescriptorPool, DynamicMessage};
+use prost_reflect::{DescriptorPool, DynamicMessage, MessageDescriptor};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::proto::DESCRIPTOR_SET;
@@ -14,12 +15,22 @@ fn pool() -> &'static DescriptorPool {
     POOL.get_or_init(|| DescriptorPool::decode(DESCRIPTOR_SET).expect("the built-in descriptor set decodes"))
 }
 
+fn descriptor(full_name: &str) -> Result<MessageDescriptor> {
+    pool()
+        .get_message_by_name(full_name)
+        .ok_or_else(|| Error::new(ErrorKind::InvalidArgument, format!("unknown message type {full_name}")))
+}
+
+/// `message` as a reflective message of type `full_name`, for printing it
+/// as text or JSON.
+pub(crate) fn to_dynamic<M: Message>(message: &M, full_name: &str) -> Result<DynamicMessage> {
+    DynamicMessage::decode(descriptor(full_name)?, message.encode_to_vec().as_slice())
+        .map_err(|e| Error::new(ErrorKind::GraphInvalid, e.to_string()))
+}
+
 /// Parses text format into message `full_name` (e.g. `tensorflow.GraphDef`).
 pub fn parse_text<M: Message + Default>(source: &str, full_name: &str) -> Result<M> {
-    let descriptor = pool()
-        .get_message_by_name(full_name)
-        .ok_or_else(|| Error::new(ErrorKind::InvalidArgument, format!("unknown message type {full_name}")))?;
-    let dynamic = DynamicMessage::parse_text_format(descriptor, source).map_err(|e| {
+    let dynamic = DynamicMessage::parse_text_format(descriptor(full_name)?, source).map_err(|e| {
         let position = e.to_string();
         Error::new(ErrorKind::GraphInvalid, format!("not a text-format {full_name}: {position}"))
     })?;
@@ -29,11 +40,7 @@ pub fn parse_text<M: Message + Default>(source: &str, full_name: &str) -> Result
 
 /// Prints a message in text format, as `tf.io.write_graph(as_text=True)` would.
 pub fn to_text<M: Message>(message: &M, full_name: &str) -> Result<String> {
-    let descriptor = pool()
-        .get_message_by_name(full_name)
-        .ok_or_else(|| Error::new(ErrorKind::InvalidArgument, format!("unknown message type {full_name}")))?;
-    let dynamic = DynamicMessage::decode(descriptor, message.encode_to_vec().as_slice())
-        .map_err(|e| Error::new(ErrorKind::GraphInvalid, e.to_string()))?;
+    let dynamic = to_dynamic(message, full_name)?;
     let options = prost_reflect::text_format::FormatOptions::new().pretty(true).expand_any(false);
     Ok(dynamic.to_text_format_with_options(&options))
 }

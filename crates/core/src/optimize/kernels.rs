@@ -11,7 +11,7 @@ use bytes::Bytes;
 use crate::dtype;
 use crate::graph::{self, attr_bool, attr_int, attr_type};
 use crate::proto::{attr_value, DataType, NodeDef};
-use crate::tensor::{Tensor, TensorData};
+use crate::tensor::{broadcast_shape, element_count, row_major_strides, Tensor, TensorData};
 
 /// Ops [`evaluate`] computes.
 pub(crate) const FOLDABLE_OPS: [&str; 24] = [
@@ -157,14 +157,6 @@ fn with_shape(tensor: &Tensor, shape: Vec<i64>) -> Tensor {
     Tensor { dtype: tensor.dtype, shape, data: tensor.data.clone() }
 }
 
-fn row_major_strides(shape: &[i64]) -> Vec<i64> {
-    let mut strides = vec![1i64; shape.len()];
-    for d in (0..shape.len().saturating_sub(1)).rev() {
-        strides[d] = strides[d + 1] * shape[d + 1];
-    }
-    strides
-}
-
 /// No kernel builds an output of more elements than this: folding keeps
 /// results small anyway, and a shape from a constant (`Fill`'s dims, a
 /// broadcast) must not make the process allocate without bound.
@@ -172,7 +164,7 @@ const MAX_ELEMENTS: usize = 1 << 26;
 
 /// Elements of an output of `shape`, if it is fully known and at most [`MAX_ELEMENTS`].
 fn output_elements(shape: &[i64]) -> Option<usize> {
-    crate::tensor::num_elements(shape).and_then(|n| usize::try_from(n).ok()).filter(|&n| n <= MAX_ELEMENTS)
+    element_count(shape).filter(|&n| n <= MAX_ELEMENTS)
 }
 
 /// For each position of an output of `out_shape`, the flat input index
@@ -448,20 +440,6 @@ fn unary(op: &str, x: &Tensor) -> Option<Tensor> {
         DataType::DtInt64 => int::<i64>(op, x),
         _ => None,
     }
-}
-
-/// NumPy broadcasting: shapes align at the right, a 1 stretches.
-fn broadcast_shape(a: &[i64], b: &[i64]) -> Option<Vec<i64>> {
-    let rank = a.len().max(b.len());
-    let dim = |shape: &[i64], d: usize| if d + shape.len() < rank { 1 } else { shape[d + shape.len() - rank] };
-    (0..rank)
-        .map(|d| match (dim(a, d), dim(b, d)) {
-            (x, y) if x == y => Some(x),
-            (1, y) => Some(y),
-            (x, 1) => Some(x),
-            _ => None,
-        })
-        .collect()
 }
 
 fn broadcast_indices(shape: &[i64], out_shape: &[i64]) -> Option<Vec<usize>> {

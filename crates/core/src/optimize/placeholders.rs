@@ -166,7 +166,7 @@ fn dtype_of(node: &NodeDef) -> Option<DataType> {
     ["dtype", "T", "DstT", "out_type"]
         .iter()
         .find_map(|attr| attr_type(node, attr))
-        .or_else(|| Some(crate::emit::tfjs::output_dtype(node)).filter(|&d| d != DataType::DtInvalid))
+        .or_else(|| Some(crate::graph::shapes::output_dtype(node)).filter(|&d| d != DataType::DtInvalid))
         .map(dtype::base)
 }
 
