@@ -309,7 +309,7 @@ pub fn convert(files: &ModelFiles, options: &ConvertOptions) -> Result<Converted
         }
         OutputFormat::Pb => {
             let graph = match &weights {
-                Some(weights) => quantize::dequantize_into_graph(&optimized.graph, weights)?,
+                Some(weights) => emit::dequantize_into_graph(&optimized.graph, weights)?,
                 None => optimized.graph.clone(),
             };
             let bytes =
@@ -377,7 +377,7 @@ pub fn optimize_file(input: &Path, output: &Path, binary: bool, options: &Optimi
 pub fn quantize_file(input: &Path, output: &Path, options: &QuantizeOptions) -> Result<QuantizationReport> {
     let graph = graph::read_graph_def(input, Encoding::Auto)?;
     let weights = quantize::quantize(&graph, options).map_err(|e| e.or_file(input))?;
-    let quantized = quantize::dequantize_into_graph(&graph, &weights).map_err(|e| e.or_file(input))?;
+    let quantized = emit::dequantize_into_graph(&graph, &weights).map_err(|e| e.or_file(input))?;
     emit::write_graph_def(&quantized, output)?;
     Ok(weights.report)
 }

@@ -1,6 +1,7 @@
 //! An in-memory tensor value and its conversion to and from `TensorProto`.
 
 use bytes::Bytes;
+use half::f16;
 use prost::Message;
 
 use crate::dtype;
@@ -135,7 +136,7 @@ impl Tensor {
             DataType::DtDouble => {
                 bytes.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().unwrap()) as f32).collect()
             }
-            DataType::DtHalf => bytes.chunks_exact(2).map(|c| f16_to_f32(u16::from_le_bytes([c[0], c[1]]))).collect(),
+            DataType::DtHalf => bytes.chunks_exact(2).map(|c| f16::from_le_bytes([c[0], c[1]]).to_f32()).collect(),
             DataType::DtBfloat16 => bytes
                 .chunks_exact(2)
                 .map(|c| f32::from_bits(u32::from(u16::from_le_bytes([c[0], c[1]])) << 16))
@@ -250,58 +251,6 @@ pub fn decoded_byte_len(proto: &TensorProto) -> Option<u64> {
     Some(n.saturating_mul(dtype::element_size(dtype)? as u64))
 }
 
-/// IEEE binary16 to binary32 (exact).
-pub fn f16_to_f32(bits: u16) -> f32 {
-    let sign = u32::from(bits >> 15) << 31;
-    let exponent = u32::from((bits >> 10) & 0x1f);
-    let fraction = u32::from(bits & 0x3ff);
-    let magnitude = match (exponent, fraction) {
-        (0, 0) => 0,
-        (0, f) => {
-            // Subnormal: f * 2^-24, exactly representable in f32.
-            let value = f as f32 * 2f32.powi(-24);
-            return if sign != 0 { -value } else { value };
-        }
-        (0x1f, 0) => 0x7f80_0000,
-        (0x1f, f) => 0x7fc0_0000 | (f << 13),
-        (e, f) => ((e + 112) << 23) | (f << 13),
-    };
-    f32::from_bits(sign | magnitude)
-}
-
-/// IEEE binary32 to binary16, rounding to nearest even (as numpy and TF.js do).
-pub fn f32_to_f16(value: f32) -> u16 {
-    let bits = value.to_bits();
-    let sign = ((bits >> 16) & 0x8000) as u16;
-    let exponent = ((bits >> 23) & 0xff) as i32;
-    let mantissa = bits & 0x7f_ffff;
-    if exponent == 0xff {
-        return sign | 0x7c00 | if mantissa != 0 { 0x200 } else { 0 };
-    }
-    let unbiased = exponent - 127;
-    if unbiased > 15 {
-        return sign | 0x7c00;
-    }
-    if unbiased >= -14 {
-        let half_exponent = ((unbiased + 15) as u32) << 10;
-        let half = half_exponent | (mantissa >> 13);
-        let rest = mantissa & 0x1fff;
-        let round_up = rest > 0x1000 || (rest == 0x1000 && (half & 1) == 1);
-        return sign | (half + u32::from(round_up)) as u16;
-    }
-    if unbiased < -25 {
-        return sign;
-    }
-    // Subnormal half: shift the full significand into place, round to nearest even.
-    let significand = mantissa | 0x80_0000;
-    let shift = (-unbiased - 14 + 13) as u32;
-    let half = significand >> shift;
-    let rest = significand & ((1 << shift) - 1);
-    let halfway = 1 << (shift - 1);
-    let round_up = rest > halfway || (rest == halfway && (half & 1) == 1);
-    sign | (half + u32::from(round_up)) as u16
-}
-
 fn invalid(message: impl Into<String>) -> Error {
     Error::new(ErrorKind::GraphInvalid, message)
 }
@@ -376,17 +325,24 @@ mod tests {
         assert_eq!(values, [1, 2, 2, 2, 2]);
     }
 
+    /// The cases our own conversion used to be checked against: the `half`
+    /// crate must round to nearest even and keep subnormals, as numpy and
+    /// TF.js do.
     #[test]
-    fn converts_half_precision_both_ways() {
+    fn half_precision_converts_like_numpy() {
+        let to_half = |v: f32| f16::from_f32(v).to_bits();
+        let from_half = |b: u16| f16::from_bits(b).to_f32();
         for (value, bits) in [(0.0f32, 0u16), (1.0, 0x3c00), (-2.5, 0xc100), (65504.0, 0x7bff), (5.960_464_5e-8, 1)] {
-            assert_eq!(f32_to_f16(value), bits, "{value}");
-            assert_eq!(f16_to_f32(bits), value, "{bits:#x}");
+            assert_eq!(to_half(value), bits, "{value}");
+            assert_eq!(from_half(bits), value, "{bits:#x}");
         }
-        assert_eq!(f32_to_f16(1e9), 0x7c00);
-        assert!(f16_to_f32(f32_to_f16(f32::NAN)).is_nan());
+        assert_eq!(to_half(1e9), 0x7c00);
+        assert!(from_half(to_half(f32::NAN)).is_nan());
         // 1 + 2^-11 lies halfway between two halves: ties go to the even one.
-        assert_eq!(f32_to_f16(1.0 + 2f32.powi(-11)), 0x3c00);
-        assert_eq!(f32_to_f16(1.0 + 3.0 * 2f32.powi(-11)), 0x3c02);
+        assert_eq!(to_half(1.0 + 2f32.powi(-11)), 0x3c00);
+        assert_eq!(to_half(1.0 + 3.0 * 2f32.powi(-11)), 0x3c02);
+        // bfloat16 is the top half of a float32.
+        assert_eq!(half::bf16::from_bits(0x3fc0).to_f32(), 1.5);
     }
 
     #[test]

@@ -5,13 +5,14 @@
 //! the float32 emulation of TensorFlow's `MIN_FIRST` kernel are checked.)
 
 use bytes::Bytes;
+use half::f16;
+use tfmodel_core::emit::{dequantize_into_graph, tf_dequantize_min_first};
 use tfmodel_core::graph::{attr_int, attr_string, attr_tensor, attr_type};
 use tfmodel_core::proto::{attr_value, AttrValue, DataType, GraphDef};
 use tfmodel_core::quantize::{
-    dequantize_into_graph, quantize, tf_dequantize_min_first, QuantizeMode, QuantizeOptions, QuantizedWeight,
-    QuantizedWeights, WeightEncoding,
+    quantize, QuantizeMode, QuantizeOptions, QuantizedWeight, QuantizedWeights, WeightEncoding,
 };
-use tfmodel_core::tensor::{f16_to_f32, Tensor};
+use tfmodel_core::tensor::Tensor;
 use tfmodel_core::ErrorKind;
 
 mod common;
@@ -352,7 +353,7 @@ fn float16_graph_casts_half_constants() {
     let half = const_values(&written, "w_float16");
     assert_eq!(half.dtype, DataType::DtHalf);
     let decoded: Vec<f32> =
-        half.raw().unwrap().chunks_exact(2).map(|c| f16_to_f32(u16::from_le_bytes([c[0], c[1]]))).collect();
+        half.raw().unwrap().chunks_exact(2).map(|c| f16::from_le_bytes([c[0], c[1]]).to_f32()).collect();
     assert_eq!(decoded, weights.weights["w"].decode());
 }
 

@@ -1,9 +1,11 @@
-//! Writing results: frozen binary/text GraphDefs and TensorFlow.js graph
-//! models. A single file is written under a temporary name and renamed into
+//! Writing results: frozen binary/text GraphDefs (with quantized weights
+//! decoded by TensorFlow's own ops, [`dequantize_into_graph`]) and
+//! TensorFlow.js graph models. A single file is written under a temporary name and renamed into
 //! place ([`write_atomic`]); a model directory is filled under a temporary
 //! name and swapped in as a whole ([`write_model_dir`]). A failed or
 //! interrupted run never leaves partial output.
 
+mod dequantize;
 mod dir;
 mod pb;
 pub mod tfjs;
@@ -16,6 +18,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::{Error, Result};
 
+pub use dequantize::{dequantize_into_graph, tf_dequantize_min_first};
 pub use dir::write_model_dir;
 pub use pb::{encode_graph_def, write_graph_def, write_graph_text};
 

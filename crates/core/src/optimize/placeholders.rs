@@ -73,7 +73,7 @@ fn scalar_constant(name: &str, dtype: DataType, value: ConstantValue) -> Result<
         (DataType::DtBool, ConstantValue::Float(x)) => vec![(x != 0.0) as u8],
         (DataType::DtFloat, ConstantValue::Float(x)) => (x as f32).to_le_bytes().to_vec(),
         (DataType::DtDouble, ConstantValue::Float(x)) => x.to_le_bytes().to_vec(),
-        (DataType::DtHalf, ConstantValue::Float(x)) => crate::tensor::f32_to_f16(x as f32).to_le_bytes().to_vec(),
+        (DataType::DtHalf, ConstantValue::Float(x)) => half::f16::from_f32(x as f32).to_le_bytes().to_vec(),
         _ => {
             return Err(Error::new(
                 ErrorKind::InvalidArgument,

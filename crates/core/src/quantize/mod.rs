@@ -1,0 +1,254 @@
+//! Weight quantization: decides how each large float32 `Const` is stored
+//! ([`encode`]: the encodings and their exact decoding; [`channels`]: which
+//! axis int8 scales run along) and reports what that costs in accuracy
+//! ([`measure`]). Writing the result is the emitters' job: TF.js manifests in
+//! [`crate::emit::tfjs`], a TensorFlow graph that decodes the weights with its
+//! own ops in [`crate::emit::dequantize_into_graph`].
+//!
+//! Three encodings, all of which leave small tensors (biases, batch-norm
+//! vectors, shape constants) as they are:
+//!
+//! - [`QuantizeMode::Uint8`]: affine, one range per tensor, 256 levels between
+//!   the tensor's min and max. The value and the minimum are rounded
+//!   separately and then subtracted (TensorFlow's reference rule), so rounding
+//!   errors do not all lean one way and zero stays exact whenever it lies
+//!   inside the range.
+//! - [`QuantizeMode::Float16`]: IEEE half precision, round to nearest even.
+//! - [`QuantizeMode::Int8`]: symmetric, one scale per output channel, values
+//!   in [−127, 127] (the TFLite weight scheme); zero is exact by construction.
+//!
+//! Every error figure is measured against what the consumer will actually
+//! decode: TensorFlow.js's rules for uint8 and float16 and `q · scale` in
+//! float32 for int8.
+
+mod channels;
+mod encode;
+mod measure;
+
+use std::collections::{BTreeMap, HashMap};
+use std::str::FromStr;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::graph::attr_tensor;
+use crate::names;
+use crate::proto::{DataType, GraphDef, NodeDef};
+use crate::tensor::{element_count, format_shape, Tensor};
+use channels::{channel_roles, ChannelRole};
+
+/// How quantized weights are stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum QuantizeMode {
+    /// Affine uint8 per tensor (`quantize`, `quantize=uint8`, TensorFlow's `eightbit`).
+    #[default]
+    Uint8,
+    /// Half precision.
+    Float16,
+    /// Symmetric int8 per output channel, dequantized by our own loader.
+    Int8,
+}
+
+impl QuantizeMode {
+    /// Every spelling [`QuantizeMode::from_str`] accepts.
+    pub const NAMES: [&'static str; 4] = ["uint8", "eightbit", "float16", "int8"];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            QuantizeMode::Uint8 => "uint8",
+            QuantizeMode::Float16 => "float16",
+            QuantizeMode::Int8 => "int8",
+        }
+    }
+}
+
+impl FromStr for QuantizeMode {
+    type Err = Error;
+
+    fn from_str(text: &str) -> Result<Self> {
+        match text {
+            "uint8" | "eightbit" => Ok(QuantizeMode::Uint8),
+            "float16" => Ok(QuantizeMode::Float16),
+            "int8" => Ok(QuantizeMode::Int8),
+            _ => Err(Error::new(
+                ErrorKind::InvalidArgument,
+                format!("unknown quantization mode \"{text}\" (expected uint8, eightbit, float16 or int8)"),
+            )
+            .suggest(names::closest(text, QuantizeMode::NAMES))),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuantizeOptions {
+    pub mode: QuantizeMode,
+    /// Tensors with fewer elements stay float: their bytes are negligible and
+    /// biases and normalization vectors are the most sensitive values in a model.
+    pub minimum_size: usize,
+}
+
+impl Default for QuantizeOptions {
+    fn default() -> Self {
+        QuantizeOptions { mode: QuantizeMode::Uint8, minimum_size: 1024 }
+    }
+}
+
+/// The encoding chosen for every quantized `Const`, by node name. Consts not
+/// listed are stored as they are.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QuantizedWeights {
+    pub mode: QuantizeMode,
+    pub weights: BTreeMap<String, QuantizedWeight>,
+    pub report: QuantizationReport,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct QuantizedWeight {
+    pub shape: Vec<i64>,
+    pub encoding: WeightEncoding,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum WeightEncoding {
+    /// Decodes as `q · scale + min`, evaluated in float64 and rounded once to
+    /// float32 (TensorFlow.js's rule). `min` is a whole number of steps, so a
+    /// zero inside the range decodes to exactly 0.
+    Uint8 { values: Vec<u8>, min: f64, scale: f64 },
+    /// Raw IEEE binary16 bit patterns.
+    Float16 { values: Vec<u16> },
+    /// Decodes as `q · scales[c]` in float32. The channels run over the dims
+    /// from `axis` on: element `i` belongs to channel `c = ⌊i / inner⌋ mod
+    /// scales.len()`, with `inner = elements / (Π shape[..axis] · scales.len())`
+    /// (the product of the dims after `axis` in the usual case). For a
+    /// depthwise filter `[H, W, Cin, M]` the channel is the flattened
+    /// `ci·M + m`: `axis` is 2 and there are `Cin·M` scales. Vectors and
+    /// scalars have a single scale (axis 0).
+    Int8 { values: Vec<i8>, scales: Vec<f32>, axis: usize },
+}
+
+/// Sizes and accuracy of a quantization run.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct QuantizationReport {
+    pub mode: QuantizeMode,
+    /// Bytes of every `Const`'s element data before quantization.
+    pub bytes_before: u64,
+    /// The same after: quantized tensors at their stored size (int8 scales
+    /// count 4 bytes each), every other `Const` unchanged.
+    pub bytes_after: u64,
+    /// One entry per quantized tensor, in graph order.
+    pub tensors: Vec<TensorReport>,
+    /// Large float tensors left as they were, with the reason.
+    pub skipped: Vec<SkippedTensor>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TensorReport {
+    pub name: String,
+    pub shape: Vec<i64>,
+    pub elements: u64,
+    /// Largest `|x̂ − x|` over the finite elements.
+    pub max_abs_error: f64,
+    /// Mean of `x̂ − x`: a systematic bias shows up here.
+    pub mean_error: f64,
+    /// Signal-to-quantization-noise ratio `10·log10(Σx² / Σ(x − x̂)²)` in dB;
+    /// `+inf` when the decoded values are exact.
+    pub sqnr_db: f64,
+}
+
+/// A float tensor left unquantized on purpose; displays as `name: reason`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkippedTensor {
+    pub name: String,
+    pub reason: String,
+}
+
+impl std::fmt::Display for SkippedTensor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.name, self.reason)
+    }
+}
+
+/// Chooses an encoding for every float32 `Const` with at least
+/// `options.minimum_size` elements (never for an empty one), and measures it.
+pub fn quantize(graph: &GraphDef, options: &QuantizeOptions) -> Result<QuantizedWeights> {
+    let roles = if options.mode == QuantizeMode::Int8 { channel_roles(graph) } else { HashMap::new() };
+    let mut weights = BTreeMap::new();
+    let mut report = QuantizationReport { mode: options.mode, ..Default::default() };
+    for node in graph.node.iter().filter(|n| n.op == "Const") {
+        let Some(proto) = attr_tensor(node, "value") else { continue };
+        let tensor = match Tensor::from_proto(proto) {
+            Ok(tensor) => tensor,
+            Err(e) if proto.dtype == DataType::DtFloat as i32 => {
+                return Err(e.prefixed(format_args!("Const \"{}\"", node.name)).about(&node.name))
+            }
+            // A constant we cannot even read (resource, variant) is left alone.
+            Err(_) => {
+                report.bytes_before += proto.tensor_content.len() as u64;
+                report.bytes_after += proto.tensor_content.len() as u64;
+                continue;
+            }
+        };
+        let size = tensor.byte_len() as u64;
+        report.bytes_before += size;
+        let elements = tensor.num_elements() as usize;
+        if tensor.dtype != DataType::DtFloat || elements == 0 || elements < options.minimum_size {
+            report.bytes_after += size;
+            continue;
+        }
+        let values = tensor.to_f32_vec().expect("float32 tensors convert");
+        let role = roles.get(node.name.as_str()).copied().unwrap_or(ChannelRole::Last);
+        match encode::encode(&values, &tensor.shape, options.mode, role) {
+            Ok(weight) => {
+                report.bytes_after += weight.byte_len() as u64;
+                report.tensors.push(measure::measure(&node.name, &weight, &values));
+                weights.insert(node.name.clone(), weight);
+            }
+            Err(reason) => {
+                report.bytes_after += size;
+                report.skipped.push(SkippedTensor { name: node.name.clone(), reason });
+            }
+        }
+    }
+    Ok(QuantizedWeights { mode: options.mode, weights, report })
+}
+
+/// A weight quantized from another graph (or a stale run), or built by hand
+/// with values that do not fill its shape or an axis it does not have, must
+/// not be spliced in: the writers index `shape[axis]` and walk the values.
+pub(crate) fn check_weight_fits(node: &NodeDef, weight: &QuantizedWeight) -> Result<()> {
+    let mismatch = |what: String| {
+        Err(Error::new(ErrorKind::ShapeMismatch, format!("quantized weight \"{}\" {what}", node.name))
+            .about(&node.name))
+    };
+    let proto = attr_tensor(node, "value");
+    let shape = proto.and_then(|t| t.tensor_shape.as_ref()).map(|s| s.dim.iter().map(|d| d.size).collect::<Vec<_>>());
+    let is_float = proto.is_some_and(|t| t.dtype == DataType::DtFloat as i32);
+    if !is_float || shape.as_deref() != Some(weight.shape.as_slice()) {
+        return mismatch("does not match the graph's float32 constant of that name".to_string());
+    }
+    let elements = element_count(&weight.shape);
+    if elements != Some(weight.num_elements()) {
+        return mismatch(format!(
+            "holds {} values, but its shape {} has {} elements",
+            weight.num_elements(),
+            format_shape(&weight.shape),
+            elements.map_or("too many".to_string(), |n| n.to_string())
+        ));
+    }
+    if let WeightEncoding::Int8 { scales, axis, .. } = &weight.encoding {
+        let rank = weight.shape.len();
+        let per_tensor = scales.len() == 1 && *axis == 0;
+        // One scale per channel of `axis`, or per element of the dims from `axis` on (depthwise).
+        let channels = |dims: &[i64]| element_count(dims);
+        let fits = per_tensor
+            || (*axis < rank
+                && (channels(&weight.shape[*axis..*axis + 1]) == Some(scales.len())
+                    || channels(&weight.shape[*axis..]) == Some(scales.len())));
+        if !fits {
+            return mismatch(format!(
+                "has {} int8 scales on axis {axis}, which shape {} does not have channels for",
+                scales.len(),
+                format_shape(&weight.shape)
+            ));
+        }
+    }
+    Ok(())
+}
