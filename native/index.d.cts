@@ -83,6 +83,42 @@ export interface ConvertResult {
 /** The core's version; part of cache keys. */
 export declare function coreVersion(): string
 
+export declare function defaults(): Defaults
+
+/** The core's defaults and name lists. */
+export interface Defaults {
+  /** Bytes per TF.js weight shard. */
+  shardSize: number
+  /** Tensors with fewer elements stay float when quantizing. */
+  quantizeMinimumSize: number
+  quantizeModes: Array<QuantizeModeName>
+}
+
+/** The stable code of a core error ([`tfmodel_core::ErrorKind::code`]). */
+export declare const enum ErrorCode {
+  FILE_NOT_FOUND = 'FILE_NOT_FOUND',
+  IO_ERROR = 'IO_ERROR',
+  INDEX_TRUNCATED = 'INDEX_TRUNCATED',
+  INDEX_CORRUPT = 'INDEX_CORRUPT',
+  CRC_MISMATCH = 'CRC_MISMATCH',
+  SHARD_MISSING = 'SHARD_MISSING',
+  SHARD_TRUNCATED = 'SHARD_TRUNCATED',
+  UNSUPPORTED_FORMAT = 'UNSUPPORTED_FORMAT',
+  GRAPH_EMPTY = 'GRAPH_EMPTY',
+  GRAPH_INVALID = 'GRAPH_INVALID',
+  TENSOR_NOT_FOUND = 'TENSOR_NOT_FOUND',
+  UNKNOWN_NODE = 'UNKNOWN_NODE',
+  VARIABLE_MISSING = 'VARIABLE_MISSING',
+  SHAPE_MISMATCH = 'SHAPE_MISMATCH',
+  DTYPE_MISMATCH = 'DTYPE_MISMATCH',
+  UNSUPPORTED_DTYPE = 'UNSUPPORTED_DTYPE',
+  UNSUPPORTED_OP = 'UNSUPPORTED_OP',
+  CHECKPOINT_NOT_FOUND = 'CHECKPOINT_NOT_FOUND',
+  NO_OUTPUTS = 'NO_OUTPUTS',
+  INVALID_ARGUMENT = 'INVALID_ARGUMENT',
+  INTERNAL_ERROR = 'INTERNAL_ERROR',
+}
+
 /** Every error code the core can return, for documentation and tests. */
 export declare function errorCodes(): Array<string>
 
@@ -210,6 +246,12 @@ export interface OutputFile {
   data: Buffer
 }
 
+/** What `convert` emits ([`core::OutputFormat`]). */
+export declare const enum OutputFormatName {
+  tfjs = 'tfjs',
+  pb = 'pb',
+}
+
 export interface OutputInference {
   outputs: Array<InferredOutputJs>
   /** Losses, labels and metrics left out. */
@@ -227,6 +269,13 @@ export interface QuantizationReportJs {
 
 /** Quantizes a frozen graph file's weights into a TensorFlow-loadable GraphDef. */
 export declare function quantizeGraph(input: string, output: string, mode: string, minimumSize?: number | undefined | null): Promise<QuantizationReportJs>
+
+/** A quantization mode as imports and flags name it ([`QuantizeMode::name`]). */
+export declare const enum QuantizeModeName {
+  uint8 = 'uint8',
+  float16 = 'float16',
+  int8 = 'int8',
+}
 
 /** Reads one tensor's value (`inspect_checkpoint --tensor_name`). */
 export declare function readTensor(source: string, name: string): Promise<TensorValue>

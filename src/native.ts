@@ -29,29 +29,14 @@ function load(): typeof Addon {
   return addon
 }
 
-/** Stable codes of errors raised by the core (see the README's table). */
-export type ErrorCode =
-  | 'FILE_NOT_FOUND'
-  | 'IO_ERROR'
-  | 'INDEX_TRUNCATED'
-  | 'INDEX_CORRUPT'
-  | 'CRC_MISMATCH'
-  | 'SHARD_MISSING'
-  | 'SHARD_TRUNCATED'
-  | 'UNSUPPORTED_FORMAT'
-  | 'GRAPH_EMPTY'
-  | 'GRAPH_INVALID'
-  | 'TENSOR_NOT_FOUND'
-  | 'UNKNOWN_NODE'
-  | 'VARIABLE_MISSING'
-  | 'SHAPE_MISMATCH'
-  | 'DTYPE_MISMATCH'
-  | 'UNSUPPORTED_DTYPE'
-  | 'UNSUPPORTED_OP'
-  | 'CHECKPOINT_NOT_FOUND'
-  | 'NO_OUTPUTS'
-  | 'INVALID_ARGUMENT'
-  | 'INTERNAL_ERROR'
+/** Stable codes of errors raised by the core (see the README's table); the core's enum. */
+export type ErrorCode = `${Addon.ErrorCode}`
+
+/** Quantization modes as imports and flags name them; the core's enum. */
+export type QuantizeMode = `${Addon.QuantizeModeName}`
+
+/** What a conversion emits; the core's enum. */
+export type OutputFormat = `${Addon.OutputFormatName}`
 
 /** An error from the core: `code` is stable, `file` names the file at fault. */
 export interface TfModelError extends Error {
@@ -122,6 +107,12 @@ export function closestNames(name: string, known: readonly string[]): string[] {
 
 export function errorCodes(): ErrorCode[] {
   return load().errorCodes() as ErrorCode[]
+}
+
+/** The core's defaults (shard size, minimum quantized size) and quantization modes. */
+export function defaults(): { shardSize: number; quantizeMinimumSize: number; quantizeModes: QuantizeMode[] } {
+  const found = load().defaults()
+  return { ...found, quantizeModes: found.quantizeModes.map((m) => m as QuantizeMode) }
 }
 
 export function coreVersion(): string {

@@ -1,10 +1,10 @@
 // Query directives on a model import (`./ssd.ckpt?quantize=int8&outputs=a,b`),
 // named after TensorFlow's tool flags. Unknown names and bad values are errors.
-import { closestNames } from '../native.js'
+import { closestNames, defaults, type OutputFormat, type QuantizeMode } from '../native.js'
 import { PluginError } from './errors.js'
 
-export type QuantizeMode = 'uint8' | 'float16' | 'int8'
-export type ModelFormat = 'tfjs' | 'pb'
+export type { QuantizeMode }
+export type ModelFormat = OutputFormat
 
 export interface Directives {
   /** `quantize` alone means uint8; absent means float32 weights. */
@@ -23,8 +23,9 @@ export interface Directives {
 }
 
 export const DIRECTIVES = ['quantize', 'outputs', 'inputs', 'format', 'url', 'ema', 'placeholders'] as const
-export const QUANTIZE_MODES: readonly QuantizeMode[] = ['uint8', 'float16', 'int8']
-const FORMATS: readonly ModelFormat[] = ['tfjs', 'pb']
+export const QUANTIZE_MODES: readonly QuantizeMode[] = defaults().quantizeModes
+// Checked against the core's enum: a format added there fails to compile here.
+const FORMATS = Object.keys({ tfjs: true, pb: true } satisfies Record<ModelFormat, true>) as ModelFormat[]
 
 /** Parameters bundlers add to ids themselves; never the user's. */
 const BUNDLER_PARAMETERS = new Set(['t', 'v', 'import', 'used', 'direct', 'lang', 'inline'])

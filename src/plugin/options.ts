@@ -6,7 +6,7 @@ import picomatch from 'picomatch'
 
 import type { BackendName } from '../runtime/types.js'
 import { type ModelFormat, QUANTIZE_MODES, type QuantizeMode } from './directives.js'
-import { closestNames } from '../native.js'
+import { closestNames, defaults } from '../native.js'
 import { PluginError } from './errors.js'
 
 /** Settings for the models whose source path matches `include`. */
@@ -88,7 +88,7 @@ const MODEL_OPTION_NAMES = ['include', 'outputs', 'inputs', 'graph', 'quantize',
 export function resolveOptions(options: Options = {}, bundlerRoot?: string): ResolvedOptions {
   rejectUnknown(options, OPTION_NAMES, 'option')
   const root = resolve(options.root ?? bundlerRoot ?? process.cwd())
-  const shardSize = options.shardSize ?? 4 * 1024 * 1024
+  const shardSize = options.shardSize ?? defaults().shardSize
   if (!Number.isInteger(shardSize) || shardSize <= 0) {
     throw new PluginError('INVALID_OPTION', `option "shardSize" must be a positive integer, not ${String(options.shardSize)}`)
   }
@@ -176,7 +176,7 @@ function quantizeMode(value: unknown, name: string): QuantizeMode | undefined {
   if (QUANTIZE_MODES.includes(value as QuantizeMode)) return value as QuantizeMode
   throw new PluginError(
     'INVALID_OPTION',
-    `option "${name}" takes true, false, "uint8", "float16" or "int8", not ${JSON.stringify(value)}`,
+    `option "${name}" takes true, false, ${QUANTIZE_MODES.map((m) => `"${m}"`).join(', ')}, not ${JSON.stringify(value)}`,
     closestNames(String(value), QUANTIZE_MODES),
   )
 }

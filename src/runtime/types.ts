@@ -34,7 +34,8 @@ export interface ModelFile {
   bytes: number
 }
 
-export type QuantizationMode = 'uint8' | 'float16' | 'int8'
+// The core's enum (a type only: nothing of the addon reaches the browser).
+export type QuantizationMode = `${import('../../native/index.cjs').QuantizeModeName}`
 
 /** What a generated loader module knows about its model at build time. */
 export interface ModelDescriptor {

@@ -13,7 +13,7 @@ use tfmodel_core::checkpoint::Checkpoint;
 use tfmodel_core::freeze::InferredOutputs;
 use tfmodel_core::optimize::OptimizedGraph;
 use tfmodel_core::pipeline::{self as core, Converted, FreezeOutcome, ModelFlags};
-use tfmodel_core::quantize::QuantizationReport;
+use tfmodel_core::quantize::{QuantizationReport, QuantizeMode, QuantizeOptions};
 use tfmodel_core::tensor::{Tensor, TensorData};
 use tfmodel_core::{dtype, source, Error};
 
@@ -603,6 +603,132 @@ pub fn quantize_graph(
 #[napi]
 pub fn error_codes() -> Vec<String> {
     tfmodel_core::ErrorKind::ALL.iter().map(|k| k.code().to_string()).collect()
+}
+
+// ---- the core's names and defaults, for the TypeScript side -----------------
+// The TS types derive from these enums in the generated declarations, and its
+// defaults from `defaults()`: the names are the core's, checked by the tests.
+
+/// A quantization mode as imports and flags name it ([`QuantizeMode::name`]).
+#[napi(string_enum)]
+#[allow(non_camel_case_types)]
+pub enum QuantizeModeName {
+    uint8,
+    float16,
+    int8,
+}
+
+impl From<QuantizeMode> for QuantizeModeName {
+    fn from(mode: QuantizeMode) -> Self {
+        match mode {
+            QuantizeMode::Uint8 => QuantizeModeName::uint8,
+            QuantizeMode::Float16 => QuantizeModeName::float16,
+            QuantizeMode::Int8 => QuantizeModeName::int8,
+        }
+    }
+}
+
+/// What `convert` emits ([`core::OutputFormat`]).
+#[napi(string_enum)]
+#[allow(non_camel_case_types)]
+pub enum OutputFormatName {
+    tfjs,
+    pb,
+}
+
+impl From<core::OutputFormat> for OutputFormatName {
+    fn from(format: core::OutputFormat) -> Self {
+        match format {
+            core::OutputFormat::Tfjs => OutputFormatName::tfjs,
+            core::OutputFormat::Pb => OutputFormatName::pb,
+        }
+    }
+}
+
+/// The stable code of a core error ([`tfmodel_core::ErrorKind::code`]).
+#[napi(string_enum)]
+#[allow(non_camel_case_types, clippy::upper_case_acronyms)]
+pub enum ErrorCode {
+    FILE_NOT_FOUND,
+    IO_ERROR,
+    INDEX_TRUNCATED,
+    INDEX_CORRUPT,
+    CRC_MISMATCH,
+    SHARD_MISSING,
+    SHARD_TRUNCATED,
+    UNSUPPORTED_FORMAT,
+    GRAPH_EMPTY,
+    GRAPH_INVALID,
+    TENSOR_NOT_FOUND,
+    UNKNOWN_NODE,
+    VARIABLE_MISSING,
+    SHAPE_MISMATCH,
+    DTYPE_MISMATCH,
+    UNSUPPORTED_DTYPE,
+    UNSUPPORTED_OP,
+    CHECKPOINT_NOT_FOUND,
+    NO_OUTPUTS,
+    INVALID_ARGUMENT,
+    INTERNAL_ERROR,
+}
+
+impl From<tfmodel_core::ErrorKind> for ErrorCode {
+    fn from(kind: tfmodel_core::ErrorKind) -> Self {
+        use tfmodel_core::ErrorKind as K;
+        match kind {
+            K::FileNotFound => ErrorCode::FILE_NOT_FOUND,
+            K::Io => ErrorCode::IO_ERROR,
+            K::IndexTruncated => ErrorCode::INDEX_TRUNCATED,
+            K::IndexCorrupt => ErrorCode::INDEX_CORRUPT,
+            K::CrcMismatch => ErrorCode::CRC_MISMATCH,
+            K::ShardMissing => ErrorCode::SHARD_MISSING,
+            K::ShardTruncated => ErrorCode::SHARD_TRUNCATED,
+            K::UnsupportedFormat => ErrorCode::UNSUPPORTED_FORMAT,
+            K::GraphEmpty => ErrorCode::GRAPH_EMPTY,
+            K::GraphInvalid => ErrorCode::GRAPH_INVALID,
+            K::TensorNotFound => ErrorCode::TENSOR_NOT_FOUND,
+            K::UnknownNode => ErrorCode::UNKNOWN_NODE,
+            K::VariableMissing => ErrorCode::VARIABLE_MISSING,
+            K::ShapeMismatch => ErrorCode::SHAPE_MISMATCH,
+            K::DtypeMismatch => ErrorCode::DTYPE_MISMATCH,
+            K::UnsupportedDtype => ErrorCode::UNSUPPORTED_DTYPE,
+            K::UnsupportedOp => ErrorCode::UNSUPPORTED_OP,
+            K::CheckpointNotFound => ErrorCode::CHECKPOINT_NOT_FOUND,
+            K::NoOutputs => ErrorCode::NO_OUTPUTS,
+            K::InvalidArgument => ErrorCode::INVALID_ARGUMENT,
+            K::Internal => ErrorCode::INTERNAL_ERROR,
+        }
+    }
+}
+
+/// The core's defaults and name lists.
+#[napi(object)]
+pub struct Defaults {
+    /// Bytes per TF.js weight shard.
+    pub shard_size: u32,
+    /// Tensors with fewer elements stay float when quantizing.
+    pub quantize_minimum_size: u32,
+    pub quantize_modes: Vec<QuantizeModeName>,
+}
+
+#[napi]
+pub fn defaults() -> Defaults {
+    Defaults {
+        shard_size: tfmodel_core::emit::tfjs::TfjsOptions::default().shard_size as u32,
+        quantize_minimum_size: QuantizeOptions::default().minimum_size as u32,
+        quantize_modes: quantize_modes().into_iter().map(Into::into).collect(),
+    }
+}
+
+/// Each mode once, in the core's order (`eightbit` is another name of uint8).
+fn quantize_modes() -> Vec<QuantizeMode> {
+    let mut modes: Vec<QuantizeMode> = Vec::new();
+    for mode in QuantizeMode::NAMES.iter().filter_map(|n| n.parse::<QuantizeMode>().ok()) {
+        if !modes.contains(&mode) {
+            modes.push(mode);
+        }
+    }
+    modes
 }
 
 /// The core's version; part of cache keys.
