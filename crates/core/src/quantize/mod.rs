@@ -1,7 +1,7 @@
 //! Weight quantization: decides how each large float32 `Const` is stored
-//! ([`encode`]: the encodings and their exact decoding; [`channels`]: which
+//! (`encode`: the encodings and their exact decoding; `channels`: which
 //! axis int8 scales run along) and reports what that costs in accuracy
-//! ([`measure`]). Writing the result is the emitters' job: TF.js manifests in
+//! (`measure`). Writing the result is the emitters' job: TF.js manifests in
 //! [`crate::emit::tfjs`], a TensorFlow graph that decodes the weights with its
 //! own ops in [`crate::emit::dequantize_into_graph`].
 //!
