@@ -1,6 +1,6 @@
 // Flag parsing in the style of TensorFlow's tools (absl flags): `--name=value`,
 // `--name value`, `--name` / `--noname` for booleans. Kebab-case names are
-// accepted as aliases of the snake_case ones.
+// accepted as aliases of the snake_case ones. Every command takes --help (-h).
 
 import { closestNames } from '../native.js'
 
@@ -12,18 +12,41 @@ export interface FlagSpec {
   default?: string | boolean
 }
 
-export type FlagValues = Record<string, string | boolean | string[] | undefined>
+/**
+ * What a flag reads as: a string, a boolean, or a list for `a,b`, and
+ * undefined when it was not given and has no default. A boolean without a
+ * default stays undefined too, because "not said" can mean something of its
+ * own (`--input_binary`: decide by the file).
+ */
+export type FlagValue<S extends FlagSpec> = S extends { kind: 'list' }
+  ? string[] | undefined
+  : (S extends { kind: 'boolean' } ? boolean : string) | (S extends { default: string | boolean } ? never : undefined)
+
+/** The parsed flags of a spec list declared `as const`, by name. */
+export type Flags<Specs extends readonly FlagSpec[]> = { [S in Specs[number] as S['name']]: FlagValue<S> }
+
+type FlagValues = Record<string, string | boolean | string[] | undefined>
 
 export class UsageError extends Error {
   readonly code = 'INVALID_ARGUMENT'
 }
 
-export interface ParsedArgs {
-  flags: FlagValues
+export interface ParsedArgs<Specs extends readonly FlagSpec[]> {
+  flags: Flags<Specs>
   positionals: string[]
+  /** --help or -h was given. */
+  help: boolean
 }
 
-export function parseArgs(argv: string[], specs: FlagSpec[]): ParsedArgs {
+const helpFlag: FlagSpec = { name: 'help', kind: 'boolean', help: 'show this help' }
+
+/** `ignored`: string flags accepted for compatibility with TensorFlow's tool, whose values nobody reads. */
+export function parseArgs<const Specs extends readonly FlagSpec[]>(argv: string[], listed: Specs, ignored: readonly string[] = []): ParsedArgs<Specs> {
+  const specs: FlagSpec[] = [
+    ...listed,
+    helpFlag,
+    ...ignored.map((name): FlagSpec => ({ name, kind: 'string', help: '(accepted for compatibility; ignored)' })),
+  ]
   const byName = new Map(specs.map((s) => [s.name, s]))
   const flags: FlagValues = {}
   const positionals: string[] = []
@@ -62,7 +85,17 @@ export function parseArgs(argv: string[], specs: FlagSpec[]): ParsedArgs {
   for (const spec of specs) {
     if (flags[spec.name] === undefined && spec.default !== undefined) flags[spec.name] = spec.default
   }
-  return { flags, positionals }
+  const help = flags.help === true
+  delete flags.help
+  // Every value was set from its spec's kind or default, which is what Flags<Specs> says.
+  return { flags: flags as Flags<Specs>, positionals, help }
+}
+
+/** A flag that takes a count (`--minimum_size=1024`): a whole number, at least 0. */
+export function wholeNumber(name: string, value: string): number {
+  const number = Number(value)
+  if (!Number.isInteger(number) || number < 0) throw new UsageError(`--${name} takes a whole number`)
+  return number
 }
 
 /** `a,b, c` → `['a', 'b', 'c']`; empty items dropped. */
@@ -79,14 +112,14 @@ function parseBoolean(name: string, value: string): boolean {
   throw new UsageError(`flag --${name} takes true or false, not "${value}"`)
 }
 
-function suggestFlag(name: string, specs: FlagSpec[]): string {
+function suggestFlag(name: string, specs: readonly FlagSpec[]): string {
   const [best] = closestNames(name, specs.map((s) => s.name))
   return best ? ` (did you mean --${best}?)` : ''
 }
 
-export function usage(command: string, summary: string, specs: FlagSpec[]): string {
+export function usage(command: string, summary: string, specs: readonly FlagSpec[]): string {
   const lines = [`Usage: tfmodel ${command}`, '', summary, '', 'Flags:']
-  for (const spec of specs) {
+  for (const spec of [...specs, helpFlag]) {
     const value = spec.kind === 'boolean' ? '' : spec.kind === 'list' ? '=a,b' : '=…'
     const fallback = spec.default === undefined ? '' : ` (default: ${String(spec.default)})`
     lines.push(`  --${spec.name}${value}`.padEnd(36) + spec.help + fallback)

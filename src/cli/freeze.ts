@@ -1,63 +1,54 @@
 // `tfmodel freeze`: TensorFlow's `freeze_graph`, flag for flag.
 import { freeze } from '../native.js'
-import { type FlagSpec, parseArgs, UsageError, usage } from './args.js'
+import { UsageError } from './args.js'
+import { defineCommand } from './command.js'
 import { inferenceLines } from './report.js'
-
-export const freezeFlags: FlagSpec[] = [
-  { name: 'input_graph', kind: 'string', help: 'GraphDef file (.pb binary, .pbtxt text)' },
-  { name: 'input_binary', kind: 'boolean', help: 'read --input_graph/--input_meta_graph as binary (default: by file)' },
-  { name: 'input_checkpoint', kind: 'string', help: 'checkpoint prefix or training directory' },
-  { name: 'input_meta_graph', kind: 'string', help: '.meta file; its graph is the one frozen' },
-  { name: 'output_graph', kind: 'string', help: 'where to write the frozen binary GraphDef' },
-  { name: 'output_node_names', kind: 'list', help: 'output node names (default: the signature, else the prediction heads)' },
-  { name: 'clear_devices', kind: 'boolean', help: 'blank device placements', default: true },
-  { name: 'variable_names_whitelist', kind: 'list', help: 'freeze only these variables' },
-  { name: 'variable_names_blacklist', kind: 'list', help: 'never freeze these variables' },
-  { name: 'variable_names_allowlist', kind: 'list', help: 'alias of --variable_names_whitelist (TF 2.x name)' },
-  { name: 'variable_names_denylist', kind: 'list', help: 'alias of --variable_names_blacklist (TF 2.x name)' },
-  { name: 'as_text', kind: 'boolean', help: 'write text format instead of binary' },
-  { name: 'use_ema', kind: 'boolean', help: 'freeze with the ExponentialMovingAverage shadow variables' },
-  { name: 'help', kind: 'boolean', help: 'show this help' },
-]
-
-/** freeze_graph flags that this tool accepts and ignores, as TensorFlow does. */
-const ignored = ['restore_op_name', 'filename_tensor_name', 'checkpoint_version', 'input_saver', 'initializer_nodes']
-const specs: FlagSpec[] = [
-  ...freezeFlags,
-  ...ignored.map((name): FlagSpec => ({ name, kind: 'string', help: '(accepted for compatibility; ignored)' })),
-]
 
 export const freezeSummary =
   'Freezes a graph with a checkpoint: variables become constants and the graph is pruned to its outputs.'
 
-export async function runFreeze(argv: string[], out: (line: string) => void): Promise<number> {
-  const { flags, positionals } = parseArgs(argv, specs)
-  if (flags.help) {
-    out(usage('freeze [flags]', freezeSummary, freezeFlags))
+export const runFreeze = defineCommand({
+  usage: 'freeze [flags]',
+  summary: freezeSummary,
+  flags: [
+    { name: 'input_graph', kind: 'string', help: 'GraphDef file (.pb binary, .pbtxt text)' },
+    { name: 'input_binary', kind: 'boolean', help: 'read --input_graph/--input_meta_graph as binary (default: by file)' },
+    { name: 'input_checkpoint', kind: 'string', help: 'checkpoint prefix or training directory' },
+    { name: 'input_meta_graph', kind: 'string', help: '.meta file; its graph is the one frozen' },
+    { name: 'output_graph', kind: 'string', help: 'where to write the frozen binary GraphDef' },
+    { name: 'output_node_names', kind: 'list', help: 'output node names (default: the signature, else the prediction heads)' },
+    { name: 'clear_devices', kind: 'boolean', help: 'blank device placements', default: true },
+    { name: 'variable_names_whitelist', kind: 'list', help: 'freeze only these variables' },
+    { name: 'variable_names_blacklist', kind: 'list', help: 'never freeze these variables' },
+    { name: 'variable_names_allowlist', kind: 'list', help: 'alias of --variable_names_whitelist (TF 2.x name)' },
+    { name: 'variable_names_denylist', kind: 'list', help: 'alias of --variable_names_blacklist (TF 2.x name)' },
+    { name: 'as_text', kind: 'boolean', help: 'write text format instead of binary' },
+    { name: 'use_ema', kind: 'boolean', help: 'freeze with the ExponentialMovingAverage shadow variables' },
+  ],
+  // freeze_graph flags that this tool accepts and ignores, as TensorFlow does.
+  ignoredFlags: ['restore_op_name', 'filename_tensor_name', 'checkpoint_version', 'input_saver', 'initializer_nodes'],
+  args: [],
+  async run({ flags }, out) {
+    if (!flags.output_graph) throw new UsageError('--output_graph is required')
+    if (!flags.input_graph && !flags.input_meta_graph && !flags.input_checkpoint) {
+      throw new UsageError('give --input_checkpoint (with its .meta beside it), --input_meta_graph or --input_graph')
+    }
+    const result = await freeze({
+      inputGraph: flags.input_graph,
+      inputBinary: flags.input_binary,
+      inputCheckpoint: flags.input_checkpoint,
+      inputMetaGraph: flags.input_meta_graph,
+      outputGraph: flags.output_graph,
+      outputAsText: flags.as_text,
+      outputNodeNames: flags.output_node_names,
+      clearDevices: flags.clear_devices,
+      variableNamesWhitelist: flags.variable_names_whitelist ?? flags.variable_names_allowlist,
+      variableNamesBlacklist: flags.variable_names_blacklist ?? flags.variable_names_denylist,
+      useEma: flags.use_ema,
+    })
+    for (const line of inferenceLines(result)) out(line)
+    out(`Converted ${result.variables.length} variables to const ops.`)
+    out(`${result.nodeCount} ops in the final graph (outputs: ${result.outputNodeNames.join(', ')}); wrote ${result.bytes} bytes to ${result.outputGraph}`)
     return 0
-  }
-  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`)
-  const output = flags.output_graph as string | undefined
-  if (!output) throw new UsageError('--output_graph is required')
-  if (!flags.input_graph && !flags.input_meta_graph && !flags.input_checkpoint) {
-    throw new UsageError('give --input_checkpoint (with its .meta beside it), --input_meta_graph or --input_graph')
-  }
-  const list = (name: string) => flags[name] as string[] | undefined
-  const result = await freeze({
-    inputGraph: flags.input_graph as string | undefined,
-    inputBinary: flags.input_binary as boolean | undefined,
-    inputCheckpoint: flags.input_checkpoint as string | undefined,
-    inputMetaGraph: flags.input_meta_graph as string | undefined,
-    outputGraph: output,
-    outputAsText: flags.as_text as boolean | undefined,
-    outputNodeNames: list('output_node_names'),
-    clearDevices: flags.clear_devices as boolean,
-    variableNamesWhitelist: list('variable_names_whitelist') ?? list('variable_names_allowlist'),
-    variableNamesBlacklist: list('variable_names_blacklist') ?? list('variable_names_denylist'),
-    useEma: flags.use_ema as boolean | undefined,
-  })
-  for (const line of inferenceLines(result)) out(line)
-  out(`Converted ${result.variables.length} variables to const ops.`)
-  out(`${result.nodeCount} ops in the final graph (outputs: ${result.outputNodeNames.join(', ')}); wrote ${result.bytes} bytes to ${result.outputGraph}`)
-  return 0
-}
+  },
+})

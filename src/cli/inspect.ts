@@ -1,61 +1,59 @@
 // `tfmodel inspect`: TensorFlow's `inspect_checkpoint`.
 import { inferOutputs, inspect, isTfModelError, readTensor } from '../native.js'
-import { type FlagSpec, parseArgs, UsageError, usage } from './args.js'
+import { UsageError } from './args.js'
+import { defineCommand } from './command.js'
 import { inferenceLines } from './report.js'
 import { decodeElements, formatTensor } from './values.js'
 
-export const inspectFlags: FlagSpec[] = [
-  { name: 'file_name', kind: 'string', help: 'checkpoint prefix, one of its files, or a training directory' },
-  { name: 'tensor_name', kind: 'string', help: 'print the value of this tensor' },
-  { name: 'all_tensors', kind: 'boolean', help: 'print the value of every tensor' },
-  { name: 'all_tensor_names', kind: 'boolean', help: 'print only the names of all tensors' },
-  { name: 'json', kind: 'boolean', help: 'print the listing as JSON' },
-  { name: 'help', kind: 'boolean', help: 'show this help' },
-]
-
 export const inspectSummary = 'Lists the tensors of a checkpoint (name, dtype, shape, bytes), or prints values.'
 
-export async function runInspect(argv: string[], out: (line: string) => void): Promise<number> {
-  const { flags, positionals } = parseArgs(argv, inspectFlags)
-  if (flags.help) {
-    out(usage('inspect <checkpoint> [flags]', inspectSummary, inspectFlags))
-    return 0
-  }
-  const source = (flags.file_name as string | undefined) ?? positionals[0]
-  if (!source) throw new UsageError('inspect needs a checkpoint: tfmodel inspect <prefix|directory>')
+export const runInspect = defineCommand({
+  usage: 'inspect <checkpoint> [flags]',
+  summary: inspectSummary,
+  flags: [
+    { name: 'file_name', kind: 'string', help: 'checkpoint prefix, one of its files, or a training directory' },
+    { name: 'tensor_name', kind: 'string', help: 'print the value of this tensor' },
+    { name: 'all_tensors', kind: 'boolean', help: 'print the value of every tensor' },
+    { name: 'all_tensor_names', kind: 'boolean', help: 'print only the names of all tensors' },
+    { name: 'json', kind: 'boolean', help: 'print the listing as JSON' },
+  ],
+  async run({ flags, positionals }, out) {
+    const source = flags.file_name ?? positionals[0]
+    if (!source) throw new UsageError('inspect needs a checkpoint: tfmodel inspect <prefix|directory>')
 
-  const info = await inspect(source)
-  const tensorName = flags.tensor_name as string | undefined
-  if (tensorName) {
-    out(`tensor_name:  ${tensorName}`)
-    out(await formatValue(source, tensorName))
-    return 0
-  }
-  if (flags.json) {
-    out(JSON.stringify(info, null, 2))
-    return 0
-  }
-  if (flags.all_tensor_names) {
-    for (const tensor of info.tensors) out(`tensor_name:  ${tensor.name}`)
-    return 0
-  }
-  if (flags.all_tensors) {
-    for (const tensor of info.tensors) {
-      out(`tensor_name:  ${tensor.name}`)
-      out(await formatValue(source, tensor.name))
+    const info = await inspect(source)
+    const tensorName = flags.tensor_name
+    if (tensorName) {
+      out(`tensor_name:  ${tensorName}`)
+      out(await formatValue(source, tensorName))
+      return 0
     }
+    if (flags.json) {
+      out(JSON.stringify(info, null, 2))
+      return 0
+    }
+    if (flags.all_tensor_names) {
+      for (const tensor of info.tensors) out(`tensor_name:  ${tensor.name}`)
+      return 0
+    }
+    if (flags.all_tensors) {
+      for (const tensor of info.tensors) {
+        out(`tensor_name:  ${tensor.name}`)
+        out(await formatValue(source, tensor.name))
+      }
+      return 0
+    }
+    const rows = info.tensors.map((t) => [t.name, t.dtype, `[${t.shape.join(',')}]`, `${t.bytes}`])
+    const widths = [0, 1, 2].map((c) => Math.max(...rows.map((r) => r[c]!.length), 0))
+    for (const row of rows) {
+      out(`${row[0]!.padEnd(widths[0]!)}  ${row[1]!.padEnd(widths[1]!)}  ${row[2]!.padEnd(widths[2]!)}  ${row[3]} B`)
+    }
+    const total = info.tensors.reduce((sum, t) => sum + t.bytes, 0)
+    out(`# ${info.tensors.length} tensors, ${total} bytes, in ${info.prefix}`)
+    for (const line of await outputLines(source)) out(`# ${line}`)
     return 0
-  }
-  const rows = info.tensors.map((t) => [t.name, t.dtype, `[${t.shape.join(',')}]`, `${t.bytes}`])
-  const widths = [0, 1, 2].map((c) => Math.max(...rows.map((r) => r[c]!.length), 0))
-  for (const row of rows) {
-    out(`${row[0]!.padEnd(widths[0]!)}  ${row[1]!.padEnd(widths[1]!)}  ${row[2]!.padEnd(widths[2]!)}  ${row[3]} B`)
-  }
-  const total = info.tensors.reduce((sum, t) => sum + t.bytes, 0)
-  out(`# ${info.tensors.length} tensors, ${total} bytes, in ${info.prefix}`)
-  for (const line of await outputLines(source)) out(`# ${line}`)
-  return 0
-}
+  },
+})
 
 /** The outputs a conversion would infer, when the checkpoint has a graph beside it. */
 async function outputLines(source: string): Promise<string[]> {
