@@ -88,7 +88,8 @@ describe.skipIf(!haveChromium)('examples/web in Chromium', () => {
   it.each(['webgl', 'wasm'])('draws the detections TensorFlow made, on %s', async (backend) => {
     const page = await browser.newPage()
     await page.goto(`${server.url}?backend=${backend}`)
-    expect(await detectionsOnPage(page)).toBeDefined()
+    // The app detects on the first test image as soon as the model has loaded.
+    expectSameDetections(await detectionsOnPage(page), expected[0]!, `${backend}, first load`)
     expect(await page.locator('#backend').textContent()).toBe(backend)
     for (const [index, theirs] of expected.entries()) {
       await page.evaluate(() => (document.body.dataset.state = 'picking'))

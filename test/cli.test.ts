@@ -4,6 +4,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 
+import { readTensor } from '../src/native.js'
 import { copyFixture, fixture, type JsonTensor, readJson, root, tensorBytes } from './fixtures.js'
 import { decodeGraphDef } from './graph-proto.js'
 
@@ -18,12 +19,16 @@ describe('tfmodel inspect', () => {
     const expected = readJson<{ tensors: Record<string, JsonTensor> }>(spec.path(spec.tensors!)).tensors
     const { code, stdout } = tfmodel('inspect', spec.path(spec.checkpoint!))
     expect(code).toBe(0)
+    const rows = stdout.split('\n').filter((l) => l !== '' && !l.startsWith('#'))
+    expect(rows.map((l) => l.split(/\s+/)[0]).sort()).toEqual(Object.keys(expected).sort())
+    let total = 0
     for (const [name, tensor] of Object.entries(expected)) {
-      const line = stdout.split('\n').find((l) => l.split(/\s+/)[0] === name)
-      expect(line, name).toBeDefined()
+      const line = rows.find((l) => l.split(/\s+/)[0] === name)!
       const bytes = tensorBytes(tensor).length
-      expect(line!.split(/\s+/).slice(1)).toEqual([tensor.dtype, `[${tensor.shape.join(',')}]`, `${bytes}`, 'B'])
+      total += bytes
+      expect(line.split(/\s+/).slice(1), name).toEqual([tensor.dtype, `[${tensor.shape.join(',')}]`, `${bytes}`, 'B'])
     }
+    expect(stdout).toContain(`# ${rows.length} tensors, ${total} bytes, in ${spec.path(spec.checkpoint!)}`)
   })
 
   it('says which checkpoint of a training directory it read and the outputs a conversion would infer', () => {
@@ -67,11 +72,25 @@ describe('tfmodel freeze', () => {
     expect(graph.node.some((n) => /Dataset|Iterator$/.test(n.op))).toBe(false)
   })
 
-  it('--use_ema freezes the moving averages', () => {
+  it('--use_ema freezes the moving averages: each variable becomes its shadow\'s value', async () => {
     const dir = copyFixture('training/ema')
-    const { code, stdout } = tfmodel('freeze', '--input_checkpoint', join(dir, 'train'), '--output_graph', join(dir, 'frozen.pb'), '--use_ema')
-    expect(code).toBe(0)
-    expect(stdout).toMatch(/Converted \d+ variables/)
+    const freezeTo = (output: string, ...flags: string[]) => {
+      const { code, stderr } = tfmodel('freeze', '--input_checkpoint', join(dir, 'train'), '--output_graph', join(dir, output), ...flags)
+      expect(stderr).toBe('')
+      expect(code).toBe(0)
+      return new Map(decodeGraphDef(readFileSync(join(dir, output))).node.filter((n) => n.op === 'Const').map((n) => [n.name, n]))
+    }
+    const ema = freezeTo('ema.pb', '--use_ema')
+    const raw = freezeTo('raw.pb')
+    const variables = ['fc1/weights', 'fc1/biases', 'fc2/weights', 'fc2/biases']
+    for (const name of variables) {
+      const shadow = await readTensor(join(dir, 'train'), `${name}/ExponentialMovingAverage`)
+      const weights = await readTensor(join(dir, 'train'), name)
+      const content = (graph: typeof ema) => Buffer.from(graph.get(name)?.attr.value?.tensor?.tensorContent ?? [])
+      expect(Buffer.compare(content(ema), Buffer.from(shadow.data!)), name).toBe(0)
+      expect(Buffer.compare(content(raw), Buffer.from(weights.data!)), name).toBe(0)
+      expect(Buffer.compare(content(ema), content(raw)), `${name}: the shadow differs from the weights`).not.toBe(0)
+    }
   })
 
   it("takes freeze_graph's flags and writes a graph with constants for the checkpoint's values", () => {
@@ -148,6 +167,42 @@ describe('tfmodel freeze', () => {
   it('rejects an unknown flag with exit 2 and a hint', () => {
     const { code, stderr } = tfmodel('freeze', '--output_nodes_names=x', '--output_graph=x.pb')
     expect(code).toBe(2)
-    expect(stderr).toContain('--output_node_names')
+    expect(stderr.trim()).toBe('tfmodel freeze: unknown flag --output_nodes_names (did you mean --output_node_names?)')
+  })
+})
+
+describe('every command', () => {
+  it.each(['inspect', 'freeze', 'optimize', 'quantize', 'convert'])('%s --help lists its flags and exits 0', (command) => {
+    const { code, stdout, stderr } = tfmodel(command, '--help')
+    expect(stderr).toBe('')
+    expect(code).toBe(0)
+    expect(stdout).toMatch(new RegExp(`^Usage: tfmodel ${command}\\b`))
+    const flags = stdout.split('\n').filter((l) => l.startsWith('  --')).map((l) => l.trim().split(/[=\s]/)[0])
+    expect(flags.at(-1)).toBe('--help')
+    expect(flags.length).toBeGreaterThan(2)
+    expect(tfmodel(command, '-h').stdout).toBe(stdout)
+  })
+
+  it('says what is wrong with the arguments and exits 2', () => {
+    const cases: [string[], string][] = [
+      [['convert', 'only-a-source'], 'tfmodel convert: convert takes a source and an output directory: tfmodel convert <source> <outdir>'],
+      [['convert', 'a', 'b', 'c'], 'tfmodel convert: convert takes a source and an output directory: tfmodel convert <source> <outdir>'],
+      [['freeze', 'stray', '--output_graph=x.pb'], 'tfmodel freeze: unexpected argument "stray"'],
+      [['optimize', '--input=a', '--output=b'], 'tfmodel optimize: --output_names is required'],
+      [['quantize', '--input=a', '--output=b', '--minimum_size=-1'], 'tfmodel quantize: --minimum_size takes a whole number'],
+      [['convert', 'a', 'b', '--shard_size=1.5'], 'tfmodel convert: --shard_size takes a whole number'],
+      [['inspect'], 'tfmodel inspect: inspect needs a checkpoint: tfmodel inspect <prefix|directory>'],
+      [['inspect', '--tensor_name'], 'tfmodel inspect: flag --tensor_name needs a value'],
+    ]
+    for (const [args, message] of cases) {
+      const { code, stdout, stderr } = tfmodel(...args)
+      expect({ code, stdout, stderr: stderr.trim() }, args.join(' ')).toEqual({ code: 2, stdout: '', stderr: message })
+    }
+  })
+
+  it('accepts freeze_graph flags it ignores', () => {
+    const { code, stderr } = tfmodel('freeze', '--restore_op_name=save/restore_all', '--output_graph=x.pb')
+    expect(code).toBe(2)
+    expect(stderr.trim()).toBe('tfmodel freeze: give --input_checkpoint (with its .meta beside it), --input_meta_graph or --input_graph')
   })
 })
