@@ -92,7 +92,10 @@ export function parseArgs<const Specs extends readonly FlagSpec[]>(argv: string[
 }
 
 /** A flag that takes a count (`--minimum_size=1024`): a whole number, at least 0. */
-export function wholeNumber(name: string, value: string): number {
+export function wholeNumber(name: string, value: string): number
+export function wholeNumber(name: string, value: string | undefined): number | undefined
+export function wholeNumber(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined
   const number = Number(value)
   if (!Number.isInteger(number) || number < 0) throw new UsageError(`--${name} takes a whole number`)
   return number

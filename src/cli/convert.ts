@@ -1,7 +1,7 @@
 // `tfmodel convert`: the whole pipeline (read, freeze, optimize, quantize,
 // emit) in one command — what freeze_graph, optimize_for_inference and
 // tensorflowjs_converter do in turn.
-import { convert } from '../native.js'
+import { convert, defaults } from '../native.js'
 import { wholeNumber } from './args.js'
 import { defineCommand } from './command.js'
 import { placeholderFlags, typeEnums } from './optimize.js'
@@ -20,9 +20,9 @@ export const runConvert = defineCommand({
     { name: 'use_ema', kind: 'boolean', help: 'freeze with the ExponentialMovingAverage shadow variables' },
     { name: 'input_graph', kind: 'string', help: 'GraphDef to pair with a checkpoint saved without a .meta' },
     { name: 'format', kind: 'string', help: 'tfjs (model.json + shards) or pb (frozen GraphDef)', default: 'tfjs' },
-    { name: 'shard_size', kind: 'string', help: 'bytes per weight shard', default: '4194304' },
+    { name: 'shard_size', kind: 'string', help: `bytes per weight shard (default: ${defaults().shardSize})` },
     { name: 'op_check', kind: 'string', help: 'error, warn or off: ops TF.js cannot run', default: 'error' },
-    { name: 'minimum_size', kind: 'string', help: 'tensors with fewer elements stay float', default: '1024' },
+    { name: 'minimum_size', kind: 'string', help: `tensors with fewer elements stay float (default: ${defaults().quantizeMinimumSize})` },
     { name: 'json', kind: 'boolean', help: 'print the result as JSON' },
   ],
   args: ['source', 'outdir'],

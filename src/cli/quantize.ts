@@ -1,6 +1,6 @@
 // `tfmodel quantize`: TensorFlow's `quantize_graph` weight quantization, as a
 // TensorFlow-loadable frozen graph (`--format pb`, the default) or a TF.js model.
-import { convert, quantizeGraph } from '../native.js'
+import { convert, defaults, quantizeGraph } from '../native.js'
 import { UsageError, wholeNumber } from './args.js'
 import { defineCommand } from './command.js'
 import { conversionLines, quantizationLines } from './report.js'
@@ -16,7 +16,7 @@ export const runQuantize = defineCommand({
     { name: 'output_node_names', kind: 'list', help: 'output node names (needed for --format tfjs)' },
     { name: 'mode', kind: 'string', help: 'eightbit (= uint8), float16 or int8', default: 'eightbit' },
     { name: 'format', kind: 'string', help: 'pb (a graph with Dequantize nodes) or tfjs', default: 'pb' },
-    { name: 'minimum_size', kind: 'string', help: 'tensors with fewer elements stay float', default: '1024' },
+    { name: 'minimum_size', kind: 'string', help: `tensors with fewer elements stay float (default: ${defaults().quantizeMinimumSize})` },
   ],
   args: [],
   async run({ flags }, out) {
