@@ -45,6 +45,7 @@ use crate::proto::{DataType, GraphDef};
 use crate::quantize::{check_weight_fits, QuantizedWeight, QuantizedWeights};
 
 pub(crate) use shards::is_shard_name;
+pub use shards::ShardNames;
 // Signatures are graph analysis; they stay reachable here, where the model carries one.
 pub use crate::graph::shapes::{signature_of, Signature, TensorSpec};
 
@@ -63,6 +64,7 @@ pub struct TfjsOptions {
     /// Nodes that fill lookup tables: they and what only they read go into
     /// the model's `modelInitializer`, which TF.js runs once at load.
     pub initializers: Vec<String>,
+    pub shard_names: ShardNames,
 }
 
 impl Default for TfjsOptions {
@@ -73,6 +75,7 @@ impl Default for TfjsOptions {
             converted_by: format!("unplugin-tfmodel {}", crate::VERSION),
             allow_lossy: false,
             initializers: Vec::new(),
+            shard_names: ShardNames::Numbered,
         }
     }
 }
@@ -81,7 +84,7 @@ impl Default for TfjsOptions {
 #[derive(Debug, Clone, PartialEq)]
 pub struct TfjsModel {
     pub model_json: Vec<u8>,
-    /// `(file name, bytes)`: `group1-shard1ofN.bin`, … in order.
+    /// `(file name, bytes)` in order, named by [`TfjsOptions::shard_names`].
     pub shards: Vec<(String, Vec<u8>)>,
     pub signature: Signature,
     /// Total bytes of the shards.
@@ -121,7 +124,7 @@ pub fn to_tfjs(
         entries.push(encoded.entry);
     }
     let weight_bytes = shards.total;
-    let shards = shards.finish();
+    let shards = shards.finish(&options.shard_names);
     let manifest = json!([{ "paths": shards.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>(), "weights": entries }]);
 
     let model_json = topology::model_json(graph, signature, manifest, options)?;

@@ -1,6 +1,34 @@
 //! Weight shards: the manifest's weights back to back, cut every
 //! `shard_size` bytes (a weight may straddle two shards), and their names.
 
+use sha2::{Digest, Sha256};
+
+/// How weight shards are named in `weightsManifest.paths`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum ShardNames {
+    /// `group1-shard<i>of<n>.bin`, as TensorFlow's converter names them.
+    #[default]
+    Numbered,
+    /// `<stem>-<hash>.bin`, `hash` the first 10 hex digits of the shard's
+    /// SHA-256: a bundler can serve them with immutable caching and copy
+    /// them as they are, since `model.json` already names them.
+    ContentHashed { stem: String },
+}
+
+impl ShardNames {
+    fn name(&self, index: usize, count: usize, bytes: &[u8]) -> String {
+        match self {
+            ShardNames::Numbered => format!("group1-shard{}of{count}.bin", index + 1),
+            ShardNames::ContentHashed { stem } => format!("{stem}-{}.bin", short_sha256(bytes)),
+        }
+    }
+}
+
+/// 10 hex digits of SHA-256, as the plugin has always named hashed assets.
+fn short_sha256(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().take(5).map(|b| format!("{b:02x}")).collect()
+}
+
 /// Concatenates weights and cuts the stream every `size` bytes.
 pub(super) struct ShardWriter {
     size: usize,
@@ -26,16 +54,12 @@ impl ShardWriter {
         }
     }
 
-    pub(super) fn finish(mut self) -> Vec<(String, Vec<u8>)> {
+    pub(super) fn finish(mut self, names: &ShardNames) -> Vec<(String, Vec<u8>)> {
         if !self.current.is_empty() {
             self.done.push(self.current);
         }
         let count = self.done.len();
-        self.done
-            .into_iter()
-            .enumerate()
-            .map(|(i, bytes)| (format!("group1-shard{}of{count}.bin", i + 1), bytes))
-            .collect()
+        self.done.into_iter().enumerate().map(|(i, bytes)| (names.name(i, count, &bytes), bytes)).collect()
     }
 }
 
@@ -57,11 +81,21 @@ mod tests {
         let mut writer = ShardWriter::new(4);
         writer.write(&[1, 2, 3]);
         writer.write(&[4, 5, 6, 7, 8, 9]);
-        let shards = writer.finish();
+        let shards = writer.finish(&ShardNames::Numbered);
         let names: Vec<&str> = shards.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(names, ["group1-shard1of3.bin", "group1-shard2of3.bin", "group1-shard3of3.bin"]);
         assert_eq!(shards[1].1, [5, 6, 7, 8]);
         assert_eq!(shards[2].1, [9]);
+    }
+
+    #[test]
+    fn content_hashed_names_are_the_stem_and_the_bytes_sha256() {
+        let mut writer = ShardWriter::new(3);
+        writer.write(b"abcabc");
+        let shards = writer.finish(&ShardNames::ContentHashed { stem: "convnet-1a2b3c4d".into() });
+        // sha256("abc") = ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad
+        let names: Vec<&str> = shards.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["convnet-1a2b3c4d-ba7816bf8f.bin", "convnet-1a2b3c4d-ba7816bf8f.bin"]);
     }
 
     #[test]
