@@ -5,12 +5,12 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use prost::Message;
-use tfmodel_core::emit::tfjs::TensorSpec;
+use tfmodel_core::emit::tfjs::{ShardNames, TensorSpec};
 use tfmodel_core::opcheck::UnsupportedNode;
 use tfmodel_core::optimize::TrainingFlag;
 use tfmodel_core::pipeline::{
-    convert_to_dir, ConvertOptions, ConvertRequest, FreezeRequest, ModelFlags, OptimizeRequest, OutputFormat,
-    QuantizeRequest,
+    convert, convert_to_dir, ConvertOptions, ConvertRequest, FreezeRequest, ModelFlags, OpCheckMode, OptimizeRequest,
+    OutputFormat, QuantizeRequest,
 };
 use tfmodel_core::proto::{DataType, GraphDef};
 use tfmodel_core::quantize::{QuantizeMode, QuantizeOptions, SkippedTensor};
@@ -89,21 +89,32 @@ fn explicit_paths_win_over_what_the_source_resolves_to() {
     assert_eq!((files.input_graph.as_deref(), files.input_checkpoint), (Some(graph), None));
 }
 
+/// The documented defaults (README, design.md, TensorFlow's tools), written
+/// out: comparing with `Default::default()` would pass whatever the defaults became.
 #[test]
 fn unset_request_fields_take_the_tools_defaults() {
     let freeze = FreezeRequest::default().options();
-    assert!(freeze.clear_devices && freeze.output_node_names.is_empty() && freeze.variable_names_whitelist.is_none());
+    assert!(freeze.clear_devices, "freeze_graph --clear_devices defaults to true");
+    assert!(freeze.output_node_names.is_empty() && freeze.variable_names_whitelist.is_none());
+    assert!(!freeze.use_ema);
+
+    let convert = ConvertRequest::default().options().unwrap();
+    assert_eq!(convert.quantize, None, "float32 weights unless asked");
+    assert_eq!(convert.format, OutputFormat::Tfjs);
+    assert_eq!(convert.op_check, OpCheckMode::Error);
+    assert_eq!(convert.tfjs.shard_size, 4_194_304, "4 MiB shards");
+    assert_eq!(convert.tfjs.shard_names, ShardNames::Numbered, "group1-shard<i>of<n>.bin");
+    assert!(!convert.tfjs.allow_lossy);
 
     let convert = ConvertRequest { quantize: Some("eightbit".into()), ..Default::default() }.options().unwrap();
-    assert_eq!(convert.quantize, Some(QuantizeOptions { mode: QuantizeMode::Uint8, ..Default::default() }));
-    assert_eq!((convert.format, convert.op_check), Default::default());
+    assert_eq!(convert.quantize, Some(QuantizeOptions { mode: QuantizeMode::Uint8, minimum_size: 1024 }));
     let convert = ConvertRequest { quantize_minimum_size: Some(5), ..Default::default() }.options().unwrap();
     assert_eq!(convert.quantize, None, "a minimum size alone quantizes nothing");
     let bad = ConvertRequest { format: Some("onnx".into()), ..Default::default() }.options().unwrap_err();
     assert_eq!(bad.kind, ErrorKind::InvalidArgument);
 
     let quantize = QuantizeRequest { mode: "int8".into(), ..Default::default() }.options().unwrap();
-    assert_eq!(quantize, QuantizeOptions { mode: QuantizeMode::Int8, ..Default::default() });
+    assert_eq!(quantize, QuantizeOptions { mode: QuantizeMode::Int8, minimum_size: 1024 });
 
     let optimize = OptimizeRequest {
         placeholder_to_const_names: Some(vec!["is_training=false".into(), "dropout = TRUE".into()]),
@@ -188,4 +199,23 @@ fn identify_says_what_an_import_path_names_without_reading_it() {
     assert_eq!(identify(copy.path()).map(|(kind, _)| kind), Some(SourceKind::Directory));
     let found = tfmodel_core::source::resolve(copy.path(), None).unwrap();
     assert_eq!(found.checkpoint, Some(copy.path().join("model.ckpt-1000")));
+}
+
+#[test]
+fn content_hashed_shard_names_are_what_model_json_names() {
+    let mut options = convnet_options(OutputFormat::Tfjs);
+    options.tfjs.shard_size = 4096;
+    options.tfjs.shard_names = ShardNames::ContentHashed { stem: "convnet-0123abcd".into() };
+    let files = ModelFlags { source: Some(fixtures_dir().join("convnet/model.ckpt")), ..Default::default() };
+    let converted = convert(&files.files().unwrap(), &options).unwrap();
+    let (json, shards) = converted.files.split_first().unwrap();
+    assert_eq!(json.0, "model.json");
+    assert!(shards.len() > 1);
+    let names: Vec<&str> = shards.iter().map(|(name, _)| name.as_str()).collect();
+    for name in &names {
+        let hash = name.strip_prefix("convnet-0123abcd-").and_then(|r| r.strip_suffix(".bin")).unwrap();
+        assert!(hash.len() == 10 && hash.bytes().all(|b| b.is_ascii_hexdigit()), "{name}");
+    }
+    let manifest: serde_json::Value = serde_json::from_slice(&json.1).unwrap();
+    assert_eq!(manifest["weightsManifest"][0]["paths"], serde_json::json!(names));
 }

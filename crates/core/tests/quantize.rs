@@ -1,8 +1,8 @@
 //! Weight quantization: the rounding rules TensorFlow and TensorFlow.js use,
 //! error bounds per mode, what stays float, byte counts on the fixtures, and
-//! the TensorFlow graph that decodes the weights. (That graph was checked
-//! against real TensorFlow 2.21 outside the test suite; here its structure and
-//! the float32 emulation of TensorFlow's `MIN_FIRST` kernel are checked.)
+//! the TensorFlow graph that decodes the weights. (test/parity.py runs those
+//! graphs in TensorFlow; here their structure is checked, and our float32
+//! model of TensorFlow's `MIN_FIRST` kernel against TensorFlow's own outputs.)
 
 use bytes::Bytes;
 use half::f16;
@@ -418,5 +418,34 @@ fn forged_weights_are_refused_not_indexed() {
     for (scales, axis) in [(vec![1.0], 0), (vec![1.0; 3], 1), (vec![1.0; 2], 0), (vec![1.0; 6], 0)] {
         let weights = forge(WeightEncoding::Int8 { values: vec![0; 6], scales, axis });
         assert!(dequantize_into_graph(&graph, &weights).is_ok());
+    }
+}
+
+/// `tf_dequantize_min_first` is our model of TensorFlow's CPU kernel, and the
+/// range test above trusts it; these are real TensorFlow 2.21 outputs of
+/// `tf.quantization.dequantize(levels, min, max, mode="MIN_FIRST")` for
+/// levels 0, 1, 77, 128, 200, 254, 255, as float32 bits. (test/parity.py runs
+/// the uint8 `.pb` in TensorFlow too, but only checks held-out accuracy.)
+#[test]
+fn min_first_model_matches_tensorflows_kernel() {
+    const LEVELS: [u8; 7] = [0, 1, 77, 128, 200, 254, 255];
+    const TENSORFLOW: [(u32, u32, [u32; 7]); 5] = [
+        (0xbf800000, 0x3f800000, [0xbf7eff00, 0xbf7cfcfe, 0xbec8c8ca, 0x3c008080, 0x3f129294, 0x3f7eff00, 0x3f808080]),
+        (0xbebe4f76, 0x3f698c7e, [0xbebec6f7, 0xbebc32fb, 0x3c777ea0, 0x3e8b373f, 0x3f226b1e, 0x3f6806be, 0x3f6950bc]),
+        (0x00000000, 0x3f000000, [0x00000000, 0x3b008081, 0x3e1a9a9b, 0x3e808081, 0x3ec8c8ca, 0x3efeff00, 0x3f000000]),
+        (0xbb23d70a, 0x3bfdf3b6, [0xbb235374, 0xbb20b113, 0x3a1e0eb4, 0x3b2ddcf8, 0x3bb5c41a, 0x3bfce452, 0x3bfe3582]),
+        (0xc1400000, 0x40400000, [0xc1400000, 0xc13f0f0f, 0xc0ef0f0f, 0xc08f0f0f, 0xbe70f100, 0x403c3c3c, 0x40400000]),
+    ];
+    for (min, max, want) in TENSORFLOW {
+        let (min, max) = (f32::from_bits(min), f32::from_bits(max));
+        for (&q, &bits) in LEVELS.iter().zip(&want) {
+            let ours = tf_dequantize_min_first(q, min, max);
+            assert_eq!(
+                ours.to_bits(),
+                bits,
+                "level {q} of [{min}, {max}]: ours {ours}, TensorFlow's {}",
+                f32::from_bits(bits)
+            );
+        }
     }
 }

@@ -23,22 +23,29 @@ pub fn masked_crc32c(bytes: &[u8]) -> u32 {
 mod tests {
     use super::*;
 
-    #[test]
-    fn crc32c_check_value() {
-        assert_eq!(crc32c::crc32c(b"123456789"), 0xE306_9283);
-    }
+    /// `(crc32c of a block, the masked value TensorFlow stored after it)`,
+    /// read from the `.index` of the convnet fixture as TensorFlow 2.21 wrote
+    /// it (its index block and metaindex block trailers).
+    const STORED_BY_TENSORFLOW: [(u32, u32); 2] = [(0x9178_1a64, 0xd74c_0dc8), (0x83f4_070f, 0xb0a1_f2c0)];
 
     #[test]
-    fn mask_of_zero_is_the_delta() {
-        assert_eq!(mask(0), 0xA282_EAD8);
-        assert_eq!(masked_crc32c(&[]), 0xA282_EAD8);
-    }
-
-    #[test]
-    fn unmask_inverts_mask() {
-        for crc in [0, 1, 0xE306_9283, 0xFFFF_FFFF, 0x8000_0000, 0x1234_5678] {
-            assert_eq!(unmask(mask(crc)), crc);
-            assert_ne!(mask(crc), crc);
+    fn masks_as_tensorflow_stores_crcs() {
+        for (crc, stored) in STORED_BY_TENSORFLOW {
+            assert_eq!(mask(crc), stored, "{crc:#x}");
+            assert_eq!(unmask(stored), crc, "{stored:#x}");
         }
+    }
+
+    /// TensorFlow's `crc32c.h`: `((crc >> 15) | (crc << 17)) + 0xa282ead8`.
+    #[test]
+    fn mask_is_tensorflows_definition() {
+        #[allow(clippy::manual_rotate)] // spelled as TensorFlow's header spells it
+        let reference = |crc: u32| ((crc >> 15) | (crc << 17)).wrapping_add(0xa282_ead8);
+        for crc in [0, 1, 0xE306_9283, 0xFFFF_FFFF, 0x8000_0000, 0x1234_5678, 0x0000_8000] {
+            assert_eq!(mask(crc), reference(crc), "{crc:#x}");
+            assert_eq!(unmask(mask(crc)), crc);
+        }
+        // crc32c("123456789") is the standard check value 0xe3069283.
+        assert_eq!(masked_crc32c(b"123456789"), 0xc78a_b0e5);
     }
 }
