@@ -16,7 +16,7 @@ use crate::dtype;
 use crate::error::{Error, ErrorKind, Result};
 use crate::graph::{self, attr_shape, attr_type, colocation_targets, index_by_name, type_attr};
 use crate::names::{self, node_of};
-use crate::proto::{attr_value, AttrValue, DataType, FunctionDefLibrary, GraphDef, MetaGraphDef, NodeDef, VariableDef};
+use crate::proto::{DataType, FunctionDefLibrary, GraphDef, MetaGraphDef, NodeDef, VariableDef};
 use crate::tensor::{format_shape, Tensor, TensorData};
 
 pub use outputs::{infer_outputs, serving_signature, InferredOutput, InferredOutputs};
@@ -164,7 +164,7 @@ pub fn freeze(
     let frozen_ref_names: HashSet<&str> = frozen.iter().map(|v| v.node.as_str()).collect();
     rewrite_ref_consumers(&mut nodes, &frozen_ref_names);
     nodes.append(&mut extra);
-    drop_dangling_colocations(&mut nodes);
+    graph::drop_dangling_colocations(&mut nodes);
     if options.clear_devices {
         nodes.iter_mut().for_each(|n| n.device.clear());
     }
@@ -326,21 +326,6 @@ fn missing_input(nodes: &[NodeDef], node: &NodeDef, input: &str) -> Error {
     )
     .about(&node.name)
     .suggest(names::closest(missing, nodes.iter().map(|n| n.name.as_str())))
-}
-
-fn drop_dangling_colocations(nodes: &mut [NodeDef]) {
-    let names: HashSet<String> = nodes.iter().map(|n| n.name.clone()).collect();
-    for node in nodes.iter_mut() {
-        let Some(AttrValue { value: Some(attr_value::Value::List(list)) }) = node.attr.get_mut("_class") else {
-            continue;
-        };
-        list.s.retain(|s| {
-            std::str::from_utf8(s).ok().and_then(|s| s.strip_prefix("loc:@")).is_none_or(|t| names.contains(t))
-        });
-        if list.s.is_empty() {
-            node.attr.remove("_class");
-        }
-    }
 }
 
 // ---- checkpoint keys -------------------------------------------------------

@@ -239,6 +239,24 @@ pub fn constant(name: &str, value: &crate::tensor::Tensor) -> NodeDef {
     node
 }
 
+/// Deletes `loc:@X` entries whose `X` is gone; TensorFlow's importer rejects
+/// a node colocated with an unknown node.
+pub fn drop_dangling_colocations(nodes: &mut [NodeDef]) {
+    let names: std::collections::HashSet<String> = nodes.iter().map(|n| n.name.clone()).collect();
+    for node in nodes.iter_mut() {
+        let Some(AttrValue { value: Some(attr_value::Value::List(list)) }) = node.attr.get_mut("_class") else {
+            continue;
+        };
+        list.s.retain(|entry| match std::str::from_utf8(entry).ok().and_then(|s| s.strip_prefix("loc:@")) {
+            Some(target) => names.contains(target),
+            None => true,
+        });
+        if list.s.is_empty() {
+            node.attr.remove("_class");
+        }
+    }
+}
+
 /// Targets of a node's `_class` colocation attr (`loc:@x` → `x`).
 pub fn colocation_targets(node: &NodeDef) -> Vec<&str> {
     match attr(node, "_class") {
