@@ -44,6 +44,8 @@ export interface ConvertRequest {
   /** `tfjs` (default) or `pb`. */
   format?: string
   shardSize?: number
+  /** Name shards `<stem>-<hash>.bin` by their content (a bundler's assets). */
+  hashedShardStem?: string
   /** `error` (default), `warn` or `off`. */
   opCheck?: string
   /** Also write the files into this directory. */

@@ -1,6 +1,8 @@
 // Names and bytes of a converted model's files as the app fetches them: in a
-// build, content-hashed names with model.json's shard paths rewritten to
-// match; in dev, the core's own names under a versioned URL.
+// build, a content-hashed name for the entry and the shards as the core named
+// them (content-hashed too, when the converter asks the core for
+// `<stem>-<hash>.bin`); in dev, the core's own names under a versioned URL.
+// The bytes are copied as they are: model.json already names its shards.
 import { createHash } from 'node:crypto'
 import { posix } from 'node:path'
 
@@ -19,19 +21,12 @@ export interface ModelAssets {
   hash: string
 }
 
-/** Assets for a build: `<dir>/<stem>-<hash>.json` and `<dir>/<stem>-<hash>.bin`. */
+/** Assets for a build: `<dir>/<stem>-<hash>.json` and the shards beside it. */
 export function hashedAssets(model: ConvertedModel, stem: string, dir: string): ModelAssets {
   const entryFile = model.files.find((f) => f.name === 'model.json') ?? model.files[0]!
-  const renamed = new Map<string, string>()
-  const shards = model.files
-    .filter((f) => f !== entryFile)
-    .map((f) => {
-      const fileName = posix.join(dir, `${stem}-${digest([f.data], 10)}${posix.extname(f.name)}`)
-      renamed.set(f.name, posix.basename(fileName))
-      return { fileName, data: f.data }
-    })
-  const entryData = entryFile.name === 'model.json' ? rewriteShardPaths(entryFile.data, renamed) : entryFile.data
-  const entry = { fileName: posix.join(dir, `${stem}-${digest([entryData], 10)}${posix.extname(entryFile.name)}`), data: entryData }
+  const shards = model.files.filter((f) => f !== entryFile).map((f) => ({ fileName: posix.join(dir, f.name), data: f.data }))
+  const entryName = `${stem}-${digest([entryFile.data], 10)}${posix.extname(entryFile.name)}`
+  const entry = { fileName: posix.join(dir, entryName), data: entryFile.data }
   return describe(model, entry, shards, (shard) => posix.basename(shard.fileName))
 }
 
@@ -61,12 +56,6 @@ function describe(
     },
     hash: digest([entry.data, ...shards.map((s) => s.data)], 16),
   }
-}
-
-function rewriteShardPaths(json: Uint8Array, renamed: Map<string, string>): Uint8Array {
-  const model = JSON.parse(Buffer.from(json).toString('utf8')) as { weightsManifest?: { paths: string[] }[] }
-  for (const group of model.weightsManifest ?? []) group.paths = group.paths.map((p) => renamed.get(p) ?? p)
-  return new Uint8Array(Buffer.from(JSON.stringify(model)))
 }
 
 function digest(parts: Uint8Array[], length: number): string {

@@ -10,7 +10,7 @@ import { basename, dirname, join, relative } from 'node:path'
 
 import { type ConvertResult, convert, coreVersion, modelFiles, type NativeSignature } from '../native.js'
 import type { DType, Signature } from '../runtime/types.js'
-import type { ModelRequest } from './model-request.js'
+import { type ModelRequest, sourceStem } from './model-request.js'
 import type { ResolvedOptions } from './options.js'
 
 /** What the core reports about a converted model, with the signature in the runtime's types. */
@@ -65,6 +65,8 @@ export class ModelConverter {
       quantize: request.settings.quantize,
       format: request.settings.format,
       shardSize: this.options.shardSize,
+      // Content-hashed shard names, so the plugin copies the core's files as they are.
+      hashedShardStem: sourceStem(request),
       opCheck: this.options.opCheck,
       useEma: request.settings.ema,
       placeholderToConstNames: request.settings.placeholders,
@@ -88,7 +90,8 @@ export class ModelConverter {
       sourceFiles.map(async (file) => ({ name: relative(base, file).split('\\').join('/'), sha256: await hashFile(file) })),
     )
     const { outputs, inputs, quantize, format, ema, placeholders } = request.settings
-    const settings = { outputs, inputs, quantize, format, ema, placeholders, shardSize: this.options.shardSize, opCheck: this.options.opCheck }
+    const shardStem = sourceStem(request)
+    const settings = { outputs, inputs, quantize, format, ema, placeholders, shardStem, shardSize: this.options.shardSize, opCheck: this.options.opCheck }
     return createHash('sha256').update(JSON.stringify({ schema: CACHE_SCHEMA, core: coreVersion(), settings, files })).digest('hex')
   }
 

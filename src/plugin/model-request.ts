@@ -121,7 +121,13 @@ export function publicId(request: ModelRequest, directives: Directives = request
 /** A short stable name for a request's converted files: imports that differ
  * only in `?url` share them, and so do checkouts in different places. */
 export function requestSlug(request: ModelRequest): string {
-  const stem = request.source.split(/[\\/]/).pop()!.replace(/\.(ckpt|pb|pbtxt)$/, '').replace(/[^\w.-]+/g, '_') || 'model'
+  const stem = sourceStem(request)
   const digest = createHash('sha256').update(publicId(request, { ...request.directives, url: false })).digest('hex').slice(0, 8)
   return `${stem}-${digest}`
+}
+
+/** The source's file name as a file-name stem (`ssd` for `models/ssd.ckpt`):
+ * the same wherever the checkout is, so it may go into cached files. */
+export function sourceStem(request: ModelRequest): string {
+  return request.source.split(/[\\/]/).pop()!.replace(/\.(ckpt|pb|pbtxt)$/, '').replace(/[^\w.-]+/g, '_') || 'model'
 }

@@ -315,6 +315,8 @@ pub struct ConvertRequest {
     /// `tfjs` (default) or `pb`.
     pub format: Option<String>,
     pub shard_size: Option<u32>,
+    /// Name shards `<stem>-<hash>.bin` by their content (a bundler's assets).
+    pub hashed_shard_stem: Option<String>,
     /// `error` (default), `warn` or `off`.
     pub op_check: Option<String>,
     /// Also write the files into this directory.
@@ -412,6 +414,7 @@ pub fn convert(request: ConvertRequest) -> AsyncTask<Job<Converted, ConvertResul
         quantize_minimum_size: request.quantize_minimum_size.map(|n| n as usize),
         format: request.format,
         shard_size: request.shard_size.map(|n| n as usize),
+        hashed_shard_stem: request.hashed_shard_stem,
         op_check: request.op_check,
         output_dir: path(request.output_dir),
         placeholder_to_const_names: request.placeholder_to_const_names,

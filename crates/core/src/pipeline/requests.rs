@@ -9,7 +9,10 @@ use super::{
     convert, convert_to_dir, freeze, freeze_to_file, optimize_file, quantize_file, ConvertOptions, Converted,
     ModelFiles,
 };
-use crate::emit::{self, tfjs::TfjsOptions};
+use crate::emit::{
+    self,
+    tfjs::{ShardNames, TfjsOptions},
+};
 use crate::error::Result;
 use crate::freeze::{FreezeOptions, FrozenGraph};
 use crate::optimize::{self, OptimizeOptions, OptimizedGraph};
@@ -118,6 +121,9 @@ pub struct ConvertRequest {
     pub format: Option<String>,
     /// Bytes per weight shard (default [`crate::emit::tfjs::DEFAULT_SHARD_SIZE`]).
     pub shard_size: Option<usize>,
+    /// Name shards `<stem>-<10 hex digits of their SHA-256>.bin` (what a
+    /// bundler emits); unset keeps `group1-shard<i>of<n>.bin`.
+    pub hashed_shard_stem: Option<String>,
     /// `error` (default), `warn` or `off`.
     pub op_check: Option<String>,
     /// Also write the files into this directory ([`convert_to_dir`]).
@@ -145,6 +151,9 @@ impl ConvertRequest {
         let mut tfjs = TfjsOptions::default();
         if let Some(size) = self.shard_size {
             tfjs.shard_size = size;
+        }
+        if let Some(stem) = &self.hashed_shard_stem {
+            tfjs.shard_names = ShardNames::ContentHashed { stem: stem.clone() };
         }
         Ok(ConvertOptions {
             freeze: FreezeOptions {
