@@ -3,7 +3,7 @@
 //! the losses they are taken of, and streaming metrics. Freezing uses this to
 //! infer a model's outputs; optimizing uses it to fix the switches.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::graph::{attr_shape, attr_type};
 use crate::names::{self, node_of};
@@ -208,6 +208,99 @@ pub(crate) fn collection_variable_names(meta: &MetaGraphDef, collections: &[&str
         .flat_map(|list| list.value.iter().filter_map(|b| crate::proto::VariableDef::decode(b.as_slice()).ok()))
         .map(|def| node_of(&def.variable_name).to_string())
         .collect()
+}
+
+// ---- what TensorFlow's names and op types give away -----------------------------
+
+/// Shape and size bookkeeping (`SparseSoftmaxCrossEntropyWithLogits/Shape`)
+/// is never what a model predicts.
+pub(crate) fn is_bookkeeping(node: &NodeDef) -> bool {
+    matches!(node.op.as_str(), "Shape" | "ShapeN" | "Size" | "Rank" | "Const" | "NoOp")
+}
+
+pub(crate) fn is_observer_op(op: &str) -> bool {
+    const OBSERVERS: [&str; 22] = [
+        "ScalarSummary",
+        "HistogramSummary",
+        "ImageSummary",
+        "AudioSummary",
+        "AudioSummaryV2",
+        "TensorSummary",
+        "TensorSummaryV2",
+        "MergeSummary",
+        "WriteSummary",
+        "WriteScalarSummary",
+        "WriteHistogramSummary",
+        "WriteImageSummary",
+        "WriteAudioSummary",
+        "WriteGraphSummary",
+        "WriteRawProtoSummary",
+        "SummaryWriter",
+        "CreateSummaryFileWriter",
+        "FlushSummaryWriter",
+        "CloseSummaryWriter",
+        "Assert",
+        "Print",
+        "PrintV2",
+    ];
+    OBSERVERS.contains(&op)
+}
+
+pub(crate) fn is_training_or_saving(node: &NodeDef, variables: &HashSet<&str>, ops: &HashMap<&str, &str>) -> bool {
+    const NOT_OUTPUTS: [&str; 16] = [
+        "NoOp",
+        "Const",
+        "VariableV2",
+        "Variable",
+        "VarHandleOp",
+        "Placeholder",
+        "PlaceholderWithDefault",
+        "ReadVariableOp",
+        "VarIsInitializedOp",
+        "IsVariableInitialized",
+        "Assert",
+        "Print",
+        "PrintV2",
+        "ScalarSummary",
+        "HistogramSummary",
+        "MergeSummary",
+    ];
+    let name = node.name.as_str();
+    NOT_OUTPUTS.contains(&node.op.as_str())
+        || crate::freeze::is_state_update(&node.op)
+        || ["save/", "save_", "gradients/", "report_uninitialized"].iter().any(|p| name.starts_with(p))
+        || is_initializer_name(name)
+        || name.contains("/Initializer/")
+        || is_control_flow_plumbing(node, ops)
+        // `v/read` of a variable nothing reads
+        || (node.op == "Identity" && node.input.first().is_some_and(|i| variables.contains(node_of(i))))
+}
+
+/// Loop exits and the pivots of v1 `cond`s (`cond/switch_t`) end up without
+/// consumers but are never what a model computes.
+fn is_control_flow_plumbing(node: &NodeDef, ops: &HashMap<&str, &str>) -> bool {
+    const CONTROL_FLOW: [&str; 7] = ["Enter", "Exit", "Switch", "Merge", "NextIteration", "LoopCond", "ControlTrigger"];
+    // v1 cond branches, and while_v2's unused loop outputs (`rnn/while/Identity_3`).
+    const SPLITTERS: [&str; 4] = ["Switch", "RefSwitch", "While", "StatelessWhile"];
+    let fed_by_splitter =
+        node.input.first().is_some_and(|i| ops.get(node_of(i)).is_some_and(|op| SPLITTERS.contains(op)));
+    // cond_v2 keeps a gradient's intermediates as extra variant outputs of the If.
+    let kept_for_gradient = crate::graph::attr_type(node, "T") == Some(crate::proto::DataType::DtVariant)
+        && node
+            .input
+            .first()
+            .is_some_and(|i| ops.get(node_of(i)).is_some_and(|op| matches!(*op, "If" | "StatelessIf")));
+    CONTROL_FLOW.contains(&node.op.as_str()) || (node.op == "Identity" && (fed_by_splitter || kept_for_gradient))
+}
+
+/// Names TensorFlow gives initializer ops: `init` (`global_variables_initializer`),
+/// `init_all_tables`, `init_1`, `init_2`, … and anything under `init/`. Not
+/// `initial_state` or `init_op`: those are names a model chose.
+fn is_initializer_name(name: &str) -> bool {
+    let numbered = |rest: &str| !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit());
+    matches!(name, "init" | "init_all_tables")
+        || name.starts_with("init/")
+        || name.strip_prefix("init_").is_some_and(numbered)
 }
 
 #[cfg(test)]

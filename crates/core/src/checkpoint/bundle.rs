@@ -1,6 +1,9 @@
 //! [`Checkpoint`]: a V2 bundle opened by its prefix. Opening reads and checks
 //! the whole `.index` and that every data file exists; reading a tensor reads
 //! exactly its bytes from its data file and verifies their crc.
+//!
+//! Long on purpose: entry decoding, data-file reads and their checks share
+//! the private `Record` and file handles; splitting would only expose them.
 
 use std::collections::HashMap;
 use std::fs::File;

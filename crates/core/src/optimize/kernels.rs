@@ -3,6 +3,8 @@
 //! do); anything this code is not sure to compute as TensorFlow would (NaN
 //! in a max, a float that does not fit an int cast, an ellipsis in a slice)
 //! gives `None`, and the node is left alone.
+//!
+//! Long on purpose: one small evaluator per op, read as a table.
 
 use std::ops::{Add, Div, Mul, Neg, Sub};
 
