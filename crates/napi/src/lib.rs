@@ -247,13 +247,7 @@ fn inference_js(inferred: InferredOutputs) -> OutputInference {
 #[napi(ts_return_type = "Promise<FreezeResult>")]
 pub fn freeze(request: FreezeRequest) -> AsyncTask<Job<FreezeOutcome, FreezeResult>> {
     let request = core::FreezeRequest {
-        model: ModelFlags {
-            source: path(request.source),
-            input_graph: path(request.input_graph),
-            input_binary: request.input_binary,
-            input_checkpoint: path(request.input_checkpoint),
-            input_meta_graph: path(request.input_meta_graph),
-        },
+        model: model_flags!(request),
         output_graph: path(request.output_graph),
         output_as_text: request.output_as_text,
         output_node_names: request.output_node_names,
@@ -264,6 +258,22 @@ pub fn freeze(request: FreezeRequest) -> AsyncTask<Job<FreezeOutcome, FreezeResu
     };
     job(move || request.run(), freeze_result)
 }
+
+/// The model-file fields `FreezeRequest` and `ConvertRequest` share, as the
+/// core's [`ModelFlags`]: written once for both (the structs differ, the
+/// fields do not).
+macro_rules! model_flags {
+    ($request:expr) => {
+        ModelFlags {
+            source: path($request.source),
+            input_graph: path($request.input_graph),
+            input_binary: $request.input_binary,
+            input_checkpoint: path($request.input_checkpoint),
+            input_meta_graph: path($request.input_meta_graph),
+        }
+    };
+}
+use model_flags;
 
 fn path(path: Option<String>) -> Option<PathBuf> {
     path.map(PathBuf::from)
@@ -401,13 +411,7 @@ pub struct ConvertResult {
 #[napi(ts_return_type = "Promise<ConvertResult>")]
 pub fn convert(request: ConvertRequest) -> AsyncTask<Job<Converted, ConvertResult>> {
     let request = core::ConvertRequest {
-        model: ModelFlags {
-            source: path(request.source),
-            input_graph: path(request.input_graph),
-            input_binary: request.input_binary,
-            input_checkpoint: path(request.input_checkpoint),
-            input_meta_graph: path(request.input_meta_graph),
-        },
+        model: model_flags!(request),
         output_node_names: request.output_node_names,
         input_names: request.input_names,
         quantize: request.quantize,
