@@ -9,9 +9,9 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use super::readers::{gather_axis, into_value_op, split_inputs};
+use super::readers::{into_value_read, VALUE_READS};
 use crate::error::{Error, ErrorKind, Result};
-use crate::graph::{self, attr_type, type_attr};
+use crate::graph::type_attr;
 use crate::names::{self, node_of};
 use crate::proto::{attr_value, AttrValue, DataType, FunctionDef, FunctionDefLibrary, NodeDef, TensorShapeProto};
 
@@ -271,38 +271,18 @@ impl<'a> Functions<'a> {
             for (i, node) in function.node_def.iter_mut().enumerate() {
                 let Some(position) = node.input.iter().position(|input| *input == carrier) else { continue };
                 match node.op.as_str() {
-                    "ReadVariableOp" => {
-                        into_value_op(node, "Identity", &[("T", dtype)]);
-                        // Identity names its output `output`, ReadVariableOp `value`.
-                        renamed.push((format!("{}:value:", node.name), format!("{}:output:", node.name)));
-                    }
-                    "ResourceGather" => {
-                        if graph::attr_int(node, "batch_dims").unwrap_or(0) != 0 {
-                            return Err(unsupported(
-                                &node.name,
-                                "ResourceGather with batch_dims != 0",
-                                Some(&function_name),
-                            ));
+                    read if VALUE_READS.contains(&read) => {
+                        if read == "ReadVariableOp" {
+                            // Identity names its output `output`, ReadVariableOp `value`.
+                            renamed.push((format!("{}:value:", node.name), format!("{}:output:", node.name)));
                         }
-                        let indices = attr_type(node, "Tindices").unwrap_or(DataType::DtInt32);
-                        let axis = gather_axis(&unique(&format!("{}/axis", node.name), &mut taken), indices);
-                        let (data, control) = split_inputs(&node.input);
-                        let axis_output = format!("{}:output:0", axis.name);
-                        node.input = data.into_iter().take(2).chain([axis_output]).chain(control).collect();
-                        into_value_op(
-                            node,
-                            "GatherV2",
-                            &[("Tparams", dtype), ("Tindices", indices), ("Taxis", indices)],
-                        );
-                        extra.push(axis);
-                    }
-                    "ResourceGatherNd" => {
-                        let indices = attr_type(node, "Tindices").unwrap_or(DataType::DtInt32);
-                        into_value_op(node, "GatherNd", &[("Tparams", dtype), ("Tindices", indices)]);
-                    }
-                    "VariableShape" => {
-                        let out_type = attr_type(node, "out_type").unwrap_or(DataType::DtInt32);
-                        into_value_op(node, "Shape", &[("T", dtype), ("out_type", out_type)]);
+                        let axis = if read == "ResourceGather" {
+                            unique(&format!("{}/axis", node.name), &mut taken)
+                        } else {
+                            String::new()
+                        };
+                        let axis_input = format!("{axis}:output:0");
+                        extra.extend(into_value_read(node, dtype, &axis, &axis_input)?);
                     }
                     // The one pass-through op of function bodies (no v1 frames there).
                     "Identity" => {
@@ -420,6 +400,7 @@ fn invalid(message: String, about: &str) -> Error {
 
 #[cfg(test)]
 mod tests {
+    use crate::graph;
     use std::collections::HashMap;
 
     use super::super::readers::rewrite_resource_reads;

@@ -42,32 +42,9 @@ pub(super) fn rewrite_resource_reads(
             let node = &mut nodes[i];
             let op = node.op.clone();
             match op.as_str() {
-                "ReadVariableOp" => into_value_op(node, "Identity", &[("T", dtype)]),
-                "ResourceGather" => {
-                    if graph::attr_int(node, "batch_dims").unwrap_or(0) != 0 {
-                        return Err(Error::new(
-                            ErrorKind::UnsupportedOp,
-                            format!(
-                                "ResourceGather \"{}\" has batch_dims != 0, which freezing cannot rewrite",
-                                node.name
-                            ),
-                        )
-                        .about(&node.name));
-                    }
-                    let indices = attr_type(node, "Tindices").unwrap_or(DataType::DtInt32);
-                    let axis = gather_axis(&format!("{}/axis", node.name), indices);
-                    let (data, control) = split_inputs(&node.input);
-                    node.input = data.into_iter().take(2).chain([axis.name.clone()]).chain(control).collect();
-                    into_value_op(node, "GatherV2", &[("Tparams", dtype), ("Tindices", indices), ("Taxis", indices)]);
-                    extra.push(axis);
-                }
-                "ResourceGatherNd" => {
-                    let indices = attr_type(node, "Tindices").unwrap_or(DataType::DtInt32);
-                    into_value_op(node, "GatherNd", &[("Tparams", dtype), ("Tindices", indices)]);
-                }
-                "VariableShape" => {
-                    let out_type = attr_type(node, "out_type").unwrap_or(DataType::DtInt32);
-                    into_value_op(node, "Shape", &[("T", dtype), ("out_type", out_type)]);
+                read if VALUE_READS.contains(&read) => {
+                    let axis = format!("{}/axis", node.name);
+                    extra.extend(into_value_read(node, dtype, &axis, &axis)?);
                 }
                 passthrough if HANDLE_PASSTHROUGH.contains(&passthrough) => {
                     if attr_type(node, "T") != Some(DataType::DtResource) || carriers.contains_key(&node.name) {
@@ -97,6 +74,50 @@ pub(super) fn rewrite_resource_reads(
     }
     super::functions::freeze_calls(nodes, library, &calls)?;
     Ok(extra)
+}
+
+/// The ops that read a resource variable's value, which [`into_value_read`] rewrites.
+pub(super) const VALUE_READS: [&str; 4] = ["ReadVariableOp", "ResourceGather", "ResourceGatherNd", "VariableShape"];
+
+/// Turns a read of a frozen variable (`dtype`) into the value op it becomes:
+/// `ReadVariableOp` → `Identity`, `ResourceGather` → `GatherV2` (returning its
+/// axis `Const`, named `axis` and read as `axis_input`), `ResourceGatherNd` →
+/// `GatherNd`, `VariableShape` → `Shape`. Graphs and function bodies name
+/// tensors differently, hence the two axis names.
+pub(super) fn into_value_read(
+    node: &mut NodeDef,
+    dtype: DataType,
+    axis: &str,
+    axis_input: &str,
+) -> Result<Option<NodeDef>> {
+    match node.op.as_str() {
+        "ReadVariableOp" => into_value_op(node, "Identity", &[("T", dtype)]),
+        "ResourceGather" => {
+            if graph::attr_int(node, "batch_dims").unwrap_or(0) != 0 {
+                return Err(Error::new(
+                    ErrorKind::UnsupportedOp,
+                    format!("ResourceGather \"{}\" has batch_dims != 0, which freezing cannot rewrite", node.name),
+                )
+                .about(&node.name));
+            }
+            let indices = attr_type(node, "Tindices").unwrap_or(DataType::DtInt32);
+            let axis = gather_axis(axis, indices);
+            let (data, control) = split_inputs(&node.input);
+            node.input = data.into_iter().take(2).chain([axis_input.to_string()]).chain(control).collect();
+            into_value_op(node, "GatherV2", &[("Tparams", dtype), ("Tindices", indices), ("Taxis", indices)]);
+            return Ok(Some(axis));
+        }
+        "ResourceGatherNd" => {
+            let indices = attr_type(node, "Tindices").unwrap_or(DataType::DtInt32);
+            into_value_op(node, "GatherNd", &[("Tparams", dtype), ("Tindices", indices)]);
+        }
+        "VariableShape" => {
+            let out_type = attr_type(node, "out_type").unwrap_or(DataType::DtInt32);
+            into_value_op(node, "Shape", &[("T", dtype), ("out_type", out_type)]);
+        }
+        _ => {}
+    }
+    Ok(None)
 }
 
 /// Replaces a node's op and attrs, keeping its name, inputs and colocation.
