@@ -35,6 +35,9 @@ pub mod source;
 pub mod tensor;
 pub mod training;
 
+#[cfg(test)]
+pub(crate) mod test_graphs;
+
 pub use error::{Error, ErrorKind, Result};
 
 /// Version of this crate; part of every cache key built on its output.

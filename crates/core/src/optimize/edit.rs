@@ -166,15 +166,7 @@ pub(crate) fn in_while_frames(nodes: &[NodeDef]) -> Vec<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn node(name: &str, op: &str, inputs: &[&str]) -> NodeDef {
-        NodeDef {
-            name: name.into(),
-            op: op.into(),
-            input: inputs.iter().map(|s| s.to_string()).collect(),
-            ..Default::default()
-        }
-    }
+    use crate::test_graphs::node;
 
     #[test]
     fn finds_nodes_inside_loops() {

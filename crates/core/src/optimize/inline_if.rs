@@ -286,15 +286,7 @@ mod tests {
     use super::*;
     use crate::proto::{op_def::ArgDef, AttrValue, FunctionDefLibrary, NameAttrList, OpDef};
     use crate::tensor::{Tensor, TensorData};
-
-    fn node(name: &str, op: &str, inputs: &[&str]) -> NodeDef {
-        NodeDef {
-            name: name.into(),
-            op: op.into(),
-            input: inputs.iter().map(|s| s.to_string()).collect(),
-            ..Default::default()
-        }
-    }
+    use crate::test_graphs::node;
 
     fn arg(name: &str) -> ArgDef {
         ArgDef { name: name.into(), r#type: DataType::DtFloat as i32, ..Default::default() }
