@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet};
 
 use tfmodel_core::graph::{attr_shape, attr_type, colocation_targets};
 use tfmodel_core::names::node_of;
-use tfmodel_core::optimize::{optimize, OptimizeOptions, OptimizedGraph};
+use tfmodel_core::optimize::{optimize, OptimizeOptions, OptimizedGraph, Rewrite};
 use tfmodel_core::proto::{attr_value, tensor_shape_proto, AttrValue, DataType, GraphDef, NodeDef, TensorShapeProto};
 use tfmodel_core::tensor::{Tensor, TensorData};
 use tfmodel_core::training::ConstantValue;
@@ -123,12 +123,22 @@ fn folds_every_batch_norm_of_convnet_and_detector() {
             .map(|n| n.name.as_str())
             .collect();
         assert!(left.is_empty(), "{name}: batch norms left: {left:?}");
-        let folded = result.applied.iter().filter(|line| line.starts_with("folded batch norm")).count();
-        assert_eq!(folded, norms, "{name}: {:?}", result.applied);
-        assert!(!result.applied.iter().any(|l| l.starts_with("turned batch norm")), "{name}: {:?}", result.applied);
+        let folded: Vec<&str> = result
+            .applied
+            .iter()
+            .filter_map(|rewrite| match rewrite {
+                Rewrite::FoldedBatchNorm { node, .. } => Some(node.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(folded.len(), norms, "{name}: {:?}", result.applied);
+        assert!(
+            !result.applied.iter().any(|r| matches!(r, Rewrite::BatchNormToMulAdd { .. })),
+            "{name}: {:?}",
+            result.applied
+        );
         // Each batch norm's name now belongs to the BiasAdd that replaced it.
-        for line in result.applied.iter().filter(|line| line.starts_with("folded batch norm")) {
-            let norm = line.split(' ').nth(3).unwrap();
+        for norm in folded {
             assert_eq!(find(&result.graph, norm).op, "BiasAdd", "{name}: {norm}");
         }
     }
@@ -160,7 +170,8 @@ fn applies_requested_placeholder_dtypes_and_shapes_to_fixtures() {
     let image = find(&result.graph, "image_tensor");
     assert_eq!(attr_type(image, "dtype"), Some(DataType::DtFloat));
     assert_eq!(attr_shape(image, "shape"), Some(vec![1, 64, 64, 3]));
-    assert!(result.applied.contains(&"Preprocessor/Cast now casts from float32".to_string()));
+    let recast = Rewrite::RecastFrom { node: "Preprocessor/Cast".into(), dtype: "float32" };
+    assert!(result.applied.contains(&recast), "{:?}", result.applied);
     assert!(!has(&result.graph, "Preprocessor/Cast"), "a float → float cast is a passthrough");
 
     let convnet = fixture("convnet");
@@ -171,11 +182,12 @@ fn applies_requested_placeholder_dtypes_and_shapes_to_fixtures() {
     };
     let result = optimize(convnet.graph, &options).unwrap();
     assert_eq!(attr_shape(find(&result.graph, "input"), "shape"), Some(vec![1, 24, 24, 3]));
-    assert!(
-        result.applied.iter().any(|l| l == "input input: shape [?, 24, 24, 3] → [1, 24, 24, 3]"),
-        "{:?}",
-        result.applied
+    let reshaped = result.applied.iter().find(|r| matches!(r, Rewrite::ReshapedInput { .. })).unwrap();
+    assert_eq!(
+        *reshaped,
+        Rewrite::ReshapedInput { name: "input".into(), from: Some(vec![-1, 24, 24, 3]), to: Some(vec![1, 24, 24, 3]) }
     );
+    assert_eq!(reshaped.to_string(), "input input: shape [?, 24, 24, 3] → [1, 24, 24, 3]");
 }
 
 #[test]
@@ -284,7 +296,7 @@ fn replaces_an_input_node_by_a_placeholder_and_prunes_what_fed_it() {
     assert_eq!((pre.op.as_str(), attr_type(pre, "dtype")), ("Placeholder", Some(DataType::DtFloat)));
     assert_eq!(attr_shape(pre, "shape"), Some(vec![-1, 4]), "the shape comes from _output_shapes");
     assert!(pre.input.is_empty());
-    assert_eq!(result.applied[0], "replaced input pre (Mul) by a float32 placeholder");
+    assert_eq!(result.applied[0], Rewrite::ReplacedInput { name: "pre".into(), op: "Mul".into(), dtype: "float32" });
 }
 
 #[test]
@@ -348,8 +360,19 @@ fn fixes_a_training_flag_and_resolves_the_cond_it_drives() {
         assert_valid(&result.graph, "cond");
         let left = ops(&result.graph);
         assert!(!left.contains("Switch") && !left.contains("Merge") && !left.contains("Identity"), "{left:?}");
-        assert_eq!(result.applied[0], format!("fixed training flag is_training to {value} (as asked)"));
-        assert!(result.applied.iter().any(|l| l.starts_with("resolved cond/Switch")), "{:?}", result.applied);
+        let fixed = ConstantValue::Bool(value);
+        assert_eq!(
+            result.applied[0],
+            Rewrite::FixedTrainingFlag { name: "is_training".into(), value: fixed, why: "as asked" }
+        );
+        // The Node binding's tests look for this wording.
+        assert_eq!(result.applied[0].to_string(), format!("fixed training flag is_training to {value} (as asked)"));
+        assert!(
+            result.applied.iter().any(|r| matches!(r,
+                Rewrite::ResolvedCond { switch, branch, .. } if switch == "cond/Switch" && *branch == value)),
+            "{:?}",
+            result.applied
+        );
         assert_eq!(result.inputs, ["x"]);
         let y = evaluate(&result.graph, &[("x", Array::new(vec![2], vec![1.0, -2.0]))], "y");
         let want: Vec<f64> = want.iter().map(|v: &f64| v.max(0.0)).collect();
@@ -365,7 +388,11 @@ fn fixes_keras_learning_phase_and_takes_unfed_defaults() {
     let result = optimize(graph_of(nodes), &options(&["y"])).unwrap();
     assert_eq!(
         result.applied[0],
-        "fixed training flag keras_learning_phase to false (a bool placeholder named as a training switch)"
+        Rewrite::FixedTrainingFlag {
+            name: "keras_learning_phase".into(),
+            value: ConstantValue::Bool(false),
+            why: "a bool placeholder named as a training switch"
+        }
     );
     assert!(!ops(&result.graph).contains("Merge"));
 
@@ -385,6 +412,7 @@ fn fixes_keras_learning_phase_and_takes_unfed_defaults() {
     assert_eq!(find(&result.graph, "y").input, ["x", "rate/default"]);
     assert_eq!(result.inputs, ["x"]);
     assert_eq!(result.warnings, ["training flag \"no_such_flag\" matches no bool placeholder"]);
+    assert!(result.applied.contains(&Rewrite::TookDefault { name: "rate".into() }), "{:?}", result.applied);
 }
 
 // ---- prune ------------------------------------------------------------------------------
@@ -429,7 +457,9 @@ fn bypasses_identities_and_debug_ops_by_rewiring_their_readers() {
     let result = optimize(g, &options(&["y"])).unwrap();
     assert_eq!(find(&result.graph, "y").input, ["x", "x"]);
     assert_eq!(result.graph.node.len(), 2);
-    assert!(result.applied.contains(&"removed 1 CheckNumerics node (check)".to_string()), "{:?}", result.applied);
+    let removed = Rewrite::Removed { op: "CheckNumerics".into(), names: names(&["check"]) };
+    assert!(result.applied.contains(&removed), "{:?}", result.applied);
+    assert_eq!(removed.to_string(), "removed 1 CheckNumerics node (check)");
 }
 
 #[test]
@@ -479,7 +509,11 @@ fn a_bool_placeholder_that_only_chooses_branches_is_fixed_to_false() {
     let result = optimize(cond_graph(placeholder("pred", DataType::DtBool, &[])), &options(&["y"])).unwrap();
     assert_eq!(
         result.applied[0],
-        "fixed training flag pred to false (a bool placeholder that only chooses cond branches)"
+        Rewrite::FixedTrainingFlag {
+            name: "pred".into(),
+            value: ConstantValue::Bool(false),
+            why: "a bool placeholder that only chooses cond branches"
+        }
     );
     assert!(!ops(&result.graph).contains("Merge"));
     assert_eq!(result.inputs, ["x"]);
@@ -753,7 +787,9 @@ fn folds_fused_batch_norm_into_conv2d() {
     let (graph, outputs) = conv_batch_norm_graph("Conv2D", &[3, 3, 2, 3], false);
     let result = optimize_and_compare(graph, &outputs, &[("x", input_image(2))]);
     let g = &result.graph;
-    assert_eq!(result.applied.last().unwrap(), "folded batch norm bn/FusedBatchNormV3 into conv");
+    let folded = Rewrite::FoldedBatchNorm { node: "bn/FusedBatchNormV3".into(), into: "conv".into() };
+    assert_eq!(result.applied.last(), Some(&folded));
+    assert_eq!(folded.to_string(), "folded batch norm bn/FusedBatchNormV3 into conv");
     assert_eq!(find(g, "conv").input, ["x", "conv_weights"]);
     assert_eq!(find(g, "bn/FusedBatchNormV3").input, ["conv", "conv_bn_offset"]);
     assert_eq!(find(g, "bn/FusedBatchNormV3").op, "BiasAdd");
@@ -830,8 +866,9 @@ fn fuses_a_decomposed_batch_norm_after_a_conv_without_constant_folding() {
         ]);
         let options = OptimizeOptions { fold_constants: false, ..options(&["bn/add_1"]) };
         let result = optimize_and_compare_with(graph_of(nodes), &options, &[("x", input_image(2))]);
-        let fused = "fused the decomposed batch norm ending in bn/add_1 into a FusedBatchNormV3";
-        assert_eq!(result.applied, [fused, "folded batch norm bn/add_1 into conv"], "with gamma: {with_gamma}");
+        let fused = Rewrite::FusedDecomposedBatchNorm { node: "bn/add_1".into() };
+        let folded = Rewrite::FoldedBatchNorm { node: "bn/add_1".into(), into: "conv".into() };
+        assert_eq!(result.applied, [fused, folded], "with gamma: {with_gamma}");
         assert!(!has(&result.graph, "bn/Rsqrt"));
     }
 }
@@ -851,6 +888,15 @@ fn turns_batch_norms_without_a_conv_into_mul_and_add() {
     let left = ops(&result.graph);
     assert!(!left.contains("BatchNormWithGlobalNormalization") && !left.contains("FusedBatchNormV3"), "{left:?}");
     assert_eq!((find(&result.graph, "global").op.as_str(), find(&result.graph, "fused").op.as_str()), ("Add", "Add"));
+    let turned: Vec<&str> = result
+        .applied
+        .iter()
+        .filter_map(|rewrite| match rewrite {
+            Rewrite::BatchNormToMulAdd { node, .. } => Some(node.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(turned, ["global", "fused"], "{:?}", result.applied);
 }
 
 #[test]

@@ -9,8 +9,8 @@ use tfmodel_core::emit::tfjs::{ShardNames, TensorSpec};
 use tfmodel_core::opcheck::UnsupportedNode;
 use tfmodel_core::optimize::TrainingFlag;
 use tfmodel_core::pipeline::{
-    convert, convert_to_dir, ConvertOptions, ConvertRequest, FreezeRequest, ModelFlags, OpCheckMode, OptimizeRequest,
-    OutputFormat, QuantizeRequest,
+    convert, convert_to_dir, ConvertOptions, ConvertRequest, FreezeRequest, ModelFiles, ModelFlags, OpCheckMode,
+    OptimizeRequest, OutputFormat, QuantizeRequest,
 };
 use tfmodel_core::proto::{DataType, GraphDef};
 use tfmodel_core::quantize::{QuantizeMode, QuantizeOptions, SkippedTensor};
@@ -218,4 +218,26 @@ fn content_hashed_shard_names_are_what_model_json_names() {
     }
     let manifest: serde_json::Value = serde_json::from_slice(&json.1).unwrap();
     assert_eq!(manifest["weightsManifest"][0]["paths"], serde_json::json!(names));
+}
+
+#[test]
+fn a_conversion_lists_its_own_rewrites_after_the_optimizers() {
+    let dir = fixtures_dir().join("training/vocab_table/train");
+    let files = ModelFiles {
+        input_meta_graph: Some(dir.join("model.ckpt-60.meta")),
+        input_checkpoint: Some(dir.join("model.ckpt-60")),
+        ..Default::default()
+    };
+    let mut options = ConvertOptions { format: OutputFormat::Tfjs, ..Default::default() };
+    options.freeze.output_node_names = vec!["probs".to_string()];
+    let converted = convert(&files, &options).unwrap();
+    // The optimizer's lines, then the table initializers kept, then the TF.js rewrites.
+    assert_eq!(
+        converted.applied,
+        [
+            "removed 4 Identity nodes (embeddings/read, embedding_lookup/Identity, dense/weights/read, dense/biases/read)",
+            "kept 1 lookup-table initializer (key_value_init/LookupTableImportV2): TF.js runs it once at load",
+            "reshaped 1 table lookup to the keys' shape (TF.js returns them flat) (hash_table_Lookup/LookupTableFindV2)",
+        ]
+    );
 }

@@ -3,17 +3,51 @@
 //! them; a frozen `.pb` keeps TensorFlow's ops.
 
 use std::collections::HashSet;
+use std::fmt;
 
 use bytes::Bytes;
 
 use crate::graph::shapes::ShapeInference;
 use crate::graph::{self, type_attr};
 use crate::names;
+use crate::optimize::rewrite::shown;
 use crate::proto::{DataType, GraphDef, NodeDef};
 use crate::tensor::{Tensor, TensorData};
 
-/// Applies every rewrite; returns one line per kind of rewrite made, and warnings.
-pub fn rewrite(graph: &mut GraphDef) -> (Vec<String>, Vec<String>) {
+/// One kind of rewrite made for TF.js, with the nodes it was made to.
+/// `Display` gives the line shown with the optimizer's [`crate::optimize::Rewrite`]s.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum TfjsRewrite {
+    /// `Select`s with a vector condition now pick whole rows.
+    SelectRows { nodes: Vec<String> },
+    /// Table lookups with scalar values reshaped to their keys' shape.
+    LookupReshapes { lookups: Vec<String> },
+}
+
+impl fmt::Display for TfjsRewrite {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TfjsRewrite::SelectRows { nodes } => write!(
+                f,
+                "rewrote {} Select {} to pick whole rows in TF.js ({})",
+                nodes.len(),
+                if nodes.len() == 1 { "node" } else { "nodes" },
+                shown(nodes)
+            ),
+            TfjsRewrite::LookupReshapes { lookups } => write!(
+                f,
+                "reshaped {} table {} to the keys' shape (TF.js returns them flat) ({})",
+                lookups.len(),
+                if lookups.len() == 1 { "lookup" } else { "lookups" },
+                shown(lookups)
+            ),
+        }
+    }
+}
+
+/// Applies every rewrite; returns one per kind of rewrite made, and warnings.
+pub fn rewrite(graph: &mut GraphDef) -> (Vec<TfjsRewrite>, Vec<String>) {
     let (mut applied, mut warnings) = (Vec::new(), Vec::new());
     let (rows, unknown) = select_rows(graph);
     if !unknown.is_empty() {
@@ -26,21 +60,11 @@ pub fn rewrite(graph: &mut GraphDef) -> (Vec<String>, Vec<String>) {
         ));
     }
     if !rows.is_empty() {
-        applied.push(format!(
-            "rewrote {} Select {} to pick whole rows in TF.js ({})",
-            rows.len(),
-            if rows.len() == 1 { "node" } else { "nodes" },
-            shown(&rows)
-        ));
+        applied.push(TfjsRewrite::SelectRows { nodes: rows });
     }
     let lookups = lookup_shapes(graph);
     if !lookups.is_empty() {
-        applied.push(format!(
-            "reshaped {} table {} to the keys' shape (TF.js returns them flat) ({})",
-            lookups.len(),
-            if lookups.len() == 1 { "lookup" } else { "lookups" },
-            shown(&lookups)
-        ));
+        applied.push(TfjsRewrite::LookupReshapes { lookups });
     }
     (applied, warnings)
 }
@@ -77,14 +101,6 @@ fn lookup_shapes(graph: &mut GraphDef) -> Vec<String> {
     }
     graph.node.extend(added);
     done
-}
-
-fn shown(names: &[String]) -> String {
-    let mut text = names.iter().take(4).cloned().collect::<Vec<_>>().join(", ");
-    if names.len() > 4 {
-        text.push_str(", …");
-    }
-    text
 }
 
 /// TensorFlow's `Select` with a `[batch]` condition and `[batch, …]` values
@@ -170,4 +186,21 @@ fn int_constant(name: &str, shape: &[i64], values: &[i32]) -> NodeDef {
     let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
     let tensor = Tensor { dtype: DataType::DtInt32, shape: shape.to_vec(), data: TensorData::Raw(Bytes::from(bytes)) };
     crate::graph::constant(name, &tensor)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rewrites_read_as_before() {
+        let rows = TfjsRewrite::SelectRows { nodes: vec!["rnn/Select".into()] };
+        assert_eq!(rows.to_string(), "rewrote 1 Select node to pick whole rows in TF.js (rnn/Select)");
+        let lookups = TfjsRewrite::LookupReshapes { lookups: (0..5).map(|i| format!("find_{i}")).collect() };
+        assert_eq!(
+            lookups.to_string(),
+            "reshaped 5 table lookups to the keys' shape (TF.js returns them flat) \
+             (find_0, find_1, find_2, find_3, …)"
+        );
+    }
 }

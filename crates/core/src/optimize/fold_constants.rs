@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
 use super::edit::{self, Consumers, Edge};
 use super::kernels;
-use super::{Log, Protected};
+use super::{Log, Protected, Rewrite};
 use crate::graph::{attr_shape, attr_type};
 use crate::names::{node_of, output_index};
 use crate::proto::{DataType, GraphDef, NodeDef};
@@ -31,7 +31,7 @@ pub(crate) fn fold(graph: &mut GraphDef, protected: &Protected, log: &mut Log) {
         }
     }
     for (op, names) in folded {
-        log.applied_to_many("folded", &op, " into constants", &names);
+        log.applied(Rewrite::FoldedConstants { op, names });
     }
 }
 
@@ -249,16 +249,13 @@ fn apply_switch_plan(graph: &mut GraphDef, plan: SwitchPlan, log: &mut Log) {
         shrink_merge(&mut nodes[m], lost);
     }
     let switch = nodes[plan.switch].name.clone();
-    let branch = if plan.predicate { "true" } else { "false" };
     let removed = plan.region.dead.len();
     let mut i = 0;
     nodes.retain(|_| {
         i += 1;
         !plan.region.dead.contains(&(i - 1))
     });
-    log.applied(format!(
-        "resolved {switch} on a constant predicate: kept the {branch} branch, removed {removed} dead nodes"
-    ));
+    log.applied(Rewrite::ResolvedCond { switch, branch: plan.predicate, removed });
 }
 
 /// Drops a merge's dead inputs; with one input left it is an `Identity`.

@@ -9,7 +9,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::edit::{self, canonical_input};
-use super::{Log, Protected};
+use super::{Log, Protected, Rewrite};
 use crate::graph;
 use crate::names::{self, node_of, output_index};
 use crate::proto::{attr_value, DataType, FunctionDef, GraphDef, NodeDef};
@@ -29,7 +29,7 @@ pub(crate) fn inline(graph: &mut GraphDef, protected: &Protected, log: &mut Log)
     }
     if !inlined.is_empty() {
         graph::prune_library(graph);
-        log.applied_to_many("inlined the branch taken by", "If", " with a constant predicate", &inlined);
+        log.applied(Rewrite::InlinedIf { names: inlined });
     }
 }
 

@@ -3,7 +3,7 @@
 //! folding), plus constant folding, with the preconditions TensorFlow forgets
 //! checked. [`optimize`] reads as the list of passes it runs; each pass lives
 //! in its own file and every rewrite it makes is reported in
-//! [`OptimizedGraph::applied`].
+//! [`OptimizedGraph::applied`] as a [`Rewrite`].
 
 mod batch_norm;
 mod edit;
@@ -12,6 +12,7 @@ mod inline_if;
 mod kernels;
 mod placeholders;
 mod prune;
+pub(crate) mod rewrite;
 mod strip_identity;
 
 use std::collections::HashSet;
@@ -21,6 +22,8 @@ use crate::graph::{self, index_by_name};
 use crate::names::{self, node_of};
 use crate::proto::{DataType, GraphDef};
 use crate::training::ConstantValue;
+
+pub use rewrite::Rewrite;
 
 /// What to optimize for; mirrors `optimize_for_inference`'s flags.
 #[derive(Debug, Clone)]
@@ -100,8 +103,8 @@ pub struct OptimizedGraph {
     /// The input placeholders, in the order asked for (or graph order).
     pub inputs: Vec<String>,
     pub outputs: Vec<String>,
-    /// One human line per rewrite made.
-    pub applied: Vec<String>,
+    /// Every rewrite made, in order; `Display` gives the line to show.
+    pub applied: Vec<Rewrite>,
     /// Things left undone that the caller should know about.
     pub warnings: Vec<String>,
 }
@@ -210,31 +213,16 @@ impl Protected {
 /// What the passes did, for the caller.
 #[derive(Default)]
 pub(crate) struct Log {
-    applied: Vec<String>,
+    applied: Vec<Rewrite>,
     warnings: Vec<String>,
 }
 
 impl Log {
-    pub(crate) fn applied(&mut self, line: impl Into<String>) {
-        self.applied.push(line.into());
+    pub(crate) fn applied(&mut self, rewrite: Rewrite) {
+        self.applied.push(rewrite);
     }
 
     pub(crate) fn warn(&mut self, line: impl Into<String>) {
         self.warnings.push(line.into());
-    }
-
-    /// One line for many nodes rewritten the same way, e.g. `("removed",
-    /// "Identity", "")` gives "removed 12 Identity nodes (a, b, c, d, …)".
-    pub(crate) fn applied_to_many(&mut self, verb: &str, op: &str, rest: &str, names: &[String]) {
-        if names.is_empty() {
-            return;
-        }
-        const SHOWN: usize = 4;
-        let mut shown = names.iter().take(SHOWN).cloned().collect::<Vec<_>>().join(", ");
-        if names.len() > SHOWN {
-            shown.push_str(", …");
-        }
-        let nodes = if names.len() == 1 { "node" } else { "nodes" };
-        self.applied(format!("{verb} {} {op} {nodes}{rest} ({shown})", names.len()));
     }
 }

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use bytes::Bytes;
 
-use super::{edit, Log, OptimizeOptions};
+use super::{edit, Log, OptimizeOptions, Rewrite};
 use crate::dtype;
 use crate::error::{Error, ErrorKind, Result};
 use crate::graph::{self, attr_type, index_by_name};
@@ -44,7 +44,7 @@ pub(crate) fn fix_training_flags(graph: &mut GraphDef, options: &OptimizeOptions
             continue;
         }
         *node = scalar_constant(&node.name, dtype, value)?;
-        log.applied(format!("fixed training flag {} to {value} ({why})", node.name));
+        log.applied(Rewrite::FixedTrainingFlag { name: node.name.clone(), value, why });
     }
     for ((key, value), used) in options.training_flags.iter().zip(used) {
         if !used {
@@ -255,17 +255,18 @@ fn describe_replacement(old: &NodeDef, new: &NodeDef, log: &mut Log) {
     let name = &new.name;
     let new_dtype = attr_type(new, "dtype").map(dtype::name).unwrap_or("?");
     if old.op != "Placeholder" {
-        log.applied(format!("replaced input {name} ({}) by a {new_dtype} placeholder", old.op));
+        log.applied(Rewrite::ReplacedInput { name: name.clone(), op: old.op.clone(), dtype: new_dtype });
         return;
     }
     let old_dtype = attr_type(old, "dtype").map(dtype::name).unwrap_or("?");
     if old_dtype != new_dtype {
-        log.applied(format!("input {name}: dtype {old_dtype} → {new_dtype}"));
+        log.applied(Rewrite::RetypedInput { name: name.clone(), from: old_dtype, to: new_dtype });
     }
-    let dims = |n: &NodeDef| shape_of(n).and_then(|s| shape_dims(&s)).map(|d| format_shape(&d));
-    if dims(old) != dims(new) {
-        let show = |s: Option<String>| s.unwrap_or_else(|| "unknown".to_string());
-        log.applied(format!("input {name}: shape {} → {}", show(dims(old)), show(dims(new))));
+    let dims = |n: &NodeDef| shape_of(n).and_then(|s| shape_dims(&s));
+    let (from, to) = (dims(old), dims(new));
+    // Compared as shown: every negative dim is an unknown one.
+    if from.as_deref().map(format_shape) != to.as_deref().map(format_shape) {
+        log.applied(Rewrite::ReshapedInput { name: name.clone(), from, to });
     }
 }
 
@@ -278,7 +279,7 @@ fn retype_consumers(graph: &mut GraphDef, input: &str, dtype: DataType, log: &mu
         }
         if node.op == "Cast" {
             node.attr.insert("SrcT".to_string(), graph::type_attr(dtype));
-            log.applied(format!("{} now casts from {}", node.name, dtype::name(dtype)));
+            log.applied(Rewrite::RecastFrom { node: node.name.clone(), dtype: dtype::name(dtype) });
         } else if attr_type(node, "T").is_some_and(|t| t != dtype) {
             log.warn(format!(
                 "{} ({}) expects {} from input {input}, which is now {}",
@@ -302,6 +303,6 @@ pub(crate) fn resolve_defaults(graph: &mut GraphDef, inputs: &[String], log: &mu
         node.op = "Identity".to_string();
         node.attr.clear();
         node.attr.insert("T".to_string(), graph::type_attr(dtype));
-        log.applied(format!("{} (PlaceholderWithDefault) now always takes its default", node.name));
+        log.applied(Rewrite::TookDefault { name: node.name.clone() });
     }
 }

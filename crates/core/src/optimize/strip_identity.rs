@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::edit::{self, Consumers};
-use super::{Log, Protected};
+use super::{Log, Protected, Rewrite};
 use crate::graph::attr_type;
 use crate::names::{self, node_of, output_index};
 use crate::proto::{GraphDef, NodeDef};
@@ -76,7 +76,7 @@ fn bypass_passthroughs(graph: &mut GraphDef, protected: &Protected, log: &mut Lo
         graph.node.push(node);
     }
     for (op, names) in removed {
-        log.applied_to_many("removed", &op, "", &names);
+        log.applied(Rewrite::Removed { op, names });
     }
 }
 
@@ -149,7 +149,7 @@ fn drop_control_only_nodes(graph: &mut GraphDef, protected: &Protected, log: &mu
         removed.entry(node.op).or_default().push(node.name);
     }
     for (op, names) in removed {
-        log.applied_to_many("removed", &op, "", &names);
+        log.applied(Rewrite::Removed { op, names });
     }
 }
 

@@ -12,7 +12,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::freeze::{self, FreezeOptions, FrozenGraph};
 use crate::graph::{self, Encoding};
 use crate::opcheck::{self, OpCheck};
-use crate::optimize::{self, OptimizeOptions, OptimizedGraph};
+use crate::optimize::{self, OptimizeOptions, OptimizedGraph, Rewrite};
 use crate::proto::{GraphDef, MetaGraphDef};
 use crate::quantize::{self, QuantizationReport, QuantizeOptions};
 use crate::source;
@@ -200,7 +200,8 @@ pub struct Converted {
     pub report: Option<QuantizationReport>,
     pub warnings: Vec<String>,
     pub op_check: OpCheck,
-    /// One line per rewrite the optimizer made.
+    /// One line per rewrite made: the optimizer's [`Rewrite`]s, then the
+    /// TF.js ones ([`emit::tfjs_graph::TfjsRewrite`]).
     pub applied: Vec<String>,
     pub variables: usize,
     pub node_count: usize,
@@ -227,17 +228,12 @@ pub fn convert(files: &ModelFiles, options: &ConvertOptions) -> Result<Converted
     };
     let mut optimized = optimize::optimize(frozen.graph, &optimize_options)?;
     if !table_initializers.is_empty() {
-        optimized.applied.push(format!(
-            "kept {} lookup-table {} ({}): TF.js runs {} once at load",
-            table_initializers.len(),
-            if table_initializers.len() == 1 { "initializer" } else { "initializers" },
-            table_initializers.join(", "),
-            if table_initializers.len() == 1 { "it" } else { "them" },
-        ));
+        optimized.applied.push(Rewrite::KeptTableInitializers { names: table_initializers.clone() });
     }
+    let mut applied: Vec<String> = optimized.applied.iter().map(ToString::to_string).collect();
     if options.format == OutputFormat::Tfjs {
-        let (applied, warnings) = emit::tfjs_graph::rewrite(&mut optimized.graph);
-        optimized.applied.extend(applied);
+        let (rewrites, warnings) = emit::tfjs_graph::rewrite(&mut optimized.graph);
+        applied.extend(rewrites.iter().map(ToString::to_string));
         optimized.warnings.extend(warnings);
     }
     let mut warnings = optimized.warnings;
@@ -305,7 +301,7 @@ pub fn convert(files: &ModelFiles, options: &ConvertOptions) -> Result<Converted
         report: weights.map(|w| w.report),
         warnings,
         op_check,
-        applied: optimized.applied,
+        applied,
         variables,
         node_count: optimized.graph.node.len(),
         inferred,

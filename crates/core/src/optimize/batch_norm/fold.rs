@@ -1,7 +1,7 @@
 //! (b) Inference-mode batch norms folded into the conv before them, or turned into `Mul` + `Add`.
 
 use super::super::edit;
-use super::super::{Log, Protected};
+use super::super::{Log, Protected, Rewrite};
 use super::*;
 use crate::graph::{self, attr_bool, attr_type};
 use crate::proto::{DataType, GraphDef, NodeDef};
@@ -82,12 +82,12 @@ fn fold_batch_norm(graph: &mut GraphDef, name: &str, protected: &Protected, log:
             let conv_name = view.nodes[conv.index].name.clone();
             drop(view);
             fold_into_conv(graph, index, &conv, &folding, &[]);
-            log.applied(format!("folded batch norm {name} into {conv_name}"));
+            log.applied(Rewrite::FoldedBatchNorm { node: name.to_string(), into: conv_name });
         }
         Err(reason) => {
             drop(view);
             replace_by_mul_add(graph, &batch_norm);
-            log.applied(format!("turned batch norm {name} into Mul + Add ({reason})"));
+            log.applied(Rewrite::BatchNormToMulAdd { node: name.to_string(), why: reason });
         }
     }
 }
@@ -178,7 +178,7 @@ fn fold_affine(graph: &mut GraphDef, name: &str, protected: &Protected, log: &mu
     let conv_name = view.nodes[conv.index].name.clone();
     drop(view);
     fold_into_conv(graph, index, &conv, &folding, &extra_control);
-    log.applied(format!("folded the per-channel Mul + Add ending in {name} into {conv_name}"));
+    log.applied(Rewrite::FoldedAffine { node: name.to_string(), into: conv_name });
 }
 
 fn match_affine(view: &View, index: usize, protected: &Protected) -> Option<(usize, ConvMatch, Folding)> {

@@ -1,7 +1,7 @@
 //! (a) The decomposed form `tf.nn.batch_normalization` builds, fused into one `FusedBatchNormV3`.
 
 use super::super::edit;
-use super::super::{Log, Protected};
+use super::super::{Log, Protected, Rewrite};
 use super::*;
 use crate::graph;
 use crate::proto::{attr_value, AttrValue, DataType, GraphDef, NodeDef};
@@ -30,7 +30,7 @@ pub(crate) fn fuse_decomposed(graph: &mut GraphDef, protected: &Protected, log: 
         };
         drop(view);
         replace_by_fused(graph, found);
-        log.applied(format!("fused the decomposed batch norm ending in {name} into a FusedBatchNormV3"));
+        log.applied(Rewrite::FusedDecomposedBatchNorm { node: name });
     }
 }
 
