@@ -23,7 +23,7 @@ export interface ModelAssets {
 
 /** Assets for a build: `<dir>/<stem>-<hash>.json` and the shards beside it. */
 export function hashedAssets(model: ConvertedModel, stem: string, dir: string): ModelAssets {
-  const entryFile = model.files.find((f) => f.name === 'model.json') ?? model.files[0]!
+  const entryFile = model.files[0]! // the core lists the entry first, then what it names
   const shards = model.files.filter((f) => f !== entryFile).map((f) => ({ fileName: posix.join(dir, f.name), data: f.data }))
   const entryName = `${stem}-${digest([entryFile.data], 10)}${posix.extname(entryFile.name)}`
   const entry = { fileName: posix.join(dir, entryName), data: entryFile.data }
@@ -32,7 +32,7 @@ export function hashedAssets(model: ConvertedModel, stem: string, dir: string): 
 
 /** Assets for the dev server: the core's names, served from memory. */
 export function devAssets(model: ConvertedModel): ModelAssets {
-  const entryFile = model.files.find((f) => f.name === 'model.json') ?? model.files[0]!
+  const entryFile = model.files[0]! // the core lists the entry first, then what it names
   const shards = model.files.filter((f) => f !== entryFile).map((f) => ({ fileName: f.name, data: f.data }))
   return describe(model, { fileName: entryFile.name, data: entryFile.data }, shards, (shard) => shard.fileName)
 }

@@ -384,6 +384,7 @@ pub struct QuantizationReportJs {
 
 #[napi(object)]
 pub struct ConvertResult {
+    /// The entry file first (`model.json` or `model.pb`), then the weight shards it names.
     pub files: Vec<OutputFile>,
     pub signature: SignatureJs,
     pub weight_bytes: i64,

@@ -1,6 +1,8 @@
 //! Tensor slices: the boxes a partitioned variable is stored in
 //! (tf-formats.md §3.5–3.6), their binary table keys, and copying a slice's
 //! elements into or out of a full row-major tensor.
+//!
+//! Over 450 lines with its unit tests (about 170), which pin the key format.
 
 use std::fmt;
 use std::ops::Range;

@@ -5,6 +5,8 @@
 //! The whole table is read and checked at once (every block's crc, every
 //! entry's bounds, key order); checkpoints hold at most a few thousand keys.
 //! Errors carry no file name; the caller adds it.
+//!
+//! Over 450 lines with its unit tests (about 145), which build damaged tables.
 
 use super::crc;
 use crate::error::{Error, ErrorKind, Result};

@@ -401,6 +401,7 @@ fn invalid(message: String, about: &str) -> Error {
 #[cfg(test)]
 mod tests {
     use crate::graph;
+    use crate::test_graphs::node;
     use std::collections::HashMap;
 
     use super::super::readers::rewrite_resource_reads;
@@ -408,15 +409,6 @@ mod tests {
     use crate::tensor::Tensor;
 
     use super::*;
-
-    fn node(name: &str, op: &str, inputs: &[&str]) -> NodeDef {
-        NodeDef {
-            name: name.into(),
-            op: op.into(),
-            input: inputs.iter().map(|s| s.to_string()).collect(),
-            ..Default::default()
-        }
-    }
 
     fn with(mut node: NodeDef, attr: &str, value: attr_value::Value) -> NodeDef {
         node.attr.insert(attr.into(), AttrValue { value: Some(value) });
