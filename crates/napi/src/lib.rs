@@ -584,7 +584,7 @@ pub fn optimize(request: OptimizeRequest) -> AsyncTask<Job<OptimizedGraph, Optim
             node_count: optimized.graph.node.len() as u32,
             inputs: optimized.inputs,
             outputs: optimized.outputs,
-            applied: optimized.applied,
+            applied: optimized.applied.iter().map(ToString::to_string).collect(),
             warnings: optimized.warnings,
         },
     )
