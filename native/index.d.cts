@@ -59,6 +59,7 @@ export interface ConvertRequest {
 }
 
 export interface ConvertResult {
+  /** The entry file first (`model.json` or `model.pb`), then the weight shards it names. */
   files: Array<OutputFile>
   signature: SignatureJs
   weightBytes: number
