@@ -164,12 +164,7 @@ struct Functions<'a> {
 
 impl<'a> Functions<'a> {
     fn new(library: &'a mut FunctionDefLibrary, nodes: &[NodeDef]) -> Self {
-        let by_name: HashMap<String, usize> = library
-            .function
-            .iter()
-            .enumerate()
-            .filter_map(|(i, f)| Some((f.signature.as_ref()?.name.clone(), i)))
-            .collect();
+        let by_name = crate::graph::function_index(library);
         let mut references = HashMap::new();
         let bodies = library.function.iter().flat_map(|f| f.node_def.iter());
         for node in nodes.iter().chain(bodies) {
@@ -277,7 +272,7 @@ impl<'a> Functions<'a> {
                             renamed.push((format!("{}:value:", node.name), format!("{}:output:", node.name)));
                         }
                         let axis = if read == "ResourceGather" {
-                            unique(&format!("{}/axis", node.name), &mut taken)
+                            crate::graph::unique_name(&format!("{}/axis", node.name), &mut taken)
                         } else {
                             String::new()
                         };
@@ -372,17 +367,6 @@ fn called_names(node: &NodeDef) -> impl Iterator<Item = &str> {
         _ => Vec::new(),
     });
     std::iter::once(node.op.as_str()).chain(attrs)
-}
-
-fn unique(base: &str, taken: &mut HashSet<String>) -> String {
-    let mut name = base.to_string();
-    let mut n = 0;
-    while taken.contains(&name) {
-        n += 1;
-        name = format!("{base}_{n}");
-    }
-    taken.insert(name.clone());
-    name
 }
 
 fn unsupported(node: &str, op: &str, function: Option<&str>) -> Error {

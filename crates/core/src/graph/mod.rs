@@ -231,6 +231,23 @@ pub fn reachable(graph: &GraphDef, roots: &[String]) -> Vec<bool> {
     reached
 }
 
+/// `base`, or `base_1`, `base_2`, … if taken; the result is added to `taken`.
+pub fn unique_name(base: &str, taken: &mut std::collections::HashSet<String>) -> String {
+    let mut name = base.to_string();
+    let mut n = 0;
+    while taken.contains(&name) {
+        n += 1;
+        name = format!("{base}_{n}");
+    }
+    taken.insert(name.clone());
+    name
+}
+
+/// Each library function's position, by name.
+pub fn function_index(library: &crate::proto::FunctionDefLibrary) -> HashMap<String, usize> {
+    library.function.iter().enumerate().filter_map(|(i, f)| Some((f.signature.as_ref()?.name.clone(), i))).collect()
+}
+
 /// A `Const` holding `value`, with only `dtype` and `value` as TensorFlow writes it.
 pub fn constant(name: &str, value: &crate::tensor::Tensor) -> NodeDef {
     let mut node = NodeDef { name: name.to_string(), op: "Const".to_string(), ..Default::default() };
@@ -274,12 +291,7 @@ pub fn colocation_targets(node: &NodeDef) -> Vec<&str> {
 /// outputs never run. Returns the names dropped.
 pub fn prune_library(graph: &mut GraphDef) -> Vec<String> {
     let Some(library) = graph.library.as_mut() else { return Vec::new() };
-    let by_name: HashMap<String, usize> = library
-        .function
-        .iter()
-        .enumerate()
-        .filter_map(|(i, f)| Some((f.signature.as_ref()?.name.clone(), i)))
-        .collect();
+    let by_name = function_index(library);
     let mut keep = vec![false; library.function.len()];
     let mut queue: Vec<usize> = graph.node.iter().flat_map(|n| called(n, &by_name)).collect();
     while let Some(i) = queue.pop() {

@@ -82,17 +82,7 @@ pub(crate) fn const_value(node: &NodeDef) -> Option<Tensor> {
     Tensor::from_proto(graph::attr_tensor(node, "value")?).ok()
 }
 
-/// `base`, or `base_1`, `base_2`, … if taken; the result is added to `taken`.
-pub(crate) fn unique_name(base: &str, taken: &mut HashSet<String>) -> String {
-    let mut name = base.to_string();
-    let mut n = 0;
-    while taken.contains(&name) {
-        n += 1;
-        name = format!("{base}_{n}");
-    }
-    taken.insert(name.clone());
-    name
-}
+pub(crate) use crate::graph::unique_name;
 
 pub(crate) fn node_names(nodes: &[NodeDef]) -> HashSet<String> {
     nodes.iter().map(|n| n.name.clone()).collect()
