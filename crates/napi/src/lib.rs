@@ -2,6 +2,10 @@
 //! async task on libuv's worker pool, and turns core errors into JS `Error`s
 //! whose `code` is the core's stable error code. Defaults, parsing and
 //! message wording live in the core; this crate only moves values across.
+//!
+//! Long, and flat on purpose: most of it is the JS object types of each call
+//! (field declarations with their docs, which become the generated `.d.cts`),
+//! grouped by tool in the order the README lists them.
 
 use std::path::{Path, PathBuf};
 
