@@ -80,9 +80,6 @@ pub(crate) fn replace_pipelines(nodes: &mut Vec<NodeDef>) -> Vec<String> {
                 shape.as_ref().and_then(shape_dims).map(|d| format_shape(&d)).unwrap_or_else(|| "unknown".into()),
             ));
             renames.insert(format!("{}:{port}", pipeline.name), name.clone());
-            if port == 0 {
-                renames.insert(pipeline.name.clone(), name.clone());
-            }
             made.push((i, placeholder(&name, dtype, shape)));
         }
     }
