@@ -83,6 +83,23 @@ describe('runtime', () => {
     loaded.dispose()
   })
 
+  it('BASE_URL_REQUIRED for a relative model URL outside a page, and loads with baseUrl', async () => {
+    const descriptor = model as unknown as { url: string; update(next: { url: string }): void }
+    const absolute = descriptor.url
+    const base = new URL('..', absolute).href // the built app's folder, above assets/
+    descriptor.update({ url: `./${absolute.slice(base.length)}` })
+    try {
+      const error = await failure(model.load({ fetch: files, backend: 'cpu' }))
+      expect(error.code).toBe('BASE_URL_REQUIRED')
+      expect(error.message).toContain('baseUrl')
+      const loaded = await model.load({ fetch: files, backend: 'cpu', baseUrl: base })
+      expect(loaded.backend).toBe('cpu')
+      loaded.dispose()
+    } finally {
+      descriptor.update({ url: absolute })
+    }
+  })
+
   it('falls back from a backend that fails its first run', async () => {
     // No backend forced: WebGL cannot start in Node, WASM is tried next (or CPU).
     const loaded = await model.load({ fetch: files })

@@ -7,6 +7,7 @@ export type RuntimeErrorCode =
   | 'ABORTED'
   | 'INVALID_INPUT'
   | 'MISSING_DEPENDENCY'
+  | 'BASE_URL_REQUIRED'
 
 export class TfModelRuntimeError extends Error {
   readonly code: RuntimeErrorCode

@@ -12,6 +12,9 @@ export interface FetchOptions {
   cache?: boolean | string
   /** The `fetch` to use (default: the global one). */
   fetch?: typeof fetch
+  /** What a relative model URL resolves against (default: the page's URL). Outside a
+   * page (Node, a test runner) a bundler's relative URL needs one, e.g. `pathToFileURL(outDir + '/')`. */
+  baseUrl?: string | URL
 }
 
 export interface FetchedModel {
@@ -22,6 +25,19 @@ export interface FetchedModel {
 
 const DEFAULT_CACHE = 'unplugin-tfmodel'
 const HASH_PARAMETER = 'tfmodel-hash'
+
+function absoluteUrl(url: string, base: string | URL | undefined): string {
+  try {
+    return new URL(url, base).href
+  } catch (error) {
+    throw new TfModelRuntimeError(
+      'BASE_URL_REQUIRED',
+      `the model's URL "${url}" is relative and there is no page to resolve it against: pass load({ baseUrl }) (the built app's URL or folder), or a fetch that takes relative URLs`,
+      url,
+      { cause: error },
+    )
+  }
+}
 
 interface ModelFile {
   url: string
@@ -35,7 +51,7 @@ interface ModelFile {
  */
 export async function fetchModel(descriptor: ModelDescriptor, url: string, options: FetchOptions = {}): Promise<FetchedModel> {
   // A bundler may give a path ("/assets/m.json"); shard paths resolve against it.
-  const entry = new URL(url, globalThis.location?.href).href
+  const entry = absoluteUrl(url, options.baseUrl ?? globalThis.location?.href)
   const files: ModelFile[] = [
     { url: entry, bytes: descriptor.sizes.modelJson },
     ...descriptor.files.map((f) => ({ url: new URL(f.path, entry).href, bytes: f.bytes })),
