@@ -100,6 +100,23 @@ describe('runtime', () => {
     }
   })
 
+  it('two loads of the same model at once share one download', async () => {
+    const fetched: string[] = []
+    const counting = fetchWith((url, bytes) => {
+      fetched.push(url)
+      return new Response(bytes)
+    })
+    ;(await model.load({ fetch: counting, backend: 'cpu' })).dispose()
+    const alone = fetched.length
+    expect(alone).toBeGreaterThan(1)
+    fetched.length = 0
+    const progress: number[][] = [[], []]
+    const both = await Promise.all([0, 1].map((i) => model.load({ fetch: counting, backend: 'cpu', onProgress: (f) => progress[i]!.push(f) })))
+    expect(fetched).toHaveLength(alone)
+    for (const fractions of progress) expect(fractions.at(-1)).toBe(1)
+    for (const loaded of both) loaded.dispose()
+  })
+
   it('falls back from a backend that fails its first run', async () => {
     // No backend forced: WebGL cannot start in Node, WASM is tried next (or CPU).
     const loaded = await model.load({ fetch: files })

@@ -52,12 +52,40 @@ interface ModelFile {
 export async function fetchModel(descriptor: ModelDescriptor, url: string, options: FetchOptions = {}): Promise<FetchedModel> {
   // A bundler may give a path ("/assets/m.json"); shard paths resolve against it.
   const entry = absoluteUrl(url, options.baseUrl ?? globalThis.location?.href)
+  // Two loads of one model at once (React StrictMode mounts twice) share one
+  // download; a load with its own abort signal, or another fetch, keeps its own.
+  const shareable = !options.signal
+  const key = `${entry}#${descriptor.hash}`
+  const shared = shareable ? inFlight.get(key) : undefined
+  if (shared && shared.fetch === options.fetch) {
+    if (options.onProgress) shared.listeners.add(options.onProgress)
+    return shared.download
+  }
+  const listeners = new Set<ProgressListener>(options.onProgress ? [options.onProgress] : [])
+  const download = downloadModel(descriptor, entry, options, (fraction, bytes) => {
+    for (const listener of listeners) listener(fraction, bytes)
+  })
+  if (!shareable || shared) return download
+  inFlight.set(key, { download, listeners, fetch: options.fetch })
+  try {
+    return await download
+  } finally {
+    inFlight.delete(key)
+  }
+}
+
+type ProgressListener = NonNullable<FetchOptions['onProgress']>
+
+/** Downloads in progress, by entry URL and content hash. */
+const inFlight = new Map<string, { download: Promise<FetchedModel>; listeners: Set<ProgressListener>; fetch: FetchOptions['fetch'] }>()
+
+async function downloadModel(descriptor: ModelDescriptor, entry: string, options: FetchOptions, onProgress: ProgressListener): Promise<FetchedModel> {
   const files: ModelFile[] = [
     { url: entry, bytes: descriptor.sizes.modelJson },
     ...descriptor.files.map((f) => ({ url: new URL(f.path, entry).href, bytes: f.bytes })),
   ]
   const cache = await openCache(options.cache)
-  const progress = progressReporter(descriptor.sizes.total, options.onProgress)
+  const progress = progressReporter(descriptor.sizes.total, onProgress)
   let buffer: Uint8Array
   try {
     buffer = await download(files, descriptor.hash, options, cache, progress)
