@@ -117,6 +117,12 @@ describe('vite dev', () => {
     }
   }
 
+  it('pre-bundles the installed TF.js packages, so the first visit does not reload', () => {
+    expect(server.config.optimizeDeps.include).toEqual(
+      expect.arrayContaining(['@tensorflow/tfjs-core', '@tensorflow/tfjs-converter', '@tensorflow/tfjs-backend-cpu', '@tensorflow/tfjs-backend-wasm']),
+    )
+  })
+
   it('serves the newest checkpoint, pushes a new one over HMR, and keeps the last good one when one breaks', async () => {
     const want = floats(io.outputs.probs!)
     const first = await servedProbs(await modelUrl())

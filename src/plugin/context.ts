@@ -11,7 +11,7 @@ import { type ConvertedModel, ModelConverter } from './converter.js'
 import type { DevModels } from './dev-server.js'
 import { parseDirectives } from './directives.js'
 import { DeclarationFile } from './dts.js'
-import { type InstalledPackages, installedPackages, loaderModule, urlModule } from './loader-module.js'
+import { type InstalledPackages, installedPackages, loaderModule, packageNames, urlModule } from './loader-module.js'
 import { isModelId, type ModelRequest, modelId, requestFromId, requestSlug, resolveModelImport } from './model-request.js'
 import { type Options, type ResolvedOptions, resolveOptions } from './options.js'
 
@@ -142,6 +142,13 @@ export class PluginContext {
     if (request.settings.url) return urlModule(urlExpression)
     const packages = this.installed
     return loaderModule({ request, model, assets, urlExpression, runtimePath: runtimePath(), packages, hot, ...(wasmUrls && { wasmUrls }) })
+  }
+
+  /** The TF.js packages the app has installed that the loader imports: for Vite to pre-bundle,
+   * so the first visit in dev does not reload when it discovers them. */
+  tfjsPackages(root: string): string[] {
+    this.setRoot(root)
+    return packageNames(this.installed)
   }
 
   /** Writes the declaration file (after a build, and whenever dev learns new types). */

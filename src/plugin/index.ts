@@ -55,6 +55,10 @@ export const unpluginFactory: UnpluginFactory<Options | undefined, false> = (raw
     },
 
     vite: {
+      config(config) {
+        const include = context.tfjsPackages(resolve(config.root ?? process.cwd()))
+        return include.length > 0 ? { optimizeDeps: { include } } : undefined
+      },
       configResolved(config) {
         context.setRoot(config.root)
         assetsDir = config.build.assetsDir

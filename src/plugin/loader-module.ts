@@ -32,6 +32,9 @@ export interface InstalledPackages {
   wasmFiles?: { plain: string; simd: string }
 }
 
+/** The TF.js packages a loader imports besides the backends. */
+const TFJS_PACKAGES = ['@tensorflow/tfjs-core', '@tensorflow/tfjs-converter'] as const
+
 const BACKEND_PACKAGES: Record<BackendName, string> = {
   webgl: '@tensorflow/tfjs-backend-webgl',
   wasm: '@tensorflow/tfjs-backend-wasm',
@@ -53,12 +56,18 @@ export function installedPackages(root: string, backends: BackendName[]): Instal
   const installed = backends.filter((b) => has(BACKEND_PACKAGES[b]))
   const wasmDir = installed.includes('wasm') ? dirname(require.resolve(`${BACKEND_PACKAGES.wasm}/package.json`)) : undefined
   return {
-    tfjs: has('@tensorflow/tfjs-core') && has('@tensorflow/tfjs-converter'),
+    tfjs: TFJS_PACKAGES.every(has),
     backends: installed,
     ...(wasmDir && {
       wasmFiles: { plain: join(wasmDir, 'dist', 'tfjs-backend-wasm.wasm'), simd: join(wasmDir, 'dist', 'tfjs-backend-wasm-simd.wasm') },
     }),
   }
+}
+
+/** The package names of what `installed` holds, as the loader imports them. */
+export function packageNames(installed: InstalledPackages): string[] {
+  const tfjs = installed.tfjs ? [...TFJS_PACKAGES] : []
+  return [...tfjs, ...installed.backends.map((b) => BACKEND_PACKAGES[b])]
 }
 
 function backendImport(backend: BackendName, wasmUrls: LoaderModuleParts['wasmUrls']): string {
@@ -92,7 +101,7 @@ export function loaderModule(parts: LoaderModuleParts): string {
     `descriptor.url = ${parts.urlExpression}`,
   ]
   if (packages.tfjs) {
-    lines.push(`descriptor.tfjs = () => Promise.all([import("@tensorflow/tfjs-core"), import("@tensorflow/tfjs-converter")])`)
+    lines.push(`descriptor.tfjs = () => Promise.all([${TFJS_PACKAGES.map((p) => `import(${JSON.stringify(p)})`).join(', ')}])`)
   }
   const backends = packages.backends.map((b) => `  ${b}: () => ${backendImport(b, parts.wasmUrls)},`)
   lines.push(`descriptor.backends = {\n${backends.join('\n')}\n}`, 'const model = createModel(descriptor)', 'export default model')
