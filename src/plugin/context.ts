@@ -147,8 +147,8 @@ export class PluginContext {
   /** The TF.js packages the app has installed that the loader imports: for Vite to pre-bundle,
    * so the first visit in dev does not reload when it discovers them. */
   tfjsPackages(root: string): string[] {
-    this.setRoot(root)
-    return packageNames(this.installed)
+    const { root: appRoot, backends } = resolveOptions(this.rawOptions, root)
+    return packageNames(installedPackages(appRoot, backends))
   }
 
   /** Writes the declaration file (after a build, and whenever dev learns new types). */

@@ -55,8 +55,8 @@ export function resolveModelImport(specifier: string, importer: string | undefin
   if (NOT_A_MODEL.test(path)) return undefined
   const base = importer && !importer.startsWith('\0') ? dirname(importer.split('?')[0]!) : root
   // `/models/ssd.ckpt` is root-relative unless it names a model on disk.
-  const candidate = isAbsolute(path) && !identifySource(path) ? resolve(root, `.${path}`) : resolve(base, path)
-  const source = modelSource(candidate)
+  const onDisk = isAbsolute(path) ? identifySource(path) : undefined
+  const source = onDisk?.source ?? modelSource(isAbsolute(path) ? resolve(root, `.${path}`) : resolve(base, path))
   return source ? { source, query } : undefined
 }
 

@@ -208,9 +208,8 @@ impl Roles<'_> {
         let (first, second): (Vec<usize>, Vec<usize>) =
             chosen.into_iter().partition(|&i| self.readers[i].iter().all(|&(r, _)| self.observer[r]));
         let covered = self.upstream(&first);
-        let carries_weights = self.variable_values();
         let mut heads: Vec<usize> = first;
-        heads.extend(second.into_iter().filter(|&i| !self.frontier(i, &carries_weights).iter().all(|&f| covered[f])));
+        heads.extend(second.into_iter().filter(|&i| !self.frontier(i).iter().all(|&f| covered[f])));
         heads.sort_unstable();
         let outputs = heads
             .into_iter()
@@ -224,7 +223,8 @@ impl Roles<'_> {
 
     /// The layers a node is computed from: going upstream, the first nodes
     /// that read a variable's value (the node itself when it does).
-    fn frontier(&self, start: usize, carries_weights: &[bool]) -> Vec<usize> {
+    fn frontier(&self, start: usize) -> Vec<usize> {
+        let carries_weights = &self.carries_weights;
         let reads_weights = |i: usize| {
             self.graph.node[i]
                 .input

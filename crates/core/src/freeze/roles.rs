@@ -34,6 +34,8 @@ pub(super) struct Roles<'g> {
     pub(super) observer: Vec<bool>,
     /// Depends on a placeholder or input pipeline (not on a training switch).
     pub(super) fed: Vec<bool>,
+    /// Variables and what passes their value on unchanged (`read`, `Enter`, ...).
+    pub(super) carries_weights: Vec<bool>,
     pub(super) set_aside: Vec<(String, String)>,
 }
 
@@ -69,8 +71,10 @@ impl<'g> Roles<'g> {
             loss_region: vec![false; n],
             observer: vec![false; n],
             fed: vec![false; n],
+            carries_weights: Vec::new(),
             set_aside: Vec::new(),
         };
+        roles.carries_weights = roles.variable_values();
         let sources = roles.sources();
         roles.fed = roles.downstream(&sources);
         roles.mark_observers();
@@ -155,14 +159,14 @@ impl<'g> Roles<'g> {
             return;
         }
         let feeds_roots = self.upstream(&roots);
-        let carries_weights = self.variable_values();
+        let past_losses = self.downstream(&losses.iter().map(|&node| Source { node, port: None }).collect::<Vec<_>>());
         let mut starts: Vec<Source> = Vec::new();
         for &source in sources {
             let feeds = match source.port {
                 None => feeds_roots[source.node],
                 Some(port) => self.readers[source.node].iter().any(|&(r, p)| p == Some(port) && feeds_roots[r]),
             };
-            if feeds && !self.meets_weights(source, &carries_weights, &losses) {
+            if feeds && !self.meets_weights(source, &past_losses, &losses) {
                 let name = self.source_name(source);
                 self.set_aside.push((name, "a label: only the loss or metrics read it".to_string()));
                 starts.push(source);
@@ -219,7 +223,7 @@ impl<'g> Roles<'g> {
     }
 
     /// Variables and what passes their value on unchanged (`read`, `Enter`, ...).
-    pub(super) fn variable_values(&self) -> Vec<bool> {
+    fn variable_values(&self) -> Vec<bool> {
         const PASS: [&str; 8] =
             ["Identity", "ReadVariableOp", "Enter", "RefEnter", "Switch", "RefSwitch", "Cast", "RefIdentity"];
         let mut carries = vec![false; self.graph.node.len()];
@@ -243,8 +247,8 @@ impl<'g> Roles<'g> {
     /// Whether some node between `source` and the losses (outside the
     /// training machinery and summaries) also reads a variable's value: a
     /// MatMul or Conv2D with its weights.
-    fn meets_weights(&self, source: Source, carries_weights: &[bool], losses: &[usize]) -> bool {
-        let past_losses = self.downstream(&losses.iter().map(|&node| Source { node, port: None }).collect::<Vec<_>>());
+    fn meets_weights(&self, source: Source, past_losses: &[bool], losses: &[usize]) -> bool {
+        let carries_weights = &self.carries_weights;
         let reached = self.downstream(&[source]);
         reached.iter().enumerate().any(|(i, &r)| {
             r && !self.machinery[i]

@@ -32,10 +32,11 @@ pub(super) fn model_json(
     }
     parts.push(("convertedBy", json!(options.converted_by)));
     parts.push(("signature", signature_json(signature)?));
-    let (model, initializer) = split_initializer(graph, signature, &options.initializers);
-    parts.push(("modelTopology", topology_json(&model)?));
+    let split = split_initializer(graph, signature, &options.initializers);
+    let model = split.as_ref().map_or(graph, |(model, _)| model);
+    parts.push(("modelTopology", topology_json(model)?));
     parts.push(("weightsManifest", manifest));
-    if let Some(initializer) = initializer {
+    if let Some((_, initializer)) = &split {
         // TF.js runs the initializer graph for the outputs its signature names;
         // tables are shared with the model by the name of their node.
         let outputs: Map<String, Value> = options
@@ -43,7 +44,7 @@ pub(super) fn model_json(
             .iter()
             .map(|name| (name.clone(), json!({ "name": format!("{name}:0"), "dtype": "DT_RESOURCE" })))
             .collect();
-        parts.push(("modelInitializer", topology_json(&initializer)?));
+        parts.push(("modelInitializer", topology_json(initializer)?));
         parts.push(("initializerSignature", json!({ "outputs": outputs })));
     }
     let document: Map<String, Value> = parts
@@ -56,21 +57,23 @@ pub(super) fn model_json(
     serde_json::to_vec(&document).map_err(json_error)
 }
 
-/// The model's graph without what only the initializers read, and the
-/// initializers' graph (they, the tables they fill, and their inputs).
-fn split_initializer(graph: &GraphDef, signature: &Signature, initializers: &[String]) -> (GraphDef, Option<GraphDef>) {
+/// With initializers, the model's graph without what only they read, and
+/// theirs (they, the tables they fill, and their inputs).
+fn split_initializer(graph: &GraphDef, signature: &Signature, initializers: &[String]) -> Option<(GraphDef, GraphDef)> {
     if initializers.is_empty() {
-        return (graph.clone(), None);
+        return None;
     }
     let roots: Vec<String> = signature.inputs.iter().chain(&signature.outputs).map(|s| s.name.clone()).collect();
     let model = graph::reachable(graph, &roots);
     let initializing = graph::reachable(graph, initializers);
-    let subset = |keep: &[bool]| GraphDef {
+    let subset = |keep: &[bool], library| GraphDef {
         node: graph.node.iter().zip(keep).filter(|(_, &k)| k).map(|(n, _)| n.clone()).collect(),
-        ..graph.clone()
+        versions: graph.versions.clone(),
+        library,
+        debug_info: None,
     };
     let model_only: Vec<bool> = model.iter().zip(&initializing).map(|(&m, &i)| m || !i).collect();
-    (subset(&model_only), Some(GraphDef { library: None, ..subset(&initializing) }))
+    Some((subset(&model_only, graph.library.clone()), subset(&initializing, None)))
 }
 
 fn json_error(e: serde_json::Error) -> Error {
