@@ -203,6 +203,12 @@ export interface InferredOutputJs {
  */
 export declare function inspect(source: string): Promise<CheckpointInfo>
 
+/**
+ * Whether `path` is spelled as a model file would be (`.ckpt`, `.pb`, a
+ * checkpoint file's suffix), whether or not it exists.
+ */
+export declare function looksLikeModel(path: string): boolean
+
 /** The files a model import is read from, as one resolution. */
 export interface ModelFilesJs {
   /**
@@ -282,6 +288,12 @@ export declare const enum QuantizeModeName {
 
 /** Reads one tensor's value (`inspect_checkpoint --tensor_name`). */
 export declare function readTensor(source: string, name: string): Promise<TensorValue>
+
+/**
+ * What `path` names; for no model, the core's FILE_NOT_FOUND error suggesting
+ * the model sources beside it (an import that meant a model but misspelled it).
+ */
+export declare function requireSource(path: string): IdentifiedSource
 
 export interface SetAsideJs {
   name: string

@@ -90,6 +90,17 @@ export function identifySource(path: string): { kind: 'checkpoint' | 'directory'
   return found ? { kind: found.kind as 'checkpoint' | 'directory' | 'graph', source: found.source } : undefined
 }
 
+/** Whether `path` is spelled as a model file would be (`.ckpt`, `.pb`, …), whether or not it exists. */
+export function looksLikeModel(path: string): boolean {
+  return load().looksLikeModel(path)
+}
+
+/** What `path` names; for no model, throws the core's FILE_NOT_FOUND naming the model sources beside it. */
+export function requireSource(path: string): { kind: 'checkpoint' | 'directory' | 'graph'; source: string } {
+  const found = load().requireSource(path)
+  return { kind: found.kind as 'checkpoint' | 'directory' | 'graph', source: found.source }
+}
+
 /** TensorFlow's `optimize_for_inference` on graph files. */
 export function optimize(request: Addon.OptimizeRequest): Promise<Addon.OptimizeResult> {
   return load().optimize(request)

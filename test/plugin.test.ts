@@ -150,6 +150,23 @@ describe('errors name the importing module and the model file', () => {
     await buildApp('vite', dir, join(dir, 'main.js'), join(dir, 'out'), { dts: false, cacheDir: false })
   })
 
+  it('a misspelled checkpoint names the models beside it, whatever the bundler', async () => {
+    const dir = outDirFor('misspelled')
+    cpSync(fixture('convnet').dir, join(dir, 'models'), { recursive: true })
+    for (const [bundler, specifier, hint] of [
+      ['vite', './models/model.ckp?quantize', '"model.ckpt"'],
+      ['webpack', './models/modle.ckpt', '"model.ckpt"'],
+      ['esbuild', './models/x.pb', 'this folder holds frozen_tf.pb, model.ckpt'],
+    ] as const) {
+      writeFileSync(join(dir, 'main.js'), `import m from '${specifier}'\nexport default m\n`)
+      const error = (await buildApp(bundler, dir, join(dir, 'main.js'), join(dir, 'out'), { dts: false, cacheDir: false }).catch((e: Error) => e)) as Error
+      expect(error, bundler).toBeInstanceOf(Error)
+      expect(error.message, bundler).toContain('FILE_NOT_FOUND')
+      expect(error.message, bundler).toContain(`cannot import "${specifier}"`)
+      expect(error.message, bundler).toContain(hint)
+    }
+  })
+
   it('an unknown option is rejected with a suggestion', async () => {
     const { default: tfmodel } = await import('../src/vite.js')
     expect(() => tfmodel({ quantise: true } as never)).toThrow(/unknown option "quantise".*"quantize"/)

@@ -57,10 +57,10 @@ export class PluginContext {
   }
 
   resolveId(specifier: string, importer: string | undefined): string | undefined {
-    const found = resolveModelImport(specifier, importer, this.options.root)
-    if (!found) return undefined
     let id: string
     try {
+      const found = resolveModelImport(specifier, importer, this.options.root)
+      if (!found) return undefined
       id = modelId(found.source, parseDirectives(found.query), this.virtualIds)
     } catch (error) {
       throw this.explain(error, importer, specifier)

@@ -2,10 +2,11 @@
 // (`./ssd.ckpt`) is not a file: it stands for `ssd.ckpt.index`, its data
 // shards and `.meta`; a training directory stands for its newest checkpoint.
 import { createHash } from 'node:crypto'
+import { existsSync } from 'node:fs'
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path'
 
-import { identifySource } from '../native.js'
-import { canonicalQuery, type Directives, type ModelFormat, parseDirectives, type QuantizeMode } from './directives.js'
+import { identifySource, looksLikeModel, requireSource } from '../native.js'
+import { canonicalQuery, DIRECTIVES, type Directives, type ModelFormat, parseDirectives, type QuantizeMode } from './directives.js'
 import { modelOptions, type ResolvedOptions } from './options.js'
 
 /** First query parameter of every model id: `<source path>?tfmodel&<directives>`. */
@@ -56,8 +57,19 @@ export function resolveModelImport(specifier: string, importer: string | undefin
   const base = importer && !importer.startsWith('\0') ? dirname(importer.split('?')[0]!) : root
   // `/models/ssd.ckpt` is root-relative unless it names a model on disk.
   const onDisk = isAbsolute(path) ? identifySource(path) : undefined
-  const source = onDisk?.source ?? modelSource(isAbsolute(path) ? resolve(root, `.${path}`) : resolve(base, path))
-  return source ? { source, query } : undefined
+  const candidate = isAbsolute(path) ? resolve(root, `.${path}`) : resolve(base, path)
+  const source = onDisk?.source ?? modelSource(candidate)
+  if (source) return { source, query }
+  // Meant as a model (spelled like one, or with a directive only we take) but
+  // absent: name the models nearby rather than leave the bundler's "could not resolve".
+  if (!existsSync(candidate) && (looksLikeModel(path) || hasOwnDirective(query))) requireSource(candidate)
+  return undefined
+}
+
+/** Directives other tools do not share (`url` is Vite's, `format` image tools'). */
+function hasOwnDirective(query: string): boolean {
+  const shared = new Set(['url', 'format'])
+  return [...new URLSearchParams(query).keys()].some((name) => !shared.has(name) && (DIRECTIVES as readonly string[]).includes(name))
 }
 
 /** `path` as a model source (prefix, training directory, graph), or undefined; the core decides. */

@@ -61,6 +61,59 @@ pub fn identify(path: &Path) -> Option<(SourceKind, PathBuf)> {
     with_suffix(&prefix, ".index").is_file().then_some((SourceKind::Checkpoint, prefix))
 }
 
+/// Whether `path` is written as a model file would be (`.ckpt`, `.ckpt-N`, a
+/// checkpoint file's suffix, a graph file), whether or not it exists.
+pub fn looks_like_model(path: &Path) -> bool {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    is_graph_file(path)
+        || strip_checkpoint_suffix(path) != path
+        || name.ends_with(".ckpt")
+        || name
+            .rsplit_once(".ckpt-")
+            .is_some_and(|(_, step)| !step.is_empty() && step.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// The error for a model import that names nothing on disk: FILE_NOT_FOUND,
+/// suggesting the model sources beside it whose names are close (or, failing
+/// that, saying which ones the folder holds), so a typo is one glance away.
+pub fn missing(path: &Path) -> Error {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let wanted = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let nearby = sources_in(dir);
+    let close = crate::names::closest(&wanted, nearby.iter().map(String::as_str));
+    let message = if !close.is_empty() || nearby.is_empty() {
+        "no model here (no checkpoint, graph file or training directory of this name)".to_string()
+    } else {
+        let listed: Vec<_> = nearby.iter().take(8).map(String::as_str).collect();
+        format!("no model of this name; this folder holds {}", listed.join(", "))
+    };
+    Error::new(ErrorKind::FileNotFound, message).in_file(path).suggest(close)
+}
+
+/// The model sources directly in `dir`, as an import would name them: checkpoint
+/// prefixes (from their `.index`), graph files and training directories.
+fn sources_in(dir: &Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    let mut names: Vec<String> = entries
+        .flatten()
+        .filter_map(|entry| {
+            let path = entry.path();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if let Some(prefix) = name.strip_suffix(".index") {
+                return Some(prefix.to_string());
+            }
+            match identify(&path) {
+                Some((SourceKind::Graph, _)) => Some(name),
+                Some((SourceKind::Directory, _)) => Some(format!("{name}/")),
+                _ => None,
+            }
+        })
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
 /// Resolves `path` (and an optional graph to pair with a checkpoint).
 pub fn resolve(path: &Path, graph: Option<&Path>) -> Result<Source> {
     let mut source = Source::default();
@@ -254,6 +307,36 @@ mod tests {
         for name in ["model.data-00000-o€0000", "model.data-0000€of-00001", "m.data-€€€€€"] {
             assert_eq!(strip_checkpoint_suffix(Path::new(name)), Path::new(name), "{name}");
         }
+    }
+
+    #[test]
+    fn model_like_names() {
+        for name in ["m/ssd.ckpt", "m/model.ckpt-200", "a.index", "a.meta", "x.data-00000-of-00001", "g.pb", "g.pbtxt"]
+        {
+            assert!(looks_like_model(Path::new(name)), "{name}");
+        }
+        for name in ["m/logo", "style.css", "model.ckpt-", "model.ckpt-x", "train"] {
+            assert!(!looks_like_model(Path::new(name)), "{name}");
+        }
+    }
+
+    #[test]
+    fn a_missing_model_suggests_the_sources_beside_it() {
+        let scratch = tempfile::tempdir().unwrap();
+        let dir = scratch.path();
+        for name in ["ssd.ckpt.index", "ssd.ckpt.data-00000-of-00001", "ssd.ckpt.meta", "frozen.pb", "notes.txt"] {
+            std::fs::write(dir.join(name), "").unwrap();
+        }
+        std::fs::create_dir(dir.join("train")).unwrap();
+        std::fs::write(dir.join("train").join("checkpoint"), "").unwrap();
+        let error = missing(&dir.join("ssd.ckp"));
+        assert_eq!(error.code(), "FILE_NOT_FOUND");
+        assert_eq!(error.file.as_deref(), Some(dir.join("ssd.ckp").as_path()));
+        assert_eq!(error.suggestions, ["ssd.ckpt"]);
+        // Nothing close: the folder's models are listed instead.
+        let error = missing(&dir.join("detector.ckpt"));
+        assert!(error.suggestions.is_empty());
+        assert!(error.message.contains("frozen.pb, ssd.ckpt, train/"), "{}", error.message);
     }
 
     #[test]

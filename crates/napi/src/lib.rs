@@ -517,6 +517,20 @@ pub fn identify_source(path: String) -> Option<IdentifiedSource> {
         .map(|(kind, source)| IdentifiedSource { kind: kind.name().to_string(), source: path_string(&source) })
 }
 
+/// Whether `path` is spelled as a model file would be (`.ckpt`, `.pb`, a
+/// checkpoint file's suffix), whether or not it exists.
+#[napi]
+pub fn looks_like_model(path: String) -> bool {
+    source::looks_like_model(Path::new(&path))
+}
+
+/// What `path` names; for no model, the core's FILE_NOT_FOUND error suggesting
+/// the model sources beside it (an import that meant a model but misspelled it).
+#[napi]
+pub fn require_source(env: Env, path: String) -> napi::Result<IdentifiedSource> {
+    identify_source(path.clone()).ok_or_else(|| js_error(&env, &source::missing(Path::new(&path))))
+}
+
 /// The files a model import is read from, as one resolution.
 #[napi(object)]
 pub struct ModelFilesJs {
