@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
 import type { ViteDevServer } from 'vite'
 
+import { haveChromium, launch } from './chromium.js'
 import { fixturesDir, type JsonTensor, readJson } from './fixtures.js'
 import { outDirFor } from './bundlers.js'
 import { floats, loadGraph, maxRelativeError, run } from './tfjs-loader.js'
@@ -56,7 +57,10 @@ describe('vite dev', () => {
     copyStep(modelDir, 30)
     writeState(modelDir, 30)
     writeFileSync(join(appDir, 'index.html'), '<script type="module" src="/main.js"></script>\n')
-    writeFileSync(join(appDir, 'main.js'), "import model from './train'\nexport default model\n")
+    writeFileSync(
+      join(appDir, 'main.js'),
+      "import model from './train'\nwindow.updates = []\nmodel.onUpdate((m) => window.updates.push(m.hash))\nexport default model\n",
+    )
     const { createServer } = await import('vite')
     const { default: tfmodel } = await import('../src/vite.js')
     server = await createServer({
@@ -130,10 +134,14 @@ describe('vite dev', () => {
     expect([first.inputs, first.outputs]).toEqual([['x'], ['probs']])
     expect(maxRelativeError(first.probs, want), 'step 30 is not step 60').toBeGreaterThan(1e-3)
 
+    // TensorFlow writes the data first and the state file last: the data alone
+    // changes nothing served, so no update goes out for it.
     copyStep(modelDir, 60)
+    await new Promise((resolve) => setTimeout(resolve, 1500))
+    expect(messages.filter(isUpdate), 'files that change nothing served push no update').toEqual([])
     const written = Date.now()
     writeState(modelDir, 60)
-    const update = await nextMessage((m) => m.type === 'custom' && m.event === 'tfmodel:update')
+    const update = await nextMessage(isUpdate)
     console.log(`checkpoint written -> HMR update: ${Date.now() - written} ms`)
     const second = update.data!.descriptor.url
     expect(maxRelativeError((await servedProbs(second)).probs, want), "step 60 gives TensorFlow's outputs").toBeLessThan(1e-4)
@@ -145,4 +153,39 @@ describe('vite dev', () => {
     expect(error.err!.message).toContain('model.ckpt-90')
     expect(maxRelativeError((await servedProbs(second)).probs, want), 'the last good model is still served').toBeLessThan(1e-4)
   }, 60_000)
+
+  it.skipIf(!haveChromium)('in the page: the overlay shows a broken checkpoint and clears when a good one lands; onUpdate fires only on new weights', async () => {
+    const browser = await launch()
+    try {
+      const page = await browser.newPage()
+      await page.goto(base)
+      await page.waitForFunction(() => Array.isArray((window as { updates?: unknown }).updates))
+      const overlays = () => page.locator('vite-error-overlay').count()
+      const updates = () => page.evaluate(() => (window as unknown as { updates: string[] }).updates)
+
+      copyStep(modelDir, 60, true, 100)
+      writeState(modelDir, 100)
+      await page.waitForSelector('vite-error-overlay', { state: 'attached', timeout: 15_000 })
+
+      // Step 120 holds step 60's weights again: the overlay goes, but the model did not change.
+      const before = messages.filter(isUpdate).length
+      copyStep(modelDir, 60, false, 120)
+      writeState(modelDir, 120)
+      await nextMessage(() => messages.filter(isUpdate).length > before)
+      await page.waitForFunction(() => document.querySelectorAll('vite-error-overlay').length === 0, null, { timeout: 15_000 })
+      expect(await updates(), 'the same weights are no update').toEqual([])
+
+      copyStep(modelDir, 30, false, 150)
+      writeState(modelDir, 150)
+      await page.waitForFunction(() => (window as unknown as { updates: string[] }).updates.length > 0, null, { timeout: 15_000 })
+      expect(await updates()).toHaveLength(1)
+      expect(await overlays()).toBe(0)
+    } finally {
+      await browser.close()
+    }
+  }, 90_000)
 })
+
+function isUpdate(message: HmrMessage): boolean {
+  return message.type === 'custom' && message.event === 'tfmodel:update'
+}

@@ -46,6 +46,8 @@ interface ServedModel {
   timer?: ReturnType<typeof setTimeout>
   /** Bumped on every file event, so a slow conversion does not overwrite a newer one. */
   generation: number
+  /** The last conversion failed: pages show it in the overlay until a good model is served again. */
+  failed: boolean
 }
 
 export class DevModels {
@@ -75,6 +77,7 @@ export class DevModels {
       model,
       watched: new Set<string>(),
       generation: 0,
+      failed: false,
     }
     this.served.set(request.id, entry)
     this.replace(entry, model)
@@ -198,7 +201,13 @@ export class DevModels {
 
   private publish(entry: ServedModel, model: ConvertedModel): void {
     const previousSignature = JSON.stringify(entry.model.result.signature)
+    const previousHash = entry.assets.hash
+    const recovered = entry.failed
+    entry.failed = false
     this.replace(entry, model)
+    // Files landed that change nothing served (a checkpoint's data before its
+    // state file names it): no update, unless pages still show an error.
+    if (entry.assets.hash === previousHash && !recovered) return
     const signatureChanged = JSON.stringify(model.result.signature) !== previousSignature
     if (signatureChanged) {
       // Inputs or outputs changed: the module itself (and its types) must be rebuilt.
@@ -213,11 +222,15 @@ export class DevModels {
       sizes: entry.assets.sizes,
       files: entry.assets.files,
     }
+    // The loader clears the error overlay on any update, and the runtime tells
+    // the app (onUpdate) only when the hash changed.
     this.server.ws.send({ type: 'custom', event: 'tfmodel:update', data: { id: publicId(entry.request), descriptor } })
-    this.server.config.logger.info(`[tfmodel] ${entry.request.relative}: new weights served (${entry.assets.hash})`, { timestamp: true })
+    const what = entry.assets.hash === previousHash ? 'converts again; the same model is served' : 'new weights served'
+    this.server.config.logger.info(`[tfmodel] ${entry.request.relative}: ${what} (${entry.assets.hash})`, { timestamp: true })
   }
 
   private reportError(entry: ServedModel, error: Error & { code?: string; file?: string }): void {
+    entry.failed = true
     this.server.ws.send({
       type: 'error',
       err: {

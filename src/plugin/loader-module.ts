@@ -109,7 +109,10 @@ export function loaderModule(parts: LoaderModuleParts): string {
     lines.push(
       'if (import.meta.hot) {',
       '  import.meta.hot.on("tfmodel:update", (update) => {',
-      '    if (update.id === descriptor.id) model.update(update.descriptor)',
+      '    if (update.id !== descriptor.id) return',
+      // A good model is served again: the error Vite's overlay shows is over.
+      '    if (typeof document !== "undefined") for (const overlay of document.querySelectorAll("vite-error-overlay")) overlay.close?.()',
+      '    model.update(update.descriptor)',
       '  })',
       '}',
     )

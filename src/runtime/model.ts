@@ -83,8 +83,9 @@ export function createModel<I extends SpecMap = SpecMap, O extends SpecMap = Spe
       return () => listeners.delete(callback)
     },
     update(next: Partial<ModelDescriptor>) {
+      const changed = next.hash !== undefined && next.hash !== current.hash
       current = { ...current, ...next }
-      for (const listener of listeners) listener(model)
+      if (changed) for (const listener of listeners) listener(model)
     },
   }
   return model
