@@ -87,7 +87,9 @@ export type InputValue<D extends DType = DType> =
   | ImageSourceLike
   | TensorLike
 
-/** `ImageData`, `HTMLImageElement`, `HTMLCanvasElement`, `ImageBitmap`, ... */
+/** `HTMLImageElement`, `HTMLVideoElement`, `HTMLCanvasElement`, `OffscreenCanvas`,
+ * `ImageBitmap` or `ImageData`. Read at its natural size (`naturalWidth`,
+ * `videoWidth`), not the size the page displays it at. */
 export interface ImageSourceLike {
   width: number
   height: number
