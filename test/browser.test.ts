@@ -2,43 +2,17 @@
 // the web example, built, served on loopback, detects shapes in its bundled
 // images and draws what TensorFlow detected; the Capacitor build works from a
 // non-root base path with no request leaving its origin.
-import { existsSync, mkdirSync } from 'node:fs'
+import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { type Browser, chromium, type Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 import { outDirFor } from './bundlers.js'
-import { fixture, type JsonTensor, readJson, root } from './fixtures.js'
+import { type Detection, expectSameDetections, haveChromium, launch, tensorflowDetections } from './chromium.js'
+import { root } from './fixtures.js'
 import { serveStatic, type StaticServer } from './static-server.js'
-import { floats, iou } from './tfjs-loader.js'
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 const artifacts = join(root, 'test-results')
-/** Without a browser these tests report themselves skipped (scripts/setup.sh installs Chromium). */
-const haveChromium = existsSync(CHROMIUM)
-
-interface Detection {
-  classId: number
-  score: number
-  box: [number, number, number, number]
-}
-
-interface StoredImage {
-  outputs: Record<string, JsonTensor>
-}
-
-/** TensorFlow's detections for the fixture's test images (score ≥ 0.5). */
-function tensorflowDetections(): Detection[][] {
-  return readJson<StoredImage[]>(fixture('detector').path('images.json')).map(({ outputs }) => {
-    const boxes = floats(outputs.detection_boxes!)
-    const scores = floats(outputs.detection_scores!)
-    const classes = floats(outputs.detection_classes!)
-    const count = floats(outputs.num_detections!)[0]!
-    return [...Array(count).keys()]
-      .filter((i) => scores[i]! >= 0.5)
-      .map((i) => ({ classId: classes[i]!, score: scores[i]!, box: [...boxes.subarray(4 * i, 4 * i + 4)] as Detection['box'] }))
-  })
-}
 
 async function buildExample(config: string): Promise<string> {
   const { build } = await import('vite')
@@ -47,26 +21,11 @@ async function buildExample(config: string): Promise<string> {
   return outDir
 }
 
-async function launch(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--use-angle=swiftshader', '--enable-unsafe-swiftshader'],
-  })
-}
-
 async function detectionsOnPage(page: Page): Promise<Detection[]> {
   await page.waitForFunction(() => ['done', 'error'].includes(document.body.dataset.state ?? ''), null, { timeout: 90_000 })
   const error = await page.locator('#error').textContent()
   expect(await page.evaluate(() => document.body.dataset.state), error ?? '').toBe('done')
   return JSON.parse((await page.locator('#detections').textContent())!) as Detection[]
-}
-
-function expectSameDetections(ours: Detection[], theirs: Detection[], label: string): void {
-  expect(ours.map((d) => d.classId).sort(), label).toEqual(theirs.map((d) => d.classId).sort())
-  for (const want of theirs) {
-    const best = Math.max(...ours.filter((d) => d.classId === want.classId).map((d) => iou(d.box, want.box)))
-    expect(best, `${label}: class ${want.classId}`).toBeGreaterThanOrEqual(0.9)
-  }
 }
 
 describe.skipIf(!haveChromium)('examples/web in Chromium', () => {
