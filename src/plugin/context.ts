@@ -56,6 +56,16 @@ export class PluginContext {
     this.wasmBinaries = undefined
   }
 
+  /** A context for one Vite worker bundle: this one's options, conversions and declaration file,
+   * but its own record of emitted files, since the worker bundle emits into a build of its own. */
+  forWorker(): PluginContext {
+    const worker = new PluginContext(this.rawOptions, this.virtualIds)
+    worker.options = this.options
+    worker.converter = this.converter
+    worker.dts = this.dts
+    return worker
+  }
+
   resolveId(specifier: string, importer: string | undefined): string | undefined {
     let id: string
     try {

@@ -4,7 +4,14 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 
-import { createUnplugin, type UnpluginBuildContext, type UnpluginContextMeta, type UnpluginFactory } from 'unplugin'
+import {
+  createUnplugin,
+  createVitePlugin,
+  type UnpluginBuildContext,
+  type UnpluginContextMeta,
+  type UnpluginFactory,
+  type UnpluginOptions,
+} from 'unplugin'
 
 import { type AssetEmitter, PluginContext } from './context.js'
 import { DevModels } from './dev-server.js'
@@ -15,8 +22,11 @@ import type { Options } from './options.js'
 export type { ModelOptions, Options } from './options.js'
 export type { Directives, ModelFormat, QuantizeMode } from './directives.js'
 
-export const unpluginFactory: UnpluginFactory<Options | undefined, false> = (rawOptions, meta) => {
-  const context = new PluginContext(rawOptions, meta.framework !== 'esbuild')
+export const unpluginFactory: UnpluginFactory<Options | undefined, false> = (rawOptions, meta) =>
+  pluginFor(new PluginContext(rawOptions, meta.framework !== 'esbuild'), meta)
+
+/** The plugin around `context`; `worker`: an instance inside a Vite worker bundle, which the app's plugin set up. */
+function pluginFor(context: PluginContext, meta: UnpluginContextMeta, worker = false): UnpluginOptions {
   let assetsDir = 'assets'
   let esbuildOutDir: string | undefined
 
@@ -56,11 +66,19 @@ export const unpluginFactory: UnpluginFactory<Options | undefined, false> = (raw
 
     vite: {
       config(config) {
+        // Nested workers are bundled with the app's `worker` options too: nothing to add here.
+        if (worker) return undefined
         const include = context.tfjsPackages(resolve(config.root ?? process.cwd()))
-        return include.length > 0 ? { optimizeDeps: { include } } : undefined
+        return {
+          ...(include.length > 0 && { optimizeDeps: { include } }),
+          // Vite bundles workers with their own plugins (this list is merged with the app's): each
+          // bundle gets a fresh instance, as Vite asks, converting through this one.
+          worker: { plugins: () => [workerPlugin(context)] },
+        }
       },
       configResolved(config) {
-        context.setRoot(config.root)
+        // A worker bundle has the app's root; its instance keeps the app's conversions.
+        if (!worker) context.setRoot(config.root)
         assetsDir = config.build.assetsDir
       },
       configureServer(server) {
@@ -91,6 +109,11 @@ export const unpluginFactory: UnpluginFactory<Options | undefined, false> = (raw
       },
     },
   }
+}
+
+/** A fresh instance for one Vite worker bundle: the app's conversions, the worker build's own emitted files. */
+function workerPlugin(context: PluginContext) {
+  return createVitePlugin<undefined, false>((_, meta) => pluginFor(context.forWorker(), meta, true))(undefined)
 }
 
 /** Emits an asset and returns its URL as a JavaScript expression, the way each bundler can. */
