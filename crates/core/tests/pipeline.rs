@@ -238,6 +238,7 @@ fn a_conversion_lists_its_own_rewrites_after_the_optimizers() {
             "removed 4 Identity nodes (embeddings/read, embedding_lookup/Identity, dense/weights/read, dense/biases/read)",
             "kept 1 lookup-table initializer (key_value_init/LookupTableImportV2): TF.js runs it once at load",
             "reshaped 1 table lookup to the keys' shape (TF.js returns them flat) (hash_table_Lookup/LookupTableFindV2)",
+            "fused 1 chain into _FusedMatMul (add)",
         ]
     );
 }

@@ -9,6 +9,7 @@ mod dequantize;
 mod dir;
 mod pb;
 pub mod tfjs;
+pub mod tfjs_fuse;
 pub mod tfjs_graph;
 
 use std::fs::File;

@@ -7,6 +7,7 @@ use std::fmt;
 
 use bytes::Bytes;
 
+use super::tfjs_fuse;
 use crate::graph::shapes::ShapeInference;
 use crate::graph::{self, type_attr};
 use crate::names;
@@ -23,6 +24,10 @@ pub enum TfjsRewrite {
     SelectRows { nodes: Vec<String> },
     /// Table lookups with scalar values reshaped to their keys' shape.
     LookupReshapes { lookups: Vec<String> },
+    /// Conv/matmul chains fused into one TF.js kernel (`op`), named as their last node.
+    Fused { op: String, nodes: Vec<String> },
+    /// Decomposed PReLUs (`Relu(x) + c·Relu(−x)`) now one `Prelu`.
+    Prelus { nodes: Vec<String> },
 }
 
 impl fmt::Display for TfjsRewrite {
@@ -42,12 +47,32 @@ impl fmt::Display for TfjsRewrite {
                 if lookups.len() == 1 { "lookup" } else { "lookups" },
                 shown(lookups)
             ),
+            TfjsRewrite::Fused { op, nodes } => {
+                write!(f, "fused {} {} into {op} ({})", nodes.len(), chains(nodes.len()), shown(nodes))
+            }
+            TfjsRewrite::Prelus { nodes } => write!(
+                f,
+                "rewrote {} decomposed PReLU {} as Prelu ({})",
+                nodes.len(),
+                if nodes.len() == 1 { "pattern" } else { "patterns" },
+                shown(nodes)
+            ),
         }
     }
 }
 
+fn chains(count: usize) -> &'static str {
+    if count == 1 {
+        "chain"
+    } else {
+        "chains"
+    }
+}
+
 /// Applies every rewrite; returns one per kind of rewrite made, and warnings.
-pub fn rewrite(graph: &mut GraphDef) -> (Vec<TfjsRewrite>, Vec<String>) {
+/// `protected` names the nodes that must keep their name and value: the
+/// model's inputs, outputs and table initializers.
+pub fn rewrite(graph: &mut GraphDef, protected: &HashSet<String>) -> (Vec<TfjsRewrite>, Vec<String>) {
     let (mut applied, mut warnings) = (Vec::new(), Vec::new());
     let (rows, unknown) = select_rows(graph);
     if !unknown.is_empty() {
@@ -65,6 +90,13 @@ pub fn rewrite(graph: &mut GraphDef) -> (Vec<TfjsRewrite>, Vec<String>) {
     let lookups = lookup_shapes(graph);
     if !lookups.is_empty() {
         applied.push(TfjsRewrite::LookupReshapes { lookups });
+    }
+    let fused = tfjs_fuse::fuse(graph, protected);
+    if !fused.prelus.is_empty() {
+        applied.push(TfjsRewrite::Prelus { nodes: fused.prelus });
+    }
+    for (op, nodes) in fused.by_op {
+        applied.push(TfjsRewrite::Fused { op: op.to_string(), nodes });
     }
     (applied, warnings)
 }

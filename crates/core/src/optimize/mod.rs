@@ -6,7 +6,7 @@
 //! [`OptimizedGraph::applied`] as a [`Rewrite`].
 
 mod batch_norm;
-mod edit;
+pub(crate) mod edit;
 mod fold_constants;
 mod inline_if;
 mod kernels;

@@ -232,7 +232,8 @@ pub fn convert(files: &ModelFiles, options: &ConvertOptions) -> Result<Converted
     }
     let mut applied: Vec<String> = optimized.applied.iter().map(ToString::to_string).collect();
     if options.format == OutputFormat::Tfjs {
-        let (rewrites, warnings) = emit::tfjs_graph::rewrite(&mut optimized.graph);
+        let protected = optimized.inputs.iter().chain(&optimized.outputs).chain(&table_initializers).cloned().collect();
+        let (rewrites, warnings) = emit::tfjs_graph::rewrite(&mut optimized.graph, &protected);
         applied.extend(rewrites.iter().map(ToString::to_string));
         optimized.warnings.extend(warnings);
     }
