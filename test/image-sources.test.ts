@@ -4,18 +4,16 @@
 // model's size. Each must give the detections TensorFlow stored for the same
 // pixels, boxes and all: reading an image at its displayed size moved boxes by
 // 0.006 to 0.009 and lost a detection.
-import { existsSync } from 'node:fs'
 import { join } from 'node:path'
-import { type Browser, chromium, type Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 import { outDirFor } from './bundlers.js'
+import { type Detection, haveChromium, launch, tensorflowDetections } from './chromium.js'
 import { fixture, type JsonTensor, readJson, root } from './fixtures.js'
 import { serveStatic, type StaticServer } from './static-server.js'
-import { floats, iou } from './tfjs-loader.js'
+import { iou } from './tfjs-loader.js'
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
-const haveChromium = existsSync(CHROMIUM)
 const appDir = join(root, 'test', 'apps', 'image-sources')
 
 /**
@@ -27,12 +25,6 @@ const KINDS = ['image', 'displayed', 'canvas', 'offscreenCanvas', 'imageData', '
 /** How far a box may be from TensorFlow's when the pixels are the same (float32 arithmetic of another kind). */
 const BOX_TOLERANCE = 2e-3
 
-interface Detection {
-  classId: number
-  score: number
-  box: [number, number, number, number]
-}
-
 interface PageResult {
   backend: string
   results: { index: number; kind: string; width: number; detections: Detection[] }[]
@@ -43,23 +35,9 @@ interface PageResult {
 
 interface StoredImage {
   input: JsonTensor
-  outputs: Record<string, JsonTensor>
 }
 
 const stored = readJson<StoredImage[]>(fixture('detector').path('images.json'))
-
-/** TensorFlow's detections for the fixture's test images (score ≥ 0.5). */
-function tensorflowDetections(): Detection[][] {
-  return stored.map(({ outputs }) => {
-    const boxes = floats(outputs.detection_boxes!)
-    const scores = floats(outputs.detection_scores!)
-    const classes = floats(outputs.detection_classes!)
-    const count = floats(outputs.num_detections!)[0]!
-    return [...Array(count).keys()]
-      .filter((i) => scores[i]! >= 0.5)
-      .map((i) => ({ classId: classes[i]!, score: scores[i]!, box: [...boxes.subarray(4 * i, 4 * i + 4)] as Detection['box'] }))
-  })
-}
 
 /** The same classes, each of TensorFlow's boxes overlapped (IoU ≥ 0.9) by one of ours; returns the largest coordinate difference. */
 function expectSameDetections(ours: Detection[], theirs: Detection[], label: string): number {
@@ -97,10 +75,7 @@ describe.skipIf(!haveChromium)('run() on each kind of image source, in Chromium'
 
   beforeAll(async () => {
     server = await serveStatic(await buildPage())
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--use-angle=swiftshader', '--enable-unsafe-swiftshader'],
-    })
+    browser = await launch()
   }, 120_000)
 
   afterAll(async () => {
