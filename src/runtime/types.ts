@@ -69,11 +69,17 @@ export type TypedArrayFor<D extends DType> = D extends 'float32' | 'complex64'
       ? Uint8Array
       : string[]
 
+/** The data of an output. Where the types do not know the dtype (the generic
+ * types before a build has declared the model, or a graph that does not say)
+ * it is numeric, as nearly every output is, so ordinary arithmetic type-checks;
+ * `string[]` only for an output declared `string`. */
+export type OutputData<D extends DType> = DType extends D ? TypedArrayFor<Exclude<DType, 'string'>> : TypedArrayFor<D>
+
 /** A tensor value as `run()` returns it. */
 export interface OutputTensor<D extends DType = DType> {
   dtype: D
   shape: number[]
-  data: TypedArrayFor<D>
+  data: OutputData<D>
 }
 
 /** What `run()` accepts for one input: data in the input's dtype (with its
