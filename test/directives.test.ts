@@ -3,7 +3,6 @@
 import { describe, expect, it } from 'vitest'
 
 import { canonicalQuery, parseDirectives } from '../src/plugin/directives.js'
-import { DeclarationFile } from '../src/plugin/dts.js'
 import { resolveModelImport } from '../src/plugin/model-request.js'
 import { modelOptions, resolveOptions } from '../src/plugin/options.js'
 import { fixture, fixturesDir } from './fixtures.js'
@@ -80,26 +79,6 @@ describe('options', () => {
     [{ cacheDir: 1 }, /"cacheDir" takes a path or false/],
   ])('reject %j', (options, message) => {
     expect(() => resolveOptions(options as never, '/app')).toThrow(message)
-  })
-})
-
-describe('declaration file', () => {
-  const signature = { inputs: [{ name: 'x', dtype: 'float32' as const, shape: [-1, 2] }], outputs: [{ name: 'y', dtype: 'float32' as const, shape: null }] }
-
-  it('types each import as written, whatever folder it is written from', () => {
-    const dts = new DeclarationFile('/dev/null')
-    expect(dts.add('../../models/ssd.ckpt?quantize', 'id-a', signature)).toBe(true)
-    expect(dts.add('../../models/ssd.ckpt?quantize', 'id-a', signature)).toBe(false)
-    expect(dts.render()).toContain("declare module '.*/models/ssd.ckpt?quantize'")
-    expect(dts.render()).toContain("'x': { dtype: 'float32'; shape: [-1, 2] }")
-  })
-
-  it('falls back to the generic type when two models are written the same way', () => {
-    const dts = new DeclarationFile('/dev/null')
-    dts.add('./model.ckpt', 'a/model.ckpt', signature)
-    dts.add('./model.ckpt', 'b/model.ckpt', { inputs: [], outputs: [] })
-    expect(dts.render()).toContain('neither is typed exactly')
-    expect(dts.render()).not.toContain("'x':")
   })
 })
 

@@ -6,13 +6,14 @@ import { readFileSync } from 'node:fs'
 import { basename, dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
+import type { Signature } from '../runtime/types.js'
 import { devAssets, hashedAssets, type ModelAssets } from './assets.js'
 import { type ConvertedModel, ModelConverter } from './converter.js'
 import type { DevModels } from './dev-server.js'
 import { parseDirectives } from './directives.js'
-import { DeclarationFile } from './dts.js'
+import { DeclarationFile, type DeclaredImport } from './dts.js'
 import { type InstalledPackages, installedPackages, loaderModule, packageNames, urlModule } from './loader-module.js'
-import { isModelId, type ModelRequest, modelId, requestFromId, requestSlug, resolveModelImport } from './model-request.js'
+import { isModelId, type ModelRequest, modelId, modelSource, requestFromId, requestSlug, resolveModelImport } from './model-request.js'
 import { type Options, type ResolvedOptions, resolveOptions } from './options.js'
 
 /** How the bundler at hand turns an emitted file into a URL in code. */
@@ -33,8 +34,12 @@ export class PluginContext {
   private wasmBinaries: { name: string; data: Uint8Array }[] | undefined
   /** The first module importing each model id, for error messages. */
   private readonly importers = new Map<string, { importer: string | undefined; specifier: string }>()
-  /** Every model import as written → its id, for the declaration file. */
-  private readonly dtsSpecifiers = new Map<string, string>()
+  /** For the declaration file: every model import as written → the ids it resolved to → the modules that wrote it. */
+  private readonly dtsSpecifiers = new Map<string, Map<string, Set<string>>>()
+  /** For the declaration file: each converted id's source and signature (undefined for `?url`). */
+  private readonly dtsTypes = new Map<string, { source: string; signature: Signature | undefined }>()
+  /** A model of the current build failed to convert: the build knows only part of the app's imports. */
+  private conversionFailed = false
 
   /** Files emitted in the current build → their URL expression (an import and its `?url` share files). */
   private readonly emitted = new Map<string, string>()
@@ -51,7 +56,7 @@ export class PluginContext {
   setRoot(root: string | undefined): void {
     this.options = resolveOptions(this.rawOptions, root)
     this.converter = new ModelConverter(this.options)
-    this.dts = this.options.dts ? new DeclarationFile(this.options.dts) : undefined
+    this.dts = this.options.dts ? new DeclarationFile(this.options.dts, (source) => modelSource(source) !== undefined) : undefined
     this.packages = undefined
     this.wasmBinaries = undefined
   }
@@ -76,7 +81,7 @@ export class PluginContext {
       throw this.explain(error, importer, specifier)
     }
     if (!this.importers.has(id)) this.importers.set(id, { importer, specifier })
-    this.dtsSpecifiers.set(specifier, id)
+    this.noteImport(specifier, id, importer)
     return id
   }
 
@@ -91,6 +96,7 @@ export class PluginContext {
       const request = requestFromId(id, this.options)
       return { request, model: await this.converter.convert(request) }
     } catch (error) {
+      this.conversionFailed = true
       throw this.explain(error, origin?.importer, origin?.specifier ?? id.replace(/^\0/, ''))
     }
   }
@@ -114,6 +120,7 @@ export class PluginContext {
   /** A new build (or watch rebuild) emits its files afresh. */
   startBuild(): void {
     this.emitted.clear()
+    this.conversionFailed = false
   }
 
   /** The loader module in `vite dev`: the model is served from memory and updates over HMR. */
@@ -161,18 +168,40 @@ export class PluginContext {
     return packageNames(installedPackages(appRoot, backends))
   }
 
-  /** Writes the declaration file (after a build, and whenever dev learns new types). */
-  writeDeclarations(): void {
-    this.dts?.write()
+  /** After a build: merges this build's model imports into the declaration file. Not after a
+   * failed build (`buildError`, or a model that did not convert): it saw only part of the app. */
+  writeDeclarations(buildError?: unknown): void {
+    if (buildError || this.conversionFailed) return
+    this.writeDts()
   }
 
-  private recordTypes(request: ModelRequest, model: ConvertedModel): void {
+  private writeDts(): void {
     if (!this.dts) return
-    let changed = false
-    for (const [specifier, id] of this.dtsSpecifiers) {
-      if (id === request.id) changed = this.dts.add(specifier, id, request.settings.url ? undefined : model.result.signature) || changed
+    const imports: DeclaredImport[] = []
+    for (const [specifier, ids] of this.dtsSpecifiers) {
+      for (const [id, importers] of ids) {
+        const types = this.dtsTypes.get(id)
+        if (types) imports.push({ specifier, source: types.source, importers: [...importers], signature: types.signature })
+      }
     }
-    if (changed && this.dev) this.writeDeclarations()
+    this.dts.write(imports)
+  }
+
+  private noteImport(specifier: string, id: string, importer: string | undefined): void {
+    const ids = this.dtsSpecifiers.get(specifier) ?? new Map<string, Set<string>>()
+    const importers = ids.get(id) ?? new Set<string>()
+    if (importer) importers.add(importer)
+    ids.set(id, importers)
+    this.dtsSpecifiers.set(specifier, ids)
+  }
+
+  /** Dev writes the declaration file as soon as it learns new types; a build writes it at its end. */
+  private recordTypes(request: ModelRequest, model: ConvertedModel): void {
+    const signature = request.settings.url ? undefined : model.result.signature
+    const before = this.dtsTypes.get(request.id)
+    this.dtsTypes.set(request.id, { source: request.source, signature })
+    const changed = !before || JSON.stringify(before.signature) !== JSON.stringify(signature)
+    if (changed && this.dev) this.writeDts()
   }
 
   /** What a build should hear about a model: unsupported ops (when the op check only warns), lossy values. */

@@ -60,8 +60,11 @@ function pluginFor(context: PluginContext, meta: UnpluginContextMeta, worker = f
       },
     },
 
-    buildEnd() {
-      context.writeDeclarations()
+    buildEnd(error?: Error) {
+      // Rollup and Vite pass a failed build's error; webpack keeps its errors on the compilation.
+      const native = this.getNativeBuildContext?.()
+      const failed = native?.framework === 'webpack' || native?.framework === 'rspack' ? native.compilation?.errors[0] : undefined
+      context.writeDeclarations(error ?? failed)
     },
 
     vite: {
