@@ -8,6 +8,7 @@ export type RuntimeErrorCode =
   | 'INVALID_INPUT'
   | 'MISSING_DEPENDENCY'
   | 'BASE_URL_REQUIRED'
+  | 'MISSING_KERNEL'
 
 export class TfModelRuntimeError extends Error {
   readonly code: RuntimeErrorCode

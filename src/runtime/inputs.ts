@@ -2,9 +2,10 @@
 import type * as tfc from '@tensorflow/tfjs-core'
 
 import { TfModelRuntimeError } from './errors.js'
+import type { TfjsCore } from './tfjs-api.js'
 import type { ImageSourceLike, TensorSpec } from './types.js'
 
-export function toTensor(tf: typeof tfc, spec: TensorSpec, value: unknown): tfc.Tensor {
+export function toTensor(tf: TfjsCore, spec: TensorSpec, value: unknown): tfc.Tensor {
   if (value instanceof tf.Tensor) return value
   if (isImageSource(value)) return imageTensor(tf, spec, value)
   const { data, shape } = isExplicit(value) ? value : { data: value, shape: undefined }
@@ -59,7 +60,7 @@ function inferShape(spec: TensorSpec, length: number): number[] {
 }
 
 /** The pixels of an image source at its own size, resized once (bilinearly) to the input's height and width, and batched. */
-function imageTensor(tf: typeof tfc, spec: TensorSpec, source: ImageSourceLike): tfc.Tensor {
+function imageTensor(tf: TfjsCore, spec: TensorSpec, source: ImageSourceLike): tfc.Tensor {
   const shape = spec.shape ?? [-1, -1, -1, 3]
   const channels = shape[shape.length - 1] ?? 3
   const pixels = readPixels(spec, source)

@@ -3,11 +3,12 @@
 import type * as tfconv from '@tensorflow/tfjs-converter'
 import type * as tfc from '@tensorflow/tfjs-core'
 
-import { activateBackend, backendCandidates, withWatchdog } from './backend.js'
+import { activateBackend, backendCandidates, leftOutKernel, withWatchdog } from './backend.js'
 import { dequantizeInt8, type WeightSpec } from './dequantize.js'
 import { TfModelRuntimeError } from './errors.js'
 import { type FetchOptions, fetchModel } from './fetch-model.js'
 import { toTensor } from './inputs.js'
+import type { TfjsCore } from './tfjs-api.js'
 import type {
   BackendName,
   DType,
@@ -91,14 +92,14 @@ export function createModel<I extends SpecMap = SpecMap, O extends SpecMap = Spe
   return model
 }
 
-async function loadTfjs(descriptor: ModelDescriptor): Promise<[typeof tfc, typeof tfconv]> {
+async function loadTfjs(descriptor: ModelDescriptor): Promise<[TfjsCore, typeof tfconv]> {
   if (!descriptor.tfjs) {
     throw new TfModelRuntimeError(
       'MISSING_DEPENDENCY',
       'TensorFlow.js is not installed: add @tensorflow/tfjs-core, @tensorflow/tfjs-converter and a backend to the app',
     )
   }
-  return (await descriptor.tfjs()) as [typeof tfc, typeof tfconv]
+  return (await descriptor.tfjs()) as [TfjsCore, typeof tfconv]
 }
 
 async function loadModel<I extends SpecMap, O extends SpecMap>(descriptor: ModelDescriptor, options: LoadOptions): Promise<LoadedModel<I, O>> {
@@ -144,9 +145,11 @@ async function loadModel<I extends SpecMap, O extends SpecMap>(descriptor: Model
     } catch (error) {
       // A backend that fails to import, to build the model or to run it once
       // gives way to the next one, unless the app asked for it by name.
-      lastError = error
+      // A kernel the build left out is missing on every backend alike.
+      const leftOut = leftOutKernel(descriptor, error)
+      lastError = leftOut ?? error
       loaded?.dispose()
-      if (forced) throw backendError(backend, error)
+      if (forced || leftOut) throw backendError(backend, lastError)
     }
   }
   throw backendError(undefined, lastError, descriptor.id)
@@ -161,7 +164,7 @@ function backendError(backend: BackendName | undefined, cause: unknown, model?: 
 }
 
 function wrap<I extends SpecMap, O extends SpecMap>(
-  tf: typeof tfc,
+  tf: TfjsCore,
   graphModel: tfconv.GraphModel,
   descriptor: ModelDescriptor,
   backend: BackendName,
@@ -201,6 +204,8 @@ function wrap<I extends SpecMap, O extends SpecMap>(
           outputs[names[i]!] = { dtype: tensor.dtype as DType, shape: tensor.shape.slice(), data: (await tensor.data()) as OutputTensor['data'] }
         }
         return outputs as Outputs<O>
+      } catch (error) {
+        throw leftOutKernel(descriptor, error) ?? error
       } finally {
         for (const tensor of owned) tensor.dispose()
       }

@@ -56,6 +56,8 @@ export interface ModelDescriptor {
   tfjs?: () => Promise<[unknown, unknown]>
   /** Backends installed in the app, each imported lazily. */
   backends?: Partial<Record<BackendName, () => Promise<unknown>>>
+  /** Set when the build bundled only the kernels it found its models using: their names. */
+  kernels?: readonly string[]
 }
 
 export type BackendName = 'webgl' | 'wasm' | 'cpu' | 'webgpu'
