@@ -21,6 +21,8 @@ export function outDirFor(name: string): string {
 
 /** Builds `entry` (an ES module) into `outDir/main.js` with `bundler` and the plugin. */
 export async function buildApp(bundler: Bundler, appDir: string, entry: string, outDir: string, options: Options): Promise<void> {
+  // TF.js stays external here (Node loads its packages' entry points), so the loader imports all of it.
+  options = { kernels: 'all', ...options }
   switch (bundler) {
     case 'vite': {
       const { build } = await import('vite')

@@ -12,6 +12,8 @@ import { type ConvertedModel, ModelConverter } from './converter.js'
 import type { DevModels } from './dev-server.js'
 import { parseDirectives } from './directives.js'
 import { DeclarationFile, type DeclaredImport } from './dts.js'
+import { modelTfOps, TFJS_PART_ID, TfjsParts } from './kernels.js'
+import { TFJS_KERNELS } from './tfjs-kernels.js'
 import { type InstalledPackages, installedPackages, loaderModule, packageNames, urlModule } from './loader-module.js'
 import { isModelId, type ModelRequest, modelId, modelSource, requestFromId, requestSlug, resolveModelImport } from './model-request.js'
 import { type Options, type ResolvedOptions, resolveOptions } from './options.js'
@@ -30,6 +32,7 @@ export class PluginContext {
   dev: DevModels | undefined
   private dts: DeclarationFile | undefined
   private packages: InstalledPackages | undefined
+  private parts: TfjsParts | undefined
   /** The WASM binaries with content-hashed names, read once. */
   private wasmBinaries: { name: string; data: Uint8Array }[] | undefined
   /** The first module importing each model id, for error messages. */
@@ -58,6 +61,7 @@ export class PluginContext {
     this.converter = new ModelConverter(this.options)
     this.dts = this.options.dts ? new DeclarationFile(this.options.dts, (source) => modelSource(source) !== undefined) : undefined
     this.packages = undefined
+    this.parts = undefined
     this.wasmBinaries = undefined
   }
 
@@ -72,6 +76,8 @@ export class PluginContext {
   }
 
   resolveId(specifier: string, importer: string | undefined): string | undefined {
+    const part = this.tfjsParts?.resolveId(specifier, importer)
+    if (part) return part
     let id: string
     try {
       const found = resolveModelImport(specifier, importer, this.options.root)
@@ -158,7 +164,25 @@ export class PluginContext {
     this.recordTypes(request, model)
     if (request.settings.url) return urlModule(urlExpression)
     const packages = this.installed
-    return loaderModule({ request, model, assets, urlExpression, runtimePath: runtimePath(), packages, hot, ...(wasmUrls && { wasmUrls }) })
+    const pruned = hot || request.settings.format !== 'tfjs' ? undefined : this.tfjsParts?.imports(modelTfOps(model.files[0]!.data), packages.backends)
+    return loaderModule({ request, model, assets, urlExpression, runtimePath: runtimePath(), packages, hot, ...(wasmUrls && { wasmUrls }), ...(pruned && { pruned }) })
+  }
+
+  /** The part of TF.js a build bundles, when only its models' (`kernels: 'model'`, never in dev, and
+   * only for the TF.js version the kernel table was generated from). */
+  private get tfjsParts(): TfjsParts | undefined {
+    if (this.options.kernels !== 'model' || this.dev || !this.installed.tfjs || this.installed.version !== TFJS_KERNELS.version) return undefined
+    this.parts ??= new TfjsParts(this.options.root, this.virtualIds, runtimePath())
+    return this.parts
+  }
+
+  isTfjsPart(id: string): boolean {
+    return TFJS_PART_ID.test(id)
+  }
+
+  /** The source of a TF.js module the build puts together or replaces. */
+  tfjsPart(id: string): string | undefined {
+    return this.tfjsParts?.load(id)
   }
 
   /** The TF.js packages the app has installed that the loader imports: for Vite to pre-bundle,
@@ -207,7 +231,13 @@ export class PluginContext {
   /** What a build should hear about a model: unsupported ops (when the op check only warns), lossy values. */
   warnings(model: ConvertedModel): string[] {
     const ops = model.result.unsupportedOps.map((op) => `TF.js cannot run ${op}`)
-    return [...ops, ...model.result.warnings].map((warning) => `unplugin-tfmodel: ${warning}`)
+    const { tfjs, version } = this.installed
+    const table = TFJS_KERNELS.version
+    const all =
+      this.options.kernels === 'model' && !this.dev && tfjs && version !== table
+        ? [`bundling all of TF.js: its kernel table is for TF.js ${table}, the app has ${version ?? 'packages of different versions'}`]
+        : []
+    return [...ops, ...all, ...model.result.warnings].map((warning) => `unplugin-tfmodel: ${warning}`)
   }
 
   private explain(error: unknown, importer: string | undefined, specifier: string): Error {

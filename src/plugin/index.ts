@@ -16,6 +16,7 @@ import {
 import { type AssetEmitter, PluginContext } from './context.js'
 import { DevModels } from './dev-server.js'
 import { PluginError } from './errors.js'
+import { TFJS_PART_ID } from './kernels.js'
 import { MODEL_ID } from './model-request.js'
 import type { Options } from './options.js'
 
@@ -43,8 +44,9 @@ function pluginFor(context: PluginContext, meta: UnpluginContextMeta, worker = f
     },
 
     load: {
-      filter: { id: MODEL_ID },
+      filter: { id: [MODEL_ID, TFJS_PART_ID] },
       async handler(id) {
+        if (context.isTfjsPart(id)) return context.tfjsPart(id) ?? null
         if (!context.isModelId(id)) return null
         const { request, model } = await context.convert(id).catch((error: unknown) => {
           // A reload while a checkpoint is mid-save gets the last good model;

@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path'
 import type { BackendName, ModelDescriptor } from '../runtime/types.js'
 import type { ModelAssets } from './assets.js'
 import type { ConvertedModel } from './converter.js'
+import type { PrunedImports } from './kernels.js'
 import { type ModelRequest, publicId } from './model-request.js'
 
 export interface LoaderModuleParts {
@@ -23,6 +24,8 @@ export interface LoaderModuleParts {
   hot: boolean
   /** URL expressions of the WASM backend's binaries, served with the app (never from a CDN). */
   wasmUrls?: { plain: string; simd: string }
+  /** Set when the build bundles only the part of TF.js its models use: what to import instead of the packages. */
+  pruned?: PrunedImports
 }
 
 export interface InstalledPackages {
@@ -30,6 +33,8 @@ export interface InstalledPackages {
   backends: BackendName[]
   /** The WASM backend's binaries, when it is installed. */
   wasmFiles?: { plain: string; simd: string }
+  /** The version of TF.js core, the converter and the backends, when they have one. */
+  version?: string
 }
 
 /** The TF.js packages a loader imports besides the backends. */
@@ -45,19 +50,21 @@ const BACKEND_PACKAGES: Record<BackendName, string> = {
 /** Which TF.js packages the app at `root` can import. */
 export function installedPackages(root: string, backends: BackendName[]): InstalledPackages {
   const require = createRequire(join(root, 'package.json'))
-  const has = (name: string) => {
+  const versionOf = (name: string) => {
     try {
-      require.resolve(`${name}/package.json`)
-      return true
+      return (require(`${name}/package.json`) as { version: string }).version
     } catch {
-      return false
+      return undefined
     }
   }
+  const has = (name: string) => versionOf(name) !== undefined
   const installed = backends.filter((b) => has(BACKEND_PACKAGES[b]))
+  const versions = new Set([...TFJS_PACKAGES, ...installed.map((b) => BACKEND_PACKAGES[b])].map(versionOf))
   const wasmDir = installed.includes('wasm') ? dirname(require.resolve(`${BACKEND_PACKAGES.wasm}/package.json`)) : undefined
   return {
     tfjs: TFJS_PACKAGES.every(has),
     backends: installed,
+    ...(versions.size === 1 && { version: [...versions][0] }),
     ...(wasmDir && {
       wasmFiles: { plain: join(wasmDir, 'dist', 'tfjs-backend-wasm.wasm'), simd: join(wasmDir, 'dist', 'tfjs-backend-wasm-simd.wasm') },
     }),
@@ -70,8 +77,8 @@ export function packageNames(installed: InstalledPackages): string[] {
   return [...tfjs, ...installed.backends.map((b) => BACKEND_PACKAGES[b])]
 }
 
-function backendImport(backend: BackendName, wasmUrls: LoaderModuleParts['wasmUrls']): string {
-  const load = `import(${JSON.stringify(BACKEND_PACKAGES[backend])})`
+function backendImport(backend: BackendName, specifier: string, wasmUrls: LoaderModuleParts['wasmUrls']): string {
+  const load = `import(${JSON.stringify(specifier)})`
   if (backend !== 'wasm' || !wasmUrls) return load
   // Threads stay off (an app's webview is rarely cross-origin isolated), so the
   // threaded binary is never fetched; TF.js still wants a path for it.
@@ -100,11 +107,15 @@ export function loaderModule(parts: LoaderModuleParts): string {
     `const descriptor = ${JSON.stringify(descriptor, null, 2)}`,
     `descriptor.url = ${parts.urlExpression}`,
   ]
+  const { pruned } = parts
   if (packages.tfjs) {
-    lines.push(`descriptor.tfjs = () => Promise.all([${TFJS_PACKAGES.map((p) => `import(${JSON.stringify(p)})`).join(', ')}])`)
+    const [core, converter] = TFJS_PACKAGES
+    lines.push(`descriptor.tfjs = () => Promise.all([${[pruned?.tfjs ?? core, converter].map((p) => `import(${JSON.stringify(p)})`).join(', ')}])`)
   }
-  const backends = packages.backends.map((b) => `  ${b}: () => ${backendImport(b, parts.wasmUrls)},`)
-  lines.push(`descriptor.backends = {\n${backends.join('\n')}\n}`, 'const model = createModel(descriptor)', 'export default model')
+  const backends = packages.backends.map((b) => `  ${b}: () => ${backendImport(b, pruned?.backends[b] ?? BACKEND_PACKAGES[b], parts.wasmUrls)},`)
+  lines.push(`descriptor.backends = {\n${backends.join('\n')}\n}`)
+  if (pruned) lines.push(`descriptor.kernels = ${JSON.stringify(pruned.kernels)}`)
+  lines.push('const model = createModel(descriptor)', 'export default model')
   if (parts.hot) {
     lines.push(
       'if (import.meta.hot) {',

@@ -53,6 +53,14 @@ export interface Options {
   root?: string
   /** TF.js backends the loader may use, if installed in the app. @default ['webgl', 'wasm', 'cpu'] */
   backends?: BackendName[]
+  /**
+   * What of TF.js a build bundles: `'model'` only the ops and kernels its
+   * models use (and the WASM backend without threads, as the loader runs it);
+   * `'all'` all of it, for an app that also runs TF.js itself or leaves TF.js
+   * out of its bundle (external). `vite dev` always loads all of TF.js.
+   * @default 'model'
+   */
+  kernels?: KernelSet
   /** Log conversions and cache hits (`true` logs through the bundler/console). @default false */
   debug?: boolean | ((message: string) => void)
 }
@@ -78,11 +86,15 @@ export interface ResolvedOptions {
   dts: string | undefined
   root: string
   backends: BackendName[]
+  kernels: KernelSet
   debug: ((message: string) => void) | undefined
 }
 
+export type KernelSet = 'model' | 'all'
+
 const BACKENDS: readonly BackendName[] = ['webgl', 'wasm', 'cpu', 'webgpu']
-const OPTION_NAMES = ['quantize', 'format', 'opCheck', 'shardSize', 'models', 'cacheDir', 'dts', 'root', 'backends', 'debug']
+const OPTION_NAMES = ['quantize', 'format', 'opCheck', 'shardSize', 'models', 'cacheDir', 'dts', 'root', 'backends', 'kernels', 'debug']
+const KERNEL_SETS: readonly KernelSet[] = ['model', 'all']
 const MODEL_OPTION_NAMES = ['include', 'outputs', 'inputs', 'graph', 'quantize', 'format', 'ema', 'placeholders']
 
 export function resolveOptions(options: Options = {}, bundlerRoot?: string): ResolvedOptions {
@@ -109,6 +121,9 @@ export function resolveOptions(options: Options = {}, bundlerRoot?: string): Res
     if (!BACKENDS.includes(backend)) {
       throw new PluginError('INVALID_OPTION', `option "backends" has an unknown backend ${JSON.stringify(backend)}`, closestNames(String(backend), BACKENDS))
     }
+  }
+  if (options.kernels !== undefined && !KERNEL_SETS.includes(options.kernels)) {
+    throw new PluginError('INVALID_OPTION', `option "kernels" takes "model" or "all", not ${JSON.stringify(options.kernels)}`, closestNames(String(options.kernels), KERNEL_SETS))
   }
   const cacheDir = options.cacheDir === false ? undefined : within(root, options.cacheDir ?? join('node_modules', '.cache', 'unplugin-tfmodel'))
   return {
@@ -144,6 +159,7 @@ export function resolveOptions(options: Options = {}, bundlerRoot?: string): Res
     dts: options.dts === false ? undefined : within(root, options.dts ?? 'tfmodel-env.d.ts'),
     root,
     backends,
+    kernels: options.kernels ?? 'model',
     debug: options.debug === true ? (message) => console.log(`[tfmodel] ${message}`) : options.debug || undefined,
   }
 }
