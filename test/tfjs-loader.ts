@@ -4,6 +4,7 @@
 import '@tensorflow/tfjs-backend-cpu'
 
 import { readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 
 import * as tfconv from '@tensorflow/tfjs-converter'
@@ -27,8 +28,26 @@ export interface LoadedGraph {
   weights: Record<string, tf.Tensor>
 }
 
-export async function loadGraph(modelJsonPath: string): Promise<LoadedGraph> {
-  await tf.setBackend('cpu')
+/** TF.js's kernels differ per backend (the WASM ones are separate C++), so
+ * models run on both; WASM single-threaded, as in a page without isolation. */
+export type Backend = 'cpu' | 'wasm'
+
+let wasmReady: Promise<void> | undefined
+
+async function useBackend(backend: Backend): Promise<void> {
+  if (backend === 'wasm') {
+    wasmReady ??= import('@tensorflow/tfjs-backend-wasm').then((wasm) => {
+      const dist = join(dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist')
+      wasm.setWasmPaths(`${dist}/`)
+      wasm.setThreadsCount(1)
+    })
+    await wasmReady
+  }
+  if (!(await tf.setBackend(backend))) throw new Error(`TF.js backend ${backend} did not start`)
+}
+
+export async function loadGraph(modelJsonPath: string, backend: Backend = 'cpu'): Promise<LoadedGraph> {
+  await useBackend(backend)
   const json = JSON.parse(readFileSync(modelJsonPath, 'utf8')) as LoadedGraph['json']
   const group = json.weightsManifest[0]!
   const shards = group.paths.map((p) => readFileSync(join(dirname(modelJsonPath), p)))

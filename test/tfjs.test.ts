@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest'
 
 import { convert, type ConvertResult } from '../src/native.js'
 import { fixture, type JsonTensor, manifest, readJson } from './fixtures.js'
-import { floats, iou, loadGraph, maxRelativeError, run, tf } from './tfjs-loader.js'
+import { type Backend, floats, iou, loadGraph, maxRelativeError, run, tf } from './tfjs-loader.js'
 
 interface IoFile {
   inputs: Record<string, JsonTensor>
@@ -32,11 +32,13 @@ const runnable = Object.keys(manifest.fixtures).filter((name) => {
   return spec.io && spec.output_node_names.length > 0
 })
 
+const backends: Backend[] = ['cpu', 'wasm']
+
 describe('float32 models match TensorFlow within 1e-4 relative', () => {
-  it.each(runnable)('%s', async (name) => {
+  it.each(runnable.flatMap((name) => backends.map((backend) => [name, backend] as const)))('%s (%s)', async (name, backend) => {
     const spec = fixture(name)
     const { dir } = await convertFixture(name)
-    const { model } = await loadGraph(join(dir, 'model.json'))
+    const { model } = await loadGraph(join(dir, 'model.json'), backend)
     const io = readJson<IoFile>(spec.path(spec.io!))
     const outputs = await run(model, io.inputs, Object.keys(io.outputs))
     for (const [output, expected] of Object.entries(io.outputs)) {
@@ -70,13 +72,15 @@ describe('quantized weights decode in TF.js within the error the report states',
 })
 
 describe('quantized models keep what the models do', () => {
-  it.each(['uint8', 'int8', 'float16'])('the classifier keeps its held-out accuracy within 1 point (%s)', async (mode) => {
+  const modes = ['uint8', 'int8', 'float16'].flatMap((mode) => backends.map((backend) => [mode, backend] as const))
+
+  it.each(modes)('the classifier keeps its held-out accuracy within 1 point (%s, %s)', async (mode, backend) => {
     const spec = fixture('convnet')
     const heldout = readJson<{ inputs: Record<string, JsonTensor>; labels: JsonTensor; accuracy: number }>(spec.path('heldout.json'))
     const labelBytes = Buffer.from(heldout.labels.data as string, 'base64')
     const labels = new Int32Array(labelBytes.buffer.slice(labelBytes.byteOffset, labelBytes.byteOffset + labelBytes.byteLength))
     const { dir } = await convertFixture('convnet', mode)
-    const { model } = await loadGraph(join(dir, 'model.json'))
+    const { model } = await loadGraph(join(dir, 'model.json'), backend)
     const { probs } = await run(model, heldout.inputs, ['probs'])
     const classes = probs!.length / labels.length
     let correct = 0
@@ -89,12 +93,12 @@ describe('quantized models keep what the models do', () => {
     model.dispose()
   })
 
-  it.each(['uint8', 'int8', 'float16'])('the detector keeps its top detections: IoU >= 0.9, same class (%s)', async (mode) => {
+  it.each(modes)('the detector keeps its top detections: IoU >= 0.9, same class (%s, %s)', async (mode, backend) => {
     const spec = fixture('detector')
     const images = readJson<{ input: JsonTensor; outputs: Record<string, JsonTensor> }[]>(spec.path('images.json'))
     const { dir, result } = await convertFixture('detector', mode)
     expect(result.executeAsync).toBe(true)
-    const { model } = await loadGraph(join(dir, 'model.json'))
+    const { model } = await loadGraph(join(dir, 'model.json'), backend)
     for (const [index, image] of images.entries()) {
       const names = ['detection_boxes', 'detection_scores', 'detection_classes', 'num_detections']
       const ours = await run(model, { image_tensor: image.input }, names)
@@ -139,5 +143,31 @@ describe('op check', () => {
     expect(() => model.execute({ image_tensor: input }, ['detection_boxes'])).toThrow(/executeAsync/)
     input.dispose()
     model.dispose()
+  })
+})
+
+describe('graph size', () => {
+  // Counted from tensorflowjs_converter 4.22's models of TensorFlow's frozen
+  // graphs by scripts/record-tfjs-converter-nodes.py (command in the file).
+  const peer = readJson<{ fixtures: Record<string, { nodes: number; unrunnable_fusions: number; command: string }> }>(
+    join(import.meta.dirname, 'tfjs-converter-nodes.json'),
+  )
+
+  it.each(Object.keys(peer.fixtures))('%s has no more nodes than tensorflowjs_converter makes', async (name) => {
+    const { dir } = await convertFixture(name)
+    const { json } = await loadGraph(join(dir, 'model.json'))
+    const topology = json.modelTopology as { node: unknown[]; library?: { function?: { nodeDef?: unknown[] }[] } }
+    const nodes = topology.node.length + (topology.library?.function ?? []).reduce((n, f) => n + (f.nodeDef?.length ?? 0), 0)
+    // A fusion TF.js cannot run (Tanh) saved the peer a node it cannot use.
+    const { nodes: theirs, unrunnable_fusions: unrunnable, command } = peer.fixtures[name]!
+    expect(nodes, command).toBeLessThanOrEqual(theirs + unrunnable)
+  })
+
+  it('the classifier runs fused kernels', async () => {
+    const { dir } = await convertFixture('convnet')
+    const { json } = await loadGraph(join(dir, 'model.json'))
+    const ops = (json.modelTopology as { node: { op: string }[] }).node.map((n) => n.op)
+    expect(ops).toEqual(expect.arrayContaining(['_FusedConv2D', 'FusedDepthwiseConv2dNative', '_FusedMatMul']))
+    expect(ops).not.toContain('BiasAdd')
   })
 })

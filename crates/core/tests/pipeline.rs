@@ -239,6 +239,7 @@ fn a_conversion_lists_its_own_rewrites_after_the_optimizers() {
             "kept 1 lookup-table initializer (key_value_init/LookupTableImportV2): TF.js runs it once at load",
             "reshaped 1 table lookup to the keys' shape (TF.js returns them flat) (hash_table_Lookup/LookupTableFindV2)",
             "fused 1 chain into _FusedMatMul (add)",
+            "stored 1 constant once, as the equal constant before it (Const_1)",
         ]
     );
 }

@@ -5,7 +5,7 @@
 
 use std::collections::HashSet;
 
-use tfmodel_core::emit::tfjs_fuse::fuse;
+use tfmodel_core::emit::tfjs_fuse::{drop_unread_constants, fuse};
 use tfmodel_core::graph::{attr, type_attr};
 use tfmodel_core::proto::{attr_value, AttrValue, DataType, GraphDef, NodeDef};
 use tfmodel_core::tensor::Tensor;
@@ -65,6 +65,7 @@ fn run(nodes: Vec<NodeDef>, protected: &[&str]) -> GraphDef {
     let mut graph = GraphDef { node: nodes, ..Default::default() };
     let protected: HashSet<String> = protected.iter().map(|s| s.to_string()).collect();
     fuse(&mut graph, &protected);
+    drop_unread_constants(&mut graph, &protected);
     graph
 }
 

@@ -11,6 +11,7 @@ mod pb;
 pub mod tfjs;
 pub mod tfjs_fuse;
 pub mod tfjs_graph;
+pub mod tfjs_lean;
 
 use std::fs::File;
 use std::io::{BufWriter, Write};

@@ -54,7 +54,6 @@ pub fn fuse(graph: &mut GraphDef, protected: &HashSet<String>) -> Fused {
         }
     }
     remove_marked(graph);
-    drop_unread_constants(graph, protected);
     by_op.retain(|(_, names)| !names.is_empty());
     Fused { by_op, prelus }
 }
@@ -117,7 +116,7 @@ fn remove_marked(graph: &mut GraphDef) {
 
 /// Drops the `Const`s nothing reads any more (biases added into one, a
 /// PReLU's constant replaced by its negation), so no weight ships unused.
-pub(crate) fn drop_unread_constants(graph: &mut GraphDef, protected: &HashSet<String>) {
+pub fn drop_unread_constants(graph: &mut GraphDef, protected: &HashSet<String>) {
     let read: HashSet<String> =
         graph.node.iter().flat_map(|n| n.input.iter().map(|i| node_of(i).to_string())).collect();
     graph.node.retain(|n| n.op != "Const" || read.contains(&n.name) || protected.contains(&n.name));
@@ -373,12 +372,12 @@ fn apply_chain(graph: &mut GraphDef, chain: &Chain) -> (&'static str, String) {
             fused.attr.insert("leakyrelu_alpha".into(), AttrValue { value: Some(attr_value::Value::F(alpha)) });
         }
     }
+    // No control inputs: TF.js reads every input after the filter as an
+    // argument (a control input would become the PReLU alpha), and the data
+    // inputs already order the fused node.
     fused.input = data_inputs(start).take(2).cloned().chain(args.iter().cloned()).collect();
     let members: Vec<usize> =
         [chain.start].into_iter().chain(chain.adds.iter().copied()).chain(chain.activation).collect();
-    for &i in &members {
-        fused.input.extend(control_inputs(&graph.node[i]).cloned());
-    }
     for (key, value) in &start.attr {
         if key != "_output_shapes" {
             fused.attr.insert(key.clone(), value.clone());

@@ -7,7 +7,7 @@ use std::fmt;
 
 use bytes::Bytes;
 
-use super::tfjs_fuse;
+use super::{tfjs_fuse, tfjs_lean};
 use crate::graph::shapes::ShapeInference;
 use crate::graph::{self, type_attr};
 use crate::names;
@@ -28,6 +28,10 @@ pub enum TfjsRewrite {
     Fused { op: String, nodes: Vec<String> },
     /// Decomposed PReLUs (`Relu(x) + c·Relu(−x)`) now one `Prelu`.
     Prelus { nodes: Vec<String> },
+    /// `Identity`s that only passed a tensor on, bypassed.
+    Identities { nodes: Vec<String> },
+    /// Constants equal to an earlier one, whose readers now read that one.
+    SharedConstants { nodes: Vec<String> },
 }
 
 impl fmt::Display for TfjsRewrite {
@@ -55,6 +59,21 @@ impl fmt::Display for TfjsRewrite {
                 "rewrote {} decomposed PReLU {} as Prelu ({})",
                 nodes.len(),
                 if nodes.len() == 1 { "pattern" } else { "patterns" },
+                shown(nodes)
+            ),
+            TfjsRewrite::Identities { nodes } => write!(
+                f,
+                "bypassed {} Identity {} for TF.js ({})",
+                nodes.len(),
+                if nodes.len() == 1 { "node" } else { "nodes" },
+                shown(nodes)
+            ),
+            TfjsRewrite::SharedConstants { nodes } => write!(
+                f,
+                "stored {} {} once, as the equal constant before {} ({})",
+                nodes.len(),
+                if nodes.len() == 1 { "constant" } else { "constants" },
+                if nodes.len() == 1 { "it" } else { "them" },
                 shown(nodes)
             ),
         }
@@ -98,6 +117,15 @@ pub fn rewrite(graph: &mut GraphDef, protected: &HashSet<String>) -> (Vec<TfjsRe
     for (op, nodes) in fused.by_op {
         applied.push(TfjsRewrite::Fused { op: op.to_string(), nodes });
     }
+    let identities = tfjs_lean::bypass_identities(graph, protected);
+    if !identities.is_empty() {
+        applied.push(TfjsRewrite::Identities { nodes: identities });
+    }
+    let shared = tfjs_lean::share_equal_constants(graph, protected);
+    if !shared.is_empty() {
+        applied.push(TfjsRewrite::SharedConstants { nodes: shared });
+    }
+    tfjs_fuse::drop_unread_constants(graph, protected);
     (applied, warnings)
 }
 
