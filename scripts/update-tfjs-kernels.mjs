@@ -16,9 +16,10 @@
 // - `always`: kernels any model can dispatch whatever its ops: the engine's,
 //   and those of what tfjs-converter calls in tfjs-core itself (tensor arrays
 //   and lists, hash tables, complex weights);
-// - `base` and `configs`: per backend, the kernels the backend dispatches
-//   through tfjs-core itself, and each kernel's config (its module, export,
-//   and the kernels it dispatches through tfjs-core);
+// - `base` and `configs`: per backend, what the backend needs registered
+//   besides, and each kernel's config (its module, export, and the kernels it
+//   needs registered too: those it dispatches through tfjs-core, and those
+//   whose setup prepares functions it calls directly);
 // - `webglCpuImpls`: the CPU implementations the WebGL backend imports from
 //   the CPU backend (it takes them all through one namespace; a build imports
 //   them by name instead, so the unused ones drop out).
@@ -235,11 +236,8 @@ function callees(file) {
   return out
 }
 
-const kernelCache = new Map()
-/** Every kernel the code of `file`, and all it calls into, can dispatch. */
-function kernelsOf(file) {
-  let kernels = kernelCache.get(file)
-  if (kernels) return kernels
+/** `file` and every file its code calls into. */
+function reached(file) {
   const seen = new Set()
   const visit = (f) => {
     if (seen.has(f)) return
@@ -247,8 +245,17 @@ function kernelsOf(file) {
     for (const next of callees(f)) visit(next)
   }
   visit(file)
-  kernels = new Set([...seen].flatMap((f) => [...moduleAt(f).kernels]))
-  kernelCache.set(file, kernels)
+  return seen
+}
+
+const kernelCache = new Map()
+/** Every kernel the code of `file`, and all it calls into, can dispatch. */
+function kernelsOf(file) {
+  let kernels = kernelCache.get(file)
+  if (!kernels) {
+    kernels = new Set([...reached(file)].flatMap((f) => [...moduleAt(f).kernels]))
+    kernelCache.set(file, kernels)
+  }
   return kernels
 }
 
@@ -317,7 +324,9 @@ for (const backend of BACKENDS) {
       if (!kernelName) continue
       const kernel = kernelName.type === 'Literal' ? kernelName.value : info.imports.find((i) => i.local === kernelName.name)?.imported
       if (!kernel) throw new Error(`cannot read the kernel name of ${relative(root, file)}'s ${name}`)
-      configs[backend][kernel] = { module: fileName.replace(/\.js$/, ''), export: name }
+      // A config made by a helper may set itself up too (the WASM backend's do).
+      const setup = init.type === 'CallExpression' || init.properties.some((p) => p.key?.name === 'setupFunc')
+      configs[backend][kernel] = { module: fileName.replace(/\.js$/, ''), export: name, ...(setup && { setup }) }
     }
   }
   // Every module named after a kernel gives that kernel's config.
@@ -326,12 +335,20 @@ for (const backend of BACKENDS) {
     .map((f) => f.replace(/\.js$/, ''))
     .filter((name) => kernelNames.has(name) && existsSync(join(kernelsDir, `${name}.js`)) && !configs[backend][name])
   if (without.length > 0) throw new Error(`no kernel config found in ${backend}'s ${without.join(', ')}`)
-  // Kernels the backend (or one kernel) dispatches through tfjs-core ops itself, beyond `always`.
-  const through = (file) => sorted(new Set([...kernelsOf(file)].filter((k) => !always.has(k))))
-  base[backend] = through(join(dir, 'base.js'))
+  // What the backend (or one kernel) needs registered besides: kernels it dispatches through
+  // tfjs-core ops (beyond `always`), and kernels whose setup (run when the backend is set)
+  // prepares functions its code calls directly — the WASM kernels call each other so.
+  const withSetup = new Map(Object.entries(configs[backend]).filter(([, c]) => c.setup).map(([k, c]) => [join(dir, 'kernels', `${c.module}.js`), k]))
+  const needs = (file) => {
+    const set = new Set([...kernelsOf(file)].filter((k) => !always.has(k)))
+    for (const f of reached(file)) if (withSetup.has(f) && f !== file) set.add(withSetup.get(f))
+    return sorted(set)
+  }
+  base[backend] = needs(join(dir, 'base.js'))
   for (const config of Object.values(configs[backend])) {
-    const dispatches = through(join(dir, 'kernels', `${config.module}.js`))
-    if (dispatches.length > 0) config.dispatches = dispatches
+    const needed = needs(join(dir, 'kernels', `${config.module}.js`))
+    if (needed.length > 0) config.needs = needed
+    delete config.setup
   }
 }
 

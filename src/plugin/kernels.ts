@@ -32,7 +32,7 @@ import type { BackendName } from '../runtime/types.js'
 import { TFJS_KERNELS } from './tfjs-kernels.js'
 
 type PrunedBackend = keyof typeof TFJS_KERNELS.configs
-type KernelConfig = { module: string; export: string; dispatches?: readonly string[] }
+type KernelConfig = { module: string; export: string; needs?: readonly string[] }
 
 /** Load filter for the modules below: `<\0, or the root for esbuild>/tfmodel-tfjs.<name>.js[?ops=…]`. */
 export const TFJS_PART_ID = /tfmodel-tfjs\.[\w-]+\.js(\?|$)/
@@ -86,7 +86,7 @@ export function modelKernels(tfOps: readonly string[]): string[] {
   return [...kernels].sort()
 }
 
-/** The kernels `backend` registers for `tfOps`: the model's, and what those and the backend dispatch in turn. */
+/** The kernels `backend` registers for `tfOps`: the model's, and what those and the backend need in turn. */
 function backendKernels(backend: PrunedBackend, tfOps: readonly string[]): [string, KernelConfig][] {
   const configs = TFJS_KERNELS.configs[backend] as Record<string, KernelConfig>
   const wanted = [...modelKernels(tfOps), ...TFJS_KERNELS.base[backend]]
@@ -96,7 +96,7 @@ function backendKernels(backend: PrunedBackend, tfOps: readonly string[]): [stri
     const config = configs[kernel]
     if (!config || found.has(kernel)) continue // a kernel this backend lacks fails as it would unpruned
     found.set(kernel, config)
-    wanted.push(...(config.dispatches ?? []))
+    wanted.push(...(config.needs ?? []))
   }
   return [...found].sort(([a], [b]) => (a < b ? -1 : 1))
 }
