@@ -258,6 +258,7 @@ export interface OutputFile {
 /** What `convert` emits ([`core::OutputFormat`]). */
 export declare const enum OutputFormatName {
   tfjs = 'tfjs',
+  tflite = 'tflite',
   pb = 'pb',
 }
 

@@ -4,7 +4,8 @@ import { closestNames, defaults, type OutputFormat, type QuantizeMode } from '..
 import { PluginError } from './errors.js'
 
 export type { QuantizeMode }
-export type ModelFormat = OutputFormat
+// The core also writes `tflite`; the plugin takes it once its loader runs LiteRT.js.
+export type ModelFormat = Exclude<OutputFormat, 'tflite'>
 
 export interface Directives {
   /** `quantize` alone means uint8; absent means float32 weights. */

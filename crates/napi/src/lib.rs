@@ -659,6 +659,7 @@ impl From<QuantizeMode> for QuantizeModeName {
 #[allow(non_camel_case_types)]
 pub enum OutputFormatName {
     tfjs,
+    tflite,
     pb,
 }
 
@@ -666,6 +667,7 @@ impl From<core::OutputFormat> for OutputFormatName {
     fn from(format: core::OutputFormat) -> Self {
         match format {
             core::OutputFormat::Tfjs => OutputFormatName::tfjs,
+            core::OutputFormat::Tflite => OutputFormatName::tflite,
             core::OutputFormat::Pb => OutputFormatName::pb,
         }
     }

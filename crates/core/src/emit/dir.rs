@@ -16,7 +16,7 @@ use crate::error::{Error, ErrorKind, Result};
 /// 2. `dir` is renamed aside, the fresh directory is renamed to `dir`, and the
 ///    old directory is deleted.
 ///
-/// Model files are `model.json`, `model.pb` and weight shards
+/// Model files are `model.json`, `model.pb`, `model.tflite` and weight shards
 /// (`group<g>-shard<i>of<n>.bin`): an earlier model's go, whatever else `dir`
 /// held stays. `dir` and its parents are created when missing; a symlink to a
 /// directory is followed and the directory it names is replaced. On any
@@ -48,7 +48,7 @@ pub fn write_model_dir<'a>(dir: &Path, files: impl IntoIterator<Item = (&'a str,
 
 /// A model's own file names, which a new model replaces.
 fn is_model_file(name: &str) -> bool {
-    matches!(name, "model.json" | "model.pb") || is_shard_name(name)
+    matches!(name, "model.json" | "model.pb") || name == super::tflite::TFLITE_FILE || is_shard_name(name)
 }
 
 fn check_file_name(name: &str) -> Result<()> {

@@ -1,8 +1,9 @@
 //! Writing results: frozen binary/text GraphDefs (with quantized weights
-//! decoded by TensorFlow's own ops, [`dequantize_into_graph`]) and
-//! TensorFlow.js graph models. A single file is written under a temporary name and renamed into
-//! place ([`write_atomic`]); a model directory is filled under a temporary
-//! name and swapped in as a whole ([`write_model_dir`]). A failed or
+//! decoded by TensorFlow's own ops, [`dequantize_into_graph`]),
+//! TensorFlow.js graph models and TFLite flatbuffers ([`tflite`]). A single
+//! file is written under a temporary name and renamed into place
+//! ([`write_atomic`]); a model directory is filled under a temporary name and
+//! swapped in as a whole ([`write_model_dir`]). A failed or
 //! interrupted run never leaves partial output.
 
 mod dequantize;
@@ -12,6 +13,7 @@ pub mod tfjs;
 pub mod tfjs_fuse;
 pub mod tfjs_graph;
 pub mod tfjs_lean;
+pub mod tflite;
 
 use std::fs::File;
 use std::io::{BufWriter, Write};

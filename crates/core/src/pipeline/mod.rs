@@ -129,19 +129,32 @@ pub enum OutputFormat {
     /// A TensorFlow.js graph model: `model.json` plus weight shards.
     #[default]
     Tfjs,
+    /// A TFLite flatbuffer, `model.tflite` (float32 weights).
+    Tflite,
     /// A frozen binary GraphDef (with `Dequantize` nodes when quantized).
     Pb,
+}
+
+impl OutputFormat {
+    /// Every format with its name, as `--format` and `format=` take them.
+    pub const NAMES: [(OutputFormat, &'static str); 3] =
+        [(OutputFormat::Tfjs, "tfjs"), (OutputFormat::Tflite, "tflite"), (OutputFormat::Pb, "pb")];
+
+    pub fn name(self) -> &'static str {
+        Self::NAMES.iter().find(|(format, _)| *format == self).map_or("", |(_, name)| name)
+    }
 }
 
 impl std::str::FromStr for OutputFormat {
     type Err = Error;
 
     fn from_str(text: &str) -> Result<Self> {
-        match text {
-            "tfjs" => Ok(OutputFormat::Tfjs),
-            "pb" => Ok(OutputFormat::Pb),
-            _ => {
-                Err(Error::new(ErrorKind::InvalidArgument, format!("unknown format \"{text}\" (expected tfjs or pb)")))
+        match OutputFormat::NAMES.iter().find(|(_, name)| *name == text) {
+            Some((format, _)) => Ok(*format),
+            None => {
+                let names: Vec<String> = OutputFormat::NAMES.iter().map(|(_, name)| name.to_string()).collect();
+                let expected = crate::error::quoted_list(&names).replace('"', "");
+                Err(Error::new(ErrorKind::InvalidArgument, format!("unknown format \"{text}\" (expected {expected})")))
             }
         }
     }
@@ -190,7 +203,7 @@ pub struct ConvertOptions {
 /// A converted model, in memory.
 #[derive(Debug, Clone)]
 pub struct Converted {
-    /// `(file name, bytes)`: `model.json` then its shards, or `model.pb`.
+    /// `(file name, bytes)`: `model.json` then its shards, `model.tflite` or `model.pb`.
     pub files: Vec<(String, Vec<u8>)>,
     pub signature: Signature,
     /// Bytes of the weights as emitted.
@@ -214,6 +227,15 @@ pub struct Converted {
 }
 
 pub fn convert(files: &ModelFiles, options: &ConvertOptions) -> Result<Converted> {
+    if let (OutputFormat::Tflite, Some(quantize)) = (options.format, &options.quantize) {
+        return Err(Error::new(
+            ErrorKind::InvalidArgument,
+            format!(
+                "quantize={} is not written as TFLite yet: format=tflite takes float32 weights",
+                quantize.mode.name()
+            ),
+        ));
+    }
     let frozen = freeze(files, &options.freeze)?;
     let variables = frozen.variables.len();
     let (inferred, rewrites, checkpoint) = (frozen.inferred, frozen.rewrites, frozen.checkpoint);
@@ -281,6 +303,10 @@ pub fn convert(files: &ModelFiles, options: &ConvertOptions) -> Result<Converted
             let mut files = vec![("model.json".to_string(), model.model_json)];
             files.extend(model.shards);
             (files, model.weight_bytes)
+        }
+        OutputFormat::Tflite => {
+            let model = emit::tflite::to_tflite(&optimized.graph, &signature)?;
+            (vec![(emit::tflite::TFLITE_FILE.to_string(), model.bytes)], model.weight_bytes)
         }
         OutputFormat::Pb => {
             let graph = match &weights {

@@ -117,7 +117,7 @@ pub struct ConvertRequest {
     pub quantize: Option<String>,
     /// Tensors with fewer elements stay float (default: [`QuantizeOptions::default`]'s).
     pub quantize_minimum_size: Option<usize>,
-    /// `tfjs` (default) or `pb`.
+    /// `tfjs` (default), `tflite` or `pb` ([`super::OutputFormat::NAMES`]).
     pub format: Option<String>,
     /// Bytes per weight shard (default [`crate::emit::tfjs::DEFAULT_SHARD_SIZE`]).
     pub shard_size: Option<usize>,

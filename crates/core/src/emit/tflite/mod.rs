@@ -1,0 +1,65 @@
+//! TFLite flatbuffers (`.tflite`): what LiteRT runs natively and LiteRT.js in
+//! a page, from the same frozen, optimized graph the TF.js emitter takes.
+//!
+//! ```text
+//! Model { version: 3, description, buffers: [empty, weights…],
+//!         operator_codes: [CONV_2D, …],
+//!         subgraphs: [{ tensors, inputs, outputs, operators }],
+//!         signature_defs: [{ signature_key: "serving_default",
+//!                            inputs: [{ name: <placeholder node>, tensor_index }],
+//!                            outputs: [{ name: <output node>, tensor_index }] }] }
+//! ```
+//!
+//! One subgraph, float32 weights. Each TensorFlow op maps to one builtin
+//! ([`ops`]); weights take TFLite's layouts ([`layout`]); a convolution's or
+//! matmul's bias and a following Relu/Relu6 fold into it ([`fuse`]). A graph
+//! holding an op with no builtin is an [`ErrorKind::UnsupportedOp`] naming
+//! the nodes and where to cut the model instead ([`check`]).
+//!
+//! The schema is TensorFlow's `schema.fbs`, vendored in `crates/core/schema/`
+//! and compiled by planus into `schema_generated.rs` (regenerate with
+//! `crates/core/schema/generate.sh`). planus cannot force the 16-byte
+//! alignment the schema asks of `Buffer.data`, so weights start on 4-byte
+//! boundaries; TensorFlow's interpreter and XNNPACK read them as they are.
+
+mod check;
+mod fuse;
+mod layout;
+mod lower;
+mod model;
+mod ops;
+#[rustfmt::skip]
+#[allow(clippy::all, clippy::pedantic, dead_code, unused_imports)]
+mod schema_generated;
+
+/// The schema's types (`Model`, `ModelRef`, …), to read a written model back.
+pub use schema_generated::tflite as schema;
+
+use crate::error::Result;
+use crate::graph::{self, shapes::Signature};
+use crate::proto::GraphDef;
+
+/// The file a TFLite model is written to.
+pub const TFLITE_FILE: &str = "model.tflite";
+
+/// The key TensorFlow gives a model's one signature, which LiteRT.js and
+/// `tf.lite.Interpreter.get_signature_runner` look up.
+pub const SIGNATURE_KEY: &str = "serving_default";
+
+/// A `.tflite` in memory.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TfliteModel {
+    pub bytes: Vec<u8>,
+    /// Bytes of the constant buffers (the weights).
+    pub weight_bytes: u64,
+}
+
+/// Builds the `.tflite` for a frozen graph whose inputs and outputs are `signature`'s.
+pub fn to_tflite(graph: &GraphDef, signature: &Signature) -> Result<TfliteModel> {
+    graph::check_graph(graph)?;
+    let names: Vec<String> = signature.inputs.iter().chain(&signature.outputs).map(|s| s.name.clone()).collect();
+    graph::require_nodes(graph, &names)?;
+    let built = lower::lower(graph, signature)?;
+    let weight_bytes = built.weight_bytes();
+    Ok(TfliteModel { bytes: built.finish(), weight_bytes })
+}

@@ -1,0 +1,161 @@
+//! The model being built: tensors, buffers, operator codes and operators of
+//! the one subgraph, and the signature, serialized by [`ModelBuilder::finish`].
+
+use std::collections::HashMap;
+
+use super::schema_generated::tflite::{
+    Buffer, BuiltinOperator, BuiltinOptions, Model, Operator, OperatorCode, SignatureDef, SubGraph, Tensor, TensorMap,
+    TensorType,
+};
+use super::SIGNATURE_KEY;
+
+/// TFLite's schema version (`Model.version`) and file identifier.
+const SCHEMA_VERSION: u32 = 3;
+const FILE_IDENTIFIER: [u8; 4] = *b"TFL3";
+
+/// An index into the subgraph's tensors, as operators name their inputs
+/// (`-1` is an absent optional input).
+pub(super) type TensorIndex = i32;
+pub(super) const NO_TENSOR: TensorIndex = -1;
+
+pub(super) struct ModelBuilder {
+    tensors: Vec<Tensor>,
+    /// `buffers[0]` is the empty buffer every non-constant tensor points at.
+    buffers: Vec<Buffer>,
+    codes: Vec<OperatorCode>,
+    code_index: HashMap<BuiltinOperator, u32>,
+    operators: Vec<Operator>,
+    inputs: Vec<(String, TensorIndex)>,
+    outputs: Vec<(String, TensorIndex)>,
+}
+
+impl ModelBuilder {
+    pub(super) fn new() -> Self {
+        ModelBuilder {
+            tensors: Vec::new(),
+            buffers: vec![Buffer::default()],
+            codes: Vec::new(),
+            code_index: HashMap::new(),
+            operators: Vec::new(),
+            inputs: Vec::new(),
+            outputs: Vec::new(),
+        }
+    }
+
+    /// A tensor computed at run time. `shape` is `None` when unknown; a `-1`
+    /// dim is written as 1 in `shape` and kept in `shape_signature`.
+    pub(super) fn tensor(&mut self, name: &str, dtype: TensorType, shape: Option<&[i32]>) -> TensorIndex {
+        self.push(name, dtype, shape, 0)
+    }
+
+    /// A constant tensor holding `data` (row-major, little-endian).
+    pub(super) fn constant(&mut self, name: &str, dtype: TensorType, shape: &[i32], data: Vec<u8>) -> TensorIndex {
+        let buffer = self.buffers.len() as u32;
+        self.buffers.push(Buffer { data: Some(data), ..Default::default() });
+        self.push(name, dtype, Some(shape), buffer)
+    }
+
+    fn push(&mut self, name: &str, dtype: TensorType, shape: Option<&[i32]>, buffer: u32) -> TensorIndex {
+        let dynamic = shape.is_some_and(|s| s.contains(&-1));
+        self.tensors.push(Tensor {
+            shape: shape.map(|s| s.iter().map(|&d| if d < 0 { 1 } else { d }).collect()),
+            shape_signature: shape.filter(|_| dynamic).map(<[i32]>::to_vec),
+            has_rank: shape.is_some(),
+            type_: dtype,
+            buffer,
+            name: Some(name.to_string()),
+            ..Default::default()
+        });
+        (self.tensors.len() - 1) as TensorIndex
+    }
+
+    pub(super) fn rename(&mut self, tensor: TensorIndex, name: &str) {
+        self.tensors[tensor as usize].name = Some(name.to_string());
+    }
+
+    pub(super) fn operator(
+        &mut self,
+        op: BuiltinOperator,
+        inputs: Vec<TensorIndex>,
+        outputs: Vec<TensorIndex>,
+        options: Option<BuiltinOptions>,
+    ) {
+        let next = self.codes.len() as u32;
+        let opcode_index = *self.code_index.entry(op).or_insert(next);
+        if opcode_index == next {
+            let code = op as i32;
+            self.codes.push(OperatorCode {
+                // The byte field predates codes past 127, which it holds as 127.
+                deprecated_builtin_code: code.min(127) as i8,
+                builtin_code: op,
+                version: 1,
+                custom_code: None,
+            });
+        }
+        self.operators.push(Operator {
+            opcode_index,
+            inputs: Some(inputs),
+            outputs: Some(outputs),
+            builtin_options: options,
+            ..Default::default()
+        });
+    }
+
+    pub(super) fn input(&mut self, name: &str, tensor: TensorIndex) {
+        self.inputs.push((name.to_string(), tensor));
+    }
+
+    pub(super) fn output(&mut self, name: &str, tensor: TensorIndex) {
+        self.outputs.push((name.to_string(), tensor));
+    }
+
+    pub(super) fn weight_bytes(&self) -> u64 {
+        self.buffers.iter().filter_map(|b| b.data.as_ref()).map(|d| d.len() as u64).sum()
+    }
+
+    pub(super) fn finish(self) -> Vec<u8> {
+        let indices = |named: &[(String, TensorIndex)]| named.iter().map(|&(_, t)| t).collect::<Vec<_>>();
+        let maps = |named: &[(String, TensorIndex)]| {
+            named.iter().map(|(name, t)| TensorMap { name: Some(name.clone()), tensor_index: *t as u32 }).collect()
+        };
+        let subgraph = SubGraph {
+            tensors: Some(self.tensors),
+            inputs: Some(indices(&self.inputs)),
+            outputs: Some(indices(&self.outputs)),
+            operators: Some(self.operators),
+            name: Some("main".to_string()),
+            ..Default::default()
+        };
+        let signature = SignatureDef {
+            inputs: Some(maps(&self.inputs)),
+            outputs: Some(maps(&self.outputs)),
+            signature_key: Some(SIGNATURE_KEY.to_string()),
+            subgraph_index: 0,
+        };
+        let model = Model {
+            version: SCHEMA_VERSION,
+            operator_codes: Some(self.codes),
+            subgraphs: Some(vec![subgraph]),
+            description: Some(format!("unplugin-tfmodel {}", crate::VERSION)),
+            buffers: Some(self.buffers),
+            signature_defs: Some(vec![signature]),
+            ..Default::default()
+        };
+        let mut bytes = planus::Builder::new().finish(&model, Some(FILE_IDENTIFIER)).to_vec();
+        identifier_after_root_offset(&mut bytes);
+        bytes
+    }
+}
+
+/// planus 1.3 writes the file identifier at bytes 0..4 and the root offset
+/// after it (counted from byte 4); flatbuffers readers, TFLite's and planus's
+/// own, want the root offset at byte 0 and the identifier at bytes 4..8.
+/// Swapping the two (the offset now counted from byte 0) moves nothing else.
+fn identifier_after_root_offset(bytes: &mut [u8]) {
+    if bytes.len() < 8 || bytes[..4] != FILE_IDENTIFIER {
+        return;
+    }
+    let root = u32::from_le_bytes(bytes[4..8].try_into().unwrap()) + 4;
+    bytes[..4].copy_from_slice(&root.to_le_bytes());
+    bytes[4..8].copy_from_slice(&FILE_IDENTIFIER);
+}

@@ -1,0 +1,163 @@
+//! The TFLite writer (`emit::tflite`) on the fixtures: the file's frame, the
+//! signature by node names, TFLite's weight layouts against the weights
+//! TensorFlow froze, folded biases and activations, and refusals. Running
+//! the models is `test/parity.py`'s job (TensorFlow's own interpreter).
+
+use planus::ReadAsRoot;
+use tfmodel_core::emit::tflite::schema::{ActivationFunctionType, BuiltinOperator, BuiltinOptions, Model, ModelRef};
+use tfmodel_core::pipeline::{convert, convert_to_dir, ConvertOptions, OutputFormat};
+use tfmodel_core::quantize::{QuantizeMode, QuantizeOptions};
+use tfmodel_core::tensor::Tensor;
+use tfmodel_core::ErrorKind;
+
+mod common;
+use common::{fixture_files, manifest};
+
+fn tflite_of(fixture: &str, outputs: &[&str]) -> tfmodel_core::Result<Vec<u8>> {
+    let files = fixture_files(fixture, &manifest()["fixtures"][fixture]);
+    let mut options = ConvertOptions { format: OutputFormat::Tflite, ..Default::default() };
+    options.freeze.output_node_names = outputs.iter().map(|s| s.to_string()).collect();
+    let converted = convert(&files, &options)?;
+    assert_eq!(converted.files.len(), 1);
+    assert_eq!(converted.files[0].0, "model.tflite");
+    Ok(converted.files[0].1.clone())
+}
+
+fn read(bytes: &[u8]) -> Model {
+    Model::try_from(ModelRef::read_as_root(bytes).expect("a Model flatbuffer")).expect("a whole Model")
+}
+
+fn ops(model: &Model) -> Vec<BuiltinOperator> {
+    let codes = model.operator_codes.as_ref().unwrap();
+    let operators = model.subgraphs.as_ref().unwrap()[0].operators.as_ref().unwrap();
+    operators.iter().map(|op| codes[op.opcode_index as usize].builtin_code).collect()
+}
+
+#[test]
+fn convnet_is_one_operator_per_layer_with_folded_biases_and_relu6() {
+    let bytes = tflite_of("convnet", &["probs", "logits"]).unwrap();
+    assert_eq!(&bytes[4..8], b"TFL3");
+    let model = read(&bytes);
+    assert_eq!(model.version, 3);
+    assert!(model.buffers.as_ref().unwrap()[0].data.as_ref().is_none_or(Vec::is_empty), "buffers[0] is empty");
+    assert_eq!(
+        ops(&model),
+        [
+            BuiltinOperator::Conv2d,
+            BuiltinOperator::DepthwiseConv2d,
+            BuiltinOperator::Conv2d,
+            BuiltinOperator::Mean,
+            BuiltinOperator::FullyConnected,
+            BuiltinOperator::Softmax,
+        ]
+    );
+    let subgraph = &model.subgraphs.as_ref().unwrap()[0];
+    for op in &subgraph.operators.as_ref().unwrap()[..3] {
+        let activation = match op.builtin_options.as_ref().unwrap() {
+            BuiltinOptions::Conv2DOptions(o) => o.fused_activation_function,
+            BuiltinOptions::DepthwiseConv2DOptions(o) => {
+                assert_eq!(o.depth_multiplier, 2);
+                o.fused_activation_function
+            }
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(activation, ActivationFunctionType::Relu6);
+        assert_eq!(op.inputs.as_ref().unwrap().len(), 3, "input, filter, bias");
+    }
+
+    let signature = &model.signature_defs.as_ref().unwrap()[0];
+    assert_eq!(signature.signature_key.as_deref(), Some("serving_default"));
+    let names = |maps: &Option<Vec<_>>| -> Vec<(String, u32)> {
+        let maps: &Vec<tfmodel_core::emit::tflite::schema::TensorMap> = maps.as_ref().unwrap();
+        maps.iter().map(|m| (m.name.clone().unwrap(), m.tensor_index)).collect()
+    };
+    let inputs = names(&signature.inputs);
+    assert_eq!(inputs.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(), ["input"]);
+    let outputs = names(&signature.outputs);
+    assert_eq!(outputs.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(), ["probs", "logits"]);
+    let tensors = subgraph.tensors.as_ref().unwrap();
+    let input = &tensors[inputs[0].1 as usize];
+    assert_eq!(input.shape_signature.as_deref(), Some(&[-1, 24, 24, 3][..]), "the batch stays unknown");
+    assert_eq!(input.shape.as_deref(), Some(&[1, 24, 24, 3][..]));
+    for (name, index) in &outputs {
+        assert_eq!(tensors[*index as usize].name.as_deref(), Some(name.as_str()));
+    }
+}
+
+/// The first conv's filter against TensorFlow's own frozen value of it:
+/// TFLite's `[out, h, w, in]` element `(o, y, x, i)` is TF's `(y, x, i, o)`.
+#[test]
+fn a_conv_filter_is_stored_out_channels_first() {
+    let model = read(&tflite_of("convnet", &["probs"]).unwrap());
+    let tensors = model.subgraphs.as_ref().unwrap()[0].tensors.as_ref().unwrap();
+    let ours = tensors.iter().find(|t| t.name.as_deref() == Some("Conv2d_0/Conv2D_weights")).expect("the filter");
+    let shape = ours.shape.clone().unwrap();
+    let data = model.buffers.as_ref().unwrap()[ours.buffer as usize].data.clone().unwrap();
+    let ours: Vec<f32> = data.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect();
+
+    let pb = folded_filter_in_tf_layout();
+    let tf: Vec<f32> = pb.to_f32_vec().unwrap();
+    let (h, w, i, o) = (pb.shape[0] as usize, pb.shape[1] as usize, pb.shape[2] as usize, pb.shape[3] as usize);
+    assert_eq!(shape, [o as i32, h as i32, w as i32, i as i32]);
+    for (oo, yy, xx, ii) in [(0, 0, 0, 0), (o - 1, 1, 2, i - 1), (3, 2, 0, 1)] {
+        assert_eq!(ours[((oo * h + yy) * w + xx) * i + ii], tf[((yy * w + xx) * i + ii) * o + oo]);
+    }
+}
+
+/// The same folded filter in the `.pb` of the same model (the one the parity
+/// suite runs in TensorFlow), in TensorFlow's `[h, w, in, out]`.
+fn folded_filter_in_tf_layout() -> Tensor {
+    let files = fixture_files("convnet", &manifest()["fixtures"]["convnet"]);
+    let mut options = ConvertOptions { format: OutputFormat::Pb, ..Default::default() };
+    options.freeze.output_node_names = vec!["probs".to_string()];
+    let converted = convert(&files, &options).unwrap();
+    let graph: tfmodel_core::proto::GraphDef = prost::Message::decode(converted.files[0].1.as_slice()).unwrap();
+    let node = graph.node.iter().find(|n| n.name == "Conv2d_0/Conv2D_weights").unwrap();
+    Tensor::from_proto(tfmodel_core::graph::attr_tensor(node, "value").unwrap()).unwrap()
+}
+
+#[test]
+fn the_detector_with_nms_is_refused_with_the_cut_before_it_and_nothing_written() {
+    let files = fixture_files("detector", &manifest()["fixtures"]["detector"]);
+    let options = ConvertOptions { format: OutputFormat::Tflite, ..Default::default() };
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path().join("out");
+    let error = convert_to_dir(&files, &options, &dir).unwrap_err();
+    assert_eq!(error.code(), "UNSUPPORTED_OP");
+    assert_eq!(error.subject.as_deref(), Some("Postprocessor/nms/NonMaxSuppressionV3"));
+    assert!(error.message.contains("\"Postprocessor/nms/NonMaxSuppressionV3\" (NonMaxSuppressionV3)"), "{error}");
+    assert!(
+        error.message.contains(
+            "emit the raw heads with outputs=Postprocessor/decoded_boxes,Postprocessor/Max,Postprocessor/add_2"
+        ),
+        "{error}"
+    );
+    assert!(!dir.exists(), "no output directory");
+    assert_eq!(std::fs::read_dir(scratch.path()).unwrap().count(), 0, "no temporary left");
+}
+
+#[test]
+fn the_detector_heads_convert() {
+    let model = read(&tflite_of("detector", &["box_encodings", "class_predictions"]).unwrap());
+    let ops = ops(&model);
+    assert_eq!(ops.iter().filter(|&&op| op == BuiltinOperator::Conv2d).count(), 11);
+    assert_eq!(ops.iter().filter(|&&op| op == BuiltinOperator::DepthwiseConv2d).count(), 6);
+    assert!(!ops.contains(&BuiltinOperator::Add), "every bias folds: {ops:?}");
+    assert!(!ops.contains(&BuiltinOperator::Relu6), "every Relu6 folds: {ops:?}");
+}
+
+#[test]
+fn formats_are_named_once_and_tflite_takes_no_quantization_yet() {
+    assert_eq!("tflite".parse::<OutputFormat>().unwrap(), OutputFormat::Tflite);
+    assert_eq!(OutputFormat::Tflite.name(), "tflite");
+    let unknown = "onnx".parse::<OutputFormat>().unwrap_err();
+    assert!(unknown.message.contains("expected tfjs, tflite or pb"), "{unknown}");
+
+    let files = fixture_files("convnet", &manifest()["fixtures"]["convnet"]);
+    let options = ConvertOptions {
+        format: OutputFormat::Tflite,
+        quantize: Some(QuantizeOptions { mode: QuantizeMode::Int8, ..Default::default() }),
+        ..Default::default()
+    };
+    assert_eq!(convert(&files, &options).unwrap_err().kind, ErrorKind::InvalidArgument);
+}
