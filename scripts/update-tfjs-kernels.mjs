@@ -7,7 +7,8 @@
 //   executor calls (tfjs-converter's own metadata/kernel2op.json);
 // - `ops`: every op tfjs-converter's executors can reach (the exports of
 //   tfjs-core's ops_for_converter, namespace members as `image.resizeBilinear`),
-//   and in `runtimeOps` the `browser` ops the runtime uses: the module each
+//   and in `runtimeOps` those the runtime calls outside it (TFJS_CORE_API in
+//   src/runtime/tfjs-api.ts, such as `browser.fromPixels`): the module each
 //   lives in, and every kernel it can dispatch — found by following what its
 //   module's code imports through tfjs-core, re-exports resolved to where each
 //   name is defined, and collecting the kernel names imported from
@@ -278,8 +279,12 @@ for (const name of new Set(exportNames(OPS_FOR_CONVERTER))) {
     else opNames.push(name)
   }
 }
-// The runtime converts image inputs with tf.browser.fromPixels (src/runtime/inputs.ts); browser is not in ops_for_converter.
-const RUNTIME_OPS_OUTSIDE_CONVERTER = ['browser.fromPixels']
+// What the runtime calls of tfjs-core (TFJS_CORE_API in src/runtime/tfjs-api.ts) that ops_for_converter
+// does not export, such as tf.browser.fromPixels: its ops, found in tfjs-core's base.
+const apiSource = readFileSync(join(root, 'src', 'runtime', 'tfjs-api.ts'), 'utf8')
+const api = /TFJS_CORE_API = \[([^\]]*)\]/.exec(apiSource)?.[1].match(/'[^']+'/g)?.map((name) => name.slice(1, -1))
+if (!api) throw new Error('src/runtime/tfjs-api.ts no longer lists TFJS_CORE_API as an array of strings')
+const RUNTIME_OPS_OUTSIDE_CONVERTER = api.filter((name) => name.includes('.') && !opNames.includes(name))
 
 const opEntry = (from, name) => {
   const found = member(from, name)
@@ -306,7 +311,7 @@ const always = new Set(kernelsOf(join(coreDist, 'engine.js')))
 for (const file of converterFiles(join(converterDir, 'dist'))) for (const k of kernelsOf(file)) always.add(k)
 for (const op of [...Object.values(ops), ...Object.values(runtimeOps)]) op.kernels = op.kernels.filter((k) => !always.has(k))
 
-// Each backend's kernel configs; a config module must not reach kernels through tfjs-core itself.
+// Each backend's kernel configs, and what each needs registered besides.
 const configs = {}
 const base = {}
 for (const backend of BACKENDS) {

@@ -15,6 +15,7 @@ import { runtimePath } from '../src/plugin/context.js'
 import type { Options } from '../src/plugin/index.js'
 import { modelTfOps, TfjsParts } from '../src/plugin/kernels.js'
 import type { BackendName, TfModel } from '../src/runtime/index.js'
+import { TFJS_CORE_API } from '../src/runtime/tfjs-api.js'
 import { buildApp, outDirFor } from './bundlers.js'
 import { type Detection, expectSameDetections, haveChromium, launch } from './chromium.js'
 import { fixture, fixturesDir, type JsonTensor, manifest, readJson, root } from './fixtures.js'
@@ -152,6 +153,12 @@ describe('a kernel or op the build left out', () => {
     }
     ops.provideOps({ conv2d: (x: number) => 2 * x })
     expect(ops.conv2d(21)).toBe(42)
+  })
+
+  it('the table knows every op the runtime calls, so any model gets the runtime its API', () => {
+    for (const name of TFJS_CORE_API.filter((n) => n.includes('.'))) {
+      expect(parts.load('\0tfmodel-tfjs.tfjs.js?ops='), name).toContain(`${name.split('.')[1]}: ${name.replace('.', '_')}`)
+    }
   })
 })
 

@@ -166,7 +166,8 @@ function tfjsModule(tfOps: readonly string[]): string {
   const lines = [`import { provideOps } from '${OPS_FOR_CONVERTER}.js'`]
   const local = (name: string) => name.replace('.', '_')
   const importOp = (name: string) => {
-    const op = opInfo(name)!
+    const op = opInfo(name)
+    if (!op) throw new Error(`tfjs-kernels.ts has no ${name}: regenerate it (node scripts/update-tfjs-kernels.mjs)`)
     lines.push(`import { ${op.export} as ${local(name)} } from '${CORE}/dist/${op.module}.js'`)
   }
   const ops = coreOps(tfOps)
