@@ -120,9 +120,10 @@ pub(super) fn kind(op: &str) -> Option<Kind> {
     OPS.binary_search_by_key(&op, |&(name, _)| name).ok().map(|i| OPS[i].1)
 }
 
-/// Whether the builtin's options can carry a fused Relu/Relu6.
+/// Whether the builtin's options carry a fused Relu/Relu6 its kernel applies
+/// (`CONCATENATION`'s options have the field, but its kernel refuses any).
 pub(super) fn takes_activation(kind: Kind) -> bool {
-    matches!(kind, Kind::Arithmetic(_) | Kind::Conv2D | Kind::DepthwiseConv2D | Kind::Pool(_) | Kind::Concat)
+    matches!(kind, Kind::Arithmetic(_) | Kind::Conv2D | Kind::DepthwiseConv2D | Kind::Pool(_))
 }
 
 /// Writes `node`'s operator; `fused` is what folded into it.
@@ -261,7 +262,7 @@ pub(super) fn emit(cx: &mut Lowerer, node: &NodeDef, kind: Kind, fused: &Fused) 
             let values = cx.arity(node) - 1;
             let axis = cx.constant_int(node, values, "axis")?;
             let inputs = cx.inputs(node, &vec![Layout::AsIs; values])?;
-            let options = ConcatenationOptions { axis, fused_activation_function: act };
+            let options = ConcatenationOptions { axis, fused_activation_function: ActivationFunctionType::None };
             (B::Concatenation, inputs, Some(BuiltinOptions::ConcatenationOptions(Box::new(options))))
         }
         Kind::Pack => {
