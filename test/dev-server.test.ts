@@ -59,7 +59,7 @@ describe('vite dev', () => {
     writeFileSync(join(appDir, 'index.html'), '<script type="module" src="/main.js"></script>\n')
     writeFileSync(
       join(appDir, 'main.js'),
-      "import model from './train'\nwindow.updates = []\nmodel.onUpdate((m) => window.updates.push(m.hash))\nexport default model\n",
+      "import model from './train'\nwindow.model = model\nwindow.updates = []\nmodel.onUpdate((m) => window.updates.push(m.hash))\nexport default model\n",
     )
     const { createServer } = await import('vite')
     const { default: tfmodel } = await import('../src/vite.js')
@@ -162,6 +162,10 @@ describe('vite dev', () => {
       await page.waitForFunction(() => Array.isArray((window as { updates?: unknown }).updates))
       const overlays = () => page.locator('vite-error-overlay').count()
       const updates = () => page.evaluate(() => (window as unknown as { updates: string[] }).updates)
+      // A page loaded after live updates starts from the newest good model, not
+      // from the loader Vite transformed when the server started.
+      const lastGood = messages.filter(isUpdate).at(-1)!.data!.descriptor.url
+      expect(await page.evaluate(() => (window as unknown as { model: { url: string } }).model.url)).toBe(lastGood)
 
       copyStep(modelDir, 60, true, 100)
       writeState(modelDir, 100)

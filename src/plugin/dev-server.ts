@@ -14,6 +14,9 @@ import { type ModelRequest, publicId, requestSlug } from './model-request.js'
 /** URL path under the server's base where models are served. */
 export const DEV_PREFIX = '@tfmodel/'
 
+/** Older versions of a model kept served beside the newest, for pages still downloading one. */
+const KEPT_VERSIONS = 2
+
 /** Errors that mean "the checkpoint is still being written": try again shortly. */
 const INCOMPLETE = new Set([
   'SHARD_MISSING',
@@ -30,6 +33,9 @@ const INCOMPLETE = new Set([
 export interface DevServerOptions {
   /** Quiet time after the last file event before converting. */
   debounceMs?: number
+  /** Longest wait after the first of a run of file events: a training loop that
+   * saves more often than `debounceMs` still reaches the page this often. */
+  maxWaitMs?: number
   /** How long to wait for a checkpoint to become complete before reporting it broken. */
   settleMs?: number
 }
@@ -38,14 +44,18 @@ interface ServedModel {
   request: ModelRequest
   slug: string
   assets: ModelAssets
-  /** The version before `assets`, still served: a page may be mid-download when a new one lands. */
-  previous: ModelAssets | undefined
+  /** Versions before `assets`, newest first, still served: a page may be mid-download when a new one lands. */
+  previous: ModelAssets[]
   model: ConvertedModel
   /** Source files being watched. */
   watched: Set<string>
   timer?: ReturnType<typeof setTimeout>
-  /** Bumped on every file event, so a slow conversion does not overwrite a newer one. */
-  generation: number
+  /** When the first file event not yet converted arrived. */
+  pendingSince: number | undefined
+  /** A conversion is running: file events meanwhile only mark the entry dirty. */
+  converting: boolean
+  /** Files changed since the running conversion started reading them. */
+  dirty: boolean
   /** The last conversion failed: pages show it in the overlay until a good model is served again. */
   failed: boolean
 }
@@ -55,6 +65,7 @@ export class DevModels {
   /** Static files (the WASM backend's binaries) by name. */
   private readonly staticFiles = new Map<string, Uint8Array>()
   private readonly debounceMs: number
+  private readonly maxWaitMs: number
   private readonly settleMs: number
 
   constructor(
@@ -63,6 +74,7 @@ export class DevModels {
     options: DevServerOptions = {},
   ) {
     this.debounceMs = options.debounceMs ?? 200
+    this.maxWaitMs = options.maxWaitMs ?? 800
     this.settleMs = options.settleMs ?? 5000
     server.watcher.on('all', (_event, file) => this.onFileEvent(file))
   }
@@ -73,10 +85,12 @@ export class DevModels {
       request,
       slug: requestSlug(request),
       assets: devAssets(model),
-      previous: undefined,
+      previous: [],
       model,
       watched: new Set<string>(),
-      generation: 0,
+      pendingSince: undefined,
+      converting: false,
+      dirty: false,
       failed: false,
     }
     this.served.set(request.id, entry)
@@ -129,7 +143,7 @@ export class DevModels {
   private find(slug: string | undefined, hash: string | undefined, name: string): ModelAssets['entry'] | undefined {
     for (const entry of this.served.values()) {
       if (entry.slug !== slug) continue
-      for (const assets of [entry.assets, entry.previous]) {
+      for (const assets of [entry.assets, ...entry.previous]) {
         if (!assets || assets.hash !== hash) continue
         const file = assets.entry.fileName === name ? assets.entry : assets.shards.find((s) => s.fileName === name)
         if (file) return file
@@ -145,7 +159,7 @@ export class DevModels {
   /** Makes `model` the served version and watches exactly the files it was read from. */
   private replace(entry: ServedModel, model: ConvertedModel): void {
     const assets = devAssets(model)
-    if (assets.hash !== entry.assets.hash) entry.previous = entry.assets
+    if (assets.hash !== entry.assets.hash) entry.previous = [entry.assets, ...entry.previous].slice(0, KEPT_VERSIONS)
     entry.assets = assets
     entry.model = model
     const wanted = new Set(model.sourceFiles)
@@ -170,32 +184,59 @@ export class DevModels {
 
   private onFileEvent(file: string): void {
     for (const entry of this.served.values()) {
-      if (!this.belongsTo(entry, file)) continue
-      entry.generation++
-      clearTimeout(entry.timer)
-      entry.timer = setTimeout(() => void this.reconvert(entry, entry.generation), this.debounceMs)
+      if (this.belongsTo(entry, file)) this.schedule(entry)
     }
   }
 
-  /** Converts again, retrying while the checkpoint looks half-written. */
-  private async reconvert(entry: ServedModel, generation: number): Promise<void> {
-    const started = Date.now()
-    for (let attempt = 0; ; attempt++) {
-      if (generation !== entry.generation) return // newer file events: that run takes over
-      try {
-        const model = await this.converter.convert(entry.request)
-        if (generation !== entry.generation) return
-        this.publish(entry, model)
-        return
-      } catch (error) {
-        const code = (error as { code?: string }).code ?? ''
-        if (INCOMPLETE.has(code) && Date.now() - started < this.settleMs) {
-          await new Promise((resolve) => setTimeout(resolve, Math.min(100 * 2 ** attempt, 1000)))
-          continue
+  /** Converts after `debounceMs` of quiet, but no later than `maxWaitMs` after the first event. */
+  private schedule(entry: ServedModel): void {
+    if (entry.converting) {
+      entry.dirty = true
+      return
+    }
+    const now = Date.now()
+    entry.pendingSince ??= now
+    clearTimeout(entry.timer)
+    const wait = Math.max(0, Math.min(this.debounceMs, entry.pendingSince + this.maxWaitMs - now))
+    entry.timer = setTimeout(() => void this.reconvert(entry), wait)
+  }
+
+  /**
+   * Converts again, retrying while the checkpoint looks half-written. One
+   * conversion at a time per model, so each publishes a newer state than the
+   * last; events during it schedule the next one instead of cancelling it
+   * (cancelling starved the page while a loop kept saving).
+   */
+  private async reconvert(entry: ServedModel): Promise<void> {
+    entry.pendingSince = undefined
+    entry.converting = true
+    let started = Date.now()
+    try {
+      for (let attempt = 0; ; attempt++) {
+        entry.dirty = false
+        try {
+          this.publish(entry, await this.converter.convert(entry.request))
+          return
+        } catch (error) {
+          const code = (error as { code?: string }).code ?? ''
+          if (entry.dirty) {
+            // Still being written (a loop saving again, deleting old ones): wait
+            // for this write, not the backoff of a stalled one.
+            attempt = 0
+            started = Date.now()
+          }
+          if (INCOMPLETE.has(code) && Date.now() - started < this.settleMs) {
+            await new Promise((resolve) => setTimeout(resolve, Math.min(100 * 2 ** attempt, 1000)))
+            continue
+          }
+          // Newer files are coming: judge those rather than report these.
+          if (!entry.dirty) this.reportError(entry, error as Error)
+          return
         }
-        if (generation === entry.generation) this.reportError(entry, error as Error)
-        return
       }
+    } finally {
+      entry.converting = false
+      if (entry.dirty) this.schedule(entry)
     }
   }
 
@@ -208,11 +249,12 @@ export class DevModels {
     // Files landed that change nothing served (a checkpoint's data before its
     // state file names it): no update, unless pages still show an error.
     if (entry.assets.hash === previousHash && !recovered) return
-    const signatureChanged = JSON.stringify(model.result.signature) !== previousSignature
-    if (signatureChanged) {
+    // A page loaded from now on must get the new descriptor, not Vite's cached
+    // transform of the loader (whose URL may no longer be served).
+    const module = this.server.moduleGraph.getModuleById(entry.request.id)
+    if (module) this.server.moduleGraph.invalidateModule(module)
+    if (JSON.stringify(model.result.signature) !== previousSignature) {
       // Inputs or outputs changed: the module itself (and its types) must be rebuilt.
-      const module = this.server.moduleGraph.getModuleById(entry.request.id)
-      if (module) this.server.moduleGraph.invalidateModule(module)
       this.server.ws.send({ type: 'full-reload' })
       return
     }

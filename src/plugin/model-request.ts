@@ -60,9 +60,12 @@ export function resolveModelImport(specifier: string, importer: string | undefin
   const candidate = isAbsolute(path) ? resolve(root, `.${path}`) : resolve(base, path)
   const source = onDisk?.source ?? modelSource(candidate)
   if (source) return { source, query }
-  // Meant as a model (spelled like one, or with a directive only we take) but
-  // absent: name the models nearby rather than leave the bundler's "could not resolve".
-  if (!existsSync(candidate) && (looksLikeModel(path) || hasOwnDirective(query))) requireSource(candidate)
+  // Written as a model (spelled like one, or with a directive only we take) but
+  // absent: name the models nearby rather than leave the bundler's "could not
+  // resolve". Only for relative imports: Vite also resolves the absolute paths
+  // of watched files, and a training loop deletes old checkpoints.
+  const written = path.startsWith('.') && (looksLikeModel(path) || hasOwnDirective(query))
+  if (written && !existsSync(candidate)) requireSource(candidate)
   return undefined
 }
 
