@@ -4,7 +4,9 @@
 //! the models is `test/parity.py`'s job (TensorFlow's own interpreter).
 
 use planus::ReadAsRoot;
-use tfmodel_core::emit::tflite::schema::{ActivationFunctionType, BuiltinOperator, BuiltinOptions, Model, ModelRef};
+use tfmodel_core::emit::tflite::schema::{
+    ActivationFunctionType, BuiltinOperator, BuiltinOptions, Model, ModelRef, TensorType,
+};
 use tfmodel_core::pipeline::{convert, convert_to_dir, ConvertOptions, OutputFormat};
 use tfmodel_core::quantize::{QuantizeMode, QuantizeOptions};
 use tfmodel_core::tensor::Tensor;
@@ -146,8 +148,47 @@ fn the_detector_heads_convert() {
     assert!(!ops.contains(&BuiltinOperator::Relu6), "every Relu6 folds: {ops:?}");
 }
 
+/// float16 as TensorFlow's converter writes it: FLOAT16 buffers, each widened
+/// by a DEQUANTIZE that the op reads; small tensors stay float32.
 #[test]
-fn formats_are_named_once_and_tflite_takes_no_quantization_yet() {
+fn float16_weights_are_half_buffers_widened_by_dequantize() {
+    let files = fixture_files("detector", &manifest()["fixtures"]["detector"]);
+    let mut options = ConvertOptions {
+        format: OutputFormat::Tflite,
+        quantize: Some(QuantizeOptions { mode: QuantizeMode::Float16, ..Default::default() }),
+        ..Default::default()
+    };
+    options.freeze.output_node_names = vec!["box_encodings".into(), "class_predictions".into()];
+    let converted = convert(&files, &options).unwrap();
+    let report = converted.report.as_ref().expect("a quantization report");
+    // Axis constants become options, so the file holds a few bytes fewer than the graph's constants.
+    assert!(
+        converted.weight_bytes <= report.bytes_after && report.bytes_after < converted.float32_weight_bytes * 51 / 100
+    );
+    let model = read(&converted.files[0].1);
+    let subgraph = &model.subgraphs.as_ref().unwrap()[0];
+    let tensors = subgraph.tensors.as_ref().unwrap();
+    let halves = tensors.iter().filter(|t| t.type_ == TensorType::Float16).count();
+    assert_eq!(halves, report.tensors.len(), "one FLOAT16 buffer per quantized weight");
+    let codes = model.operator_codes.as_ref().unwrap();
+    let dequantize: Vec<_> = subgraph
+        .operators
+        .as_ref()
+        .unwrap()
+        .iter()
+        .filter(|op| codes[op.opcode_index as usize].builtin_code == BuiltinOperator::Dequantize)
+        .collect();
+    assert_eq!(dequantize.len(), halves);
+    for op in dequantize {
+        let input = &tensors[op.inputs.as_ref().unwrap()[0] as usize];
+        let output = &tensors[op.outputs.as_ref().unwrap()[0] as usize];
+        assert_eq!((input.type_, output.type_), (TensorType::Float16, TensorType::Float32));
+        assert_eq!(input.shape, output.shape);
+    }
+}
+
+#[test]
+fn formats_are_named_once_and_tflite_takes_no_int8_yet() {
     assert_eq!("tflite".parse::<OutputFormat>().unwrap(), OutputFormat::Tflite);
     assert_eq!(OutputFormat::Tflite.name(), "tflite");
     let unknown = "onnx".parse::<OutputFormat>().unwrap_err();

@@ -14,7 +14,7 @@ use crate::graph::{self, Encoding};
 use crate::opcheck::{self, OpCheck};
 use crate::optimize::{self, OptimizeOptions, OptimizedGraph, Rewrite};
 use crate::proto::{GraphDef, MetaGraphDef};
-use crate::quantize::{self, QuantizationReport, QuantizeOptions};
+use crate::quantize::{self, QuantizationReport, QuantizeMode, QuantizeOptions};
 use crate::source;
 
 pub use requests::{ConvertRequest, FreezeOutcome, FreezeRequest, ModelFlags, OptimizeRequest, QuantizeRequest};
@@ -228,13 +228,15 @@ pub struct Converted {
 
 pub fn convert(files: &ModelFiles, options: &ConvertOptions) -> Result<Converted> {
     if let (OutputFormat::Tflite, Some(quantize)) = (options.format, &options.quantize) {
-        return Err(Error::new(
-            ErrorKind::InvalidArgument,
-            format!(
-                "quantize={} is not written as TFLite yet: format=tflite takes float32 weights",
-                quantize.mode.name()
-            ),
-        ));
+        if quantize.mode != QuantizeMode::Float16 {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                format!(
+                    "quantize={} is not written as TFLite yet: format=tflite takes float16 or none",
+                    quantize.mode.name()
+                ),
+            ));
+        }
     }
     let frozen = freeze(files, &options.freeze)?;
     let variables = frozen.variables.len();
@@ -305,7 +307,7 @@ pub fn convert(files: &ModelFiles, options: &ConvertOptions) -> Result<Converted
             (files, model.weight_bytes)
         }
         OutputFormat::Tflite => {
-            let model = emit::tflite::to_tflite(&optimized.graph, &signature)?;
+            let model = emit::tflite::to_tflite(&optimized.graph, &signature, weights.as_ref())?;
             (vec![(emit::tflite::TFLITE_FILE.to_string(), model.bytes)], model.weight_bytes)
         }
         OutputFormat::Pb => {

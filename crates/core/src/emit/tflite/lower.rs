@@ -2,7 +2,7 @@
 //! one operator per node (or per chain [`fuse`] folded), each constant stored
 //! once per layout it is read in, and the signature by node names.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::check;
 use super::fuse::{self, constant_shape, Fused, Plan};
@@ -16,9 +16,14 @@ use crate::graph::shapes::{output_dtype, ShapeInference, Signature};
 use crate::graph::{self, attr, attr_tensor, attr_type};
 use crate::names::{is_control_input, node_of, output_index};
 use crate::proto::{attr_value, DataType, GraphDef, NodeDef};
-use crate::tensor::Tensor;
+use crate::quantize::{QuantizedWeight, WeightEncoding};
+use crate::tensor::{Tensor, TensorData};
 
-pub(super) fn lower(graph: &GraphDef, signature: &Signature) -> Result<ModelBuilder> {
+pub(super) fn lower(
+    graph: &GraphDef,
+    signature: &Signature,
+    weights: Option<&BTreeMap<String, QuantizedWeight>>,
+) -> Result<ModelBuilder> {
     let index = graph::index_by_name(graph);
     let outputs: Vec<String> = signature.outputs.iter().map(|s| s.name.clone()).collect();
     let order = inputs_first(graph, &index, &outputs);
@@ -31,6 +36,7 @@ pub(super) fn lower(graph: &GraphDef, signature: &Signature) -> Result<ModelBuil
         model: ModelBuilder::new(),
         tensors: HashMap::new(),
         constants: HashMap::new(),
+        weights,
     };
     for input in &signature.inputs {
         let node = &graph.node[cx.index[input.name.as_str()]];
@@ -112,6 +118,8 @@ pub(super) struct Lowerer<'g> {
     tensors: HashMap<String, TensorIndex>,
     /// Each constant once per layout it is read in.
     constants: HashMap<(String, Layout), TensorIndex>,
+    /// Encodings chosen for constants, by node name.
+    weights: Option<&'g BTreeMap<String, QuantizedWeight>>,
 }
 
 impl<'g> Lowerer<'g> {
@@ -201,8 +209,31 @@ impl<'g> Lowerer<'g> {
             Error::new(ErrorKind::GraphInvalid, format!("constant \"{}\" has no value", node.name)).about(&node.name)
         })?;
         let value = Tensor::from_proto(proto).map_err(|e| e.prefixed(format!("constant \"{}\"", node.name)))?;
-        let laid = lay_out(&node.name, &value, layout)?;
-        let tensor = self.model.constant(&node.name, laid.dtype, &laid.shape, laid.data);
+        let encoding = self.weights.and_then(|w| w.get(&node.name)).map(|w| &w.encoding);
+        let tensor = match encoding {
+            Some(WeightEncoding::Float16 { values }) => {
+                let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+                let half =
+                    Tensor { dtype: DataType::DtHalf, shape: value.shape.clone(), data: TensorData::Raw(bytes.into()) };
+                let laid = lay_out(&node.name, &half, layout)?;
+                let stored = self.model.constant(&node.name, laid.dtype, &laid.shape, laid.data);
+                let widened =
+                    self.model.tensor(&format!("{}/dequantize", node.name), TensorType::Float32, Some(&laid.shape));
+                self.model.operator(BuiltinOperator::Dequantize, vec![stored], vec![widened], None);
+                widened
+            }
+            Some(_) => {
+                let message = format!(
+                    "constant \"{}\" is quantized other than to float16, which the TFLite writer does not store",
+                    node.name
+                );
+                return Err(Error::new(ErrorKind::InvalidArgument, message).about(&node.name));
+            }
+            None => {
+                let laid = lay_out(&node.name, &value, layout)?;
+                self.model.constant(&node.name, laid.dtype, &laid.shape, laid.data)
+            }
+        };
         self.constants.insert(cache, tensor);
         Ok(tensor)
     }

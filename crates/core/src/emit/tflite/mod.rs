@@ -10,7 +10,9 @@
 //!                            outputs: [{ name: <output node>, tensor_index }] }] }
 //! ```
 //!
-//! One subgraph, float32 weights. Each TensorFlow op maps to one builtin
+//! One subgraph. Weights are float32, or float16 where [`crate::quantize`]
+//! chose float16: stored as FLOAT16 and widened by a `DEQUANTIZE` before the
+//! op that reads them (TensorFlow's converter's form). Each TensorFlow op maps to one builtin
 //! ([`ops`]); weights take TFLite's layouts ([`layout`]); a convolution's or
 //! matmul's bias and a following Relu/Relu6 fold into it ([`fuse`]). A graph
 //! holding an op with no builtin is an [`ErrorKind::UnsupportedOp`] naming
@@ -35,9 +37,10 @@ mod schema_generated;
 /// The schema's types (`Model`, `ModelRef`, …), to read a written model back.
 pub use schema_generated::tflite as schema;
 
-use crate::error::Result;
+use crate::error::{Error, ErrorKind, Result};
 use crate::graph::{self, shapes::Signature};
 use crate::proto::GraphDef;
+use crate::quantize::{QuantizeMode, QuantizedWeights};
 
 /// The file a TFLite model is written to.
 pub const TFLITE_FILE: &str = "model.tflite";
@@ -54,12 +57,23 @@ pub struct TfliteModel {
     pub weight_bytes: u64,
 }
 
-/// Builds the `.tflite` for a frozen graph whose inputs and outputs are `signature`'s.
-pub fn to_tflite(graph: &GraphDef, signature: &Signature) -> Result<TfliteModel> {
+/// Builds the `.tflite` for a frozen graph whose inputs and outputs are
+/// `signature`'s, with the constants `weights` holds in their encodings
+/// (float16 only; other encodings are an [`ErrorKind::InvalidArgument`]).
+pub fn to_tflite(graph: &GraphDef, signature: &Signature, weights: Option<&QuantizedWeights>) -> Result<TfliteModel> {
     graph::check_graph(graph)?;
     let names: Vec<String> = signature.inputs.iter().chain(&signature.outputs).map(|s| s.name.clone()).collect();
     graph::require_nodes(graph, &names)?;
-    let built = lower::lower(graph, signature)?;
+    if let Some(weights) = weights.filter(|w| w.mode != QuantizeMode::Float16) {
+        return Err(Error::new(
+            ErrorKind::InvalidArgument,
+            format!(
+                "quantize={} is not written as TFLite yet (format=tflite takes float16 or none)",
+                weights.mode.name()
+            ),
+        ));
+    }
+    let built = lower::lower(graph, signature, weights.map(|w| &w.weights))?;
     let weight_bytes = built.weight_bytes();
     Ok(TfliteModel { bytes: built.finish(), weight_bytes })
 }
