@@ -336,6 +336,14 @@ def tflite_cases():
             yield f"{name}: .tflite of outputs={','.join(outputs)} gives TensorFlow's", (
                 lambda d=fixture_dir, s=spec, o=outputs: tflite_matches(d, s, o)
             )
+        if spec.get("heldout") and name not in TFLITE_UNMAPPABLE:
+            yield f"{name}: float16 .tflite keeps held-out accuracy", (
+                lambda d=fixture_dir, s=spec: tflite_float16_accuracy_kept(d, s)
+            )
+        for outputs in TFLITE_CUTS.get(name, [])[:1]:
+            yield f"{name}: float16 .tflite of outputs={','.join(outputs)} stays near TensorFlow's", (
+                lambda d=fixture_dir, s=spec, o=outputs: tflite_float16_near(d, s, o)
+            )
     for name, spec in load_json(TRAINING, "manifest.json")["fixtures"].items():
         if spec.get("error"):
             continue
@@ -401,11 +409,45 @@ def tflite_matches(fixture_dir, spec, outputs):
     print(f"       size: ours {ours} bytes, TFLiteConverter's {theirs} ({(ours - theirs) / theirs * 100:+.1f}%)")
 
 
-def converter_size(frozen, inputs, outputs, io):
-    """Bytes of TensorFlow's own float .tflite for the same frozen graph."""
+def converter_size(frozen, inputs, outputs, io, float16=False):
+    """Bytes of TensorFlow's own float (or float16) .tflite for the same frozen graph."""
     shapes = {name: [None if d < 0 else d for d in _placeholder_shape(frozen, name, io)] for name in inputs}
     converter = tf.compat.v1.lite.TFLiteConverter.from_frozen_graph(frozen, inputs, outputs, input_shapes=shapes)
+    if float16:
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.target_spec.supported_types = [tf.float16]
     return len(converter.convert())
+
+
+def tflite_float16_accuracy_kept(fixture_dir, spec):
+    heldout = load_json(fixture_dir, spec["heldout"])
+    with tempfile.TemporaryDirectory() as tmp:
+        result = convert_to_tflite(source_of(fixture_dir, spec), tmp, ["probs"], ["--quantize", "float16"])
+        assert result.returncode == 0, f"convert --format tflite --quantize float16 failed:\n{result.stderr}"
+        path = os.path.join(tmp, "model.tflite")
+        assert "DEQUANTIZE" in builtins_of(path), builtins_of(path)
+        inputs = {name: to_numpy(value) for name, value in heldout["inputs"].items()}
+        probs = run_tflite(path, inputs)["probs"]
+    accuracy = float(np.mean(np.argmax(probs, axis=1) == to_numpy(heldout["labels"])))
+    assert accuracy >= heldout["accuracy"] - 0.01, f"float16: accuracy {accuracy} vs TensorFlow's {heldout['accuracy']}"
+
+
+def tflite_float16_near(fixture_dir, spec, outputs):
+    """float16 weights move each output by about their rounding (2^-11
+    relative): within 1% of the output's range of TensorFlow's float32 values."""
+    io = load_json(fixture_dir, spec["io"])
+    with tempfile.TemporaryDirectory() as tmp:
+        result = convert_to_tflite(source_of(fixture_dir, spec), tmp, outputs, ["--quantize", "float16"])
+        assert result.returncode == 0, f"convert --format tflite --quantize float16 failed:\n{result.stderr}"
+        path = os.path.join(tmp, "model.tflite")
+        inputs = {name: to_numpy(value) for name, value in io["inputs"].items()}
+        actual = run_tflite(path, inputs)
+        ours = os.path.getsize(path)
+    for name, want in tensorflow_outputs(fixture_dir, spec, io, outputs).items():
+        scale = float(np.max(np.abs(want)))
+        np.testing.assert_allclose(actual[name], want, rtol=0, atol=0.01 * scale, err_msg=f"float16: {name}")
+    theirs = converter_size(os.path.join(fixture_dir, spec["frozen"]), list(io["inputs"]), outputs, io, float16=True)
+    print(f"       size: ours {ours} bytes, TFLiteConverter's float16 {theirs} ({(ours - theirs) / theirs * 100:+.1f}%)")
 
 
 def _placeholder_shape(frozen, name, io):
