@@ -48,6 +48,8 @@ pub enum ErrorKind {
     CheckpointNotFound,
     /// No output nodes were given and none could be inferred.
     NoOutputs,
+    /// A SavedModel has no signature of the name asked for.
+    UnknownSignature,
     /// A request that makes no sense (bad flag value, conflicting options).
     InvalidArgument,
     /// A bug: the core panicked. The message carries the panic's.
@@ -76,13 +78,14 @@ impl ErrorKind {
             ErrorKind::UnsupportedOp => "UNSUPPORTED_OP",
             ErrorKind::CheckpointNotFound => "CHECKPOINT_NOT_FOUND",
             ErrorKind::NoOutputs => "NO_OUTPUTS",
+            ErrorKind::UnknownSignature => "UNKNOWN_SIGNATURE",
             ErrorKind::InvalidArgument => "INVALID_ARGUMENT",
             ErrorKind::Internal => "INTERNAL_ERROR",
         }
     }
 
     /// Every kind, for documentation and exhaustive tests.
-    pub const ALL: [ErrorKind; 21] = [
+    pub const ALL: [ErrorKind; 22] = [
         ErrorKind::FileNotFound,
         ErrorKind::Io,
         ErrorKind::IndexTruncated,
@@ -102,6 +105,7 @@ impl ErrorKind {
         ErrorKind::UnsupportedOp,
         ErrorKind::CheckpointNotFound,
         ErrorKind::NoOutputs,
+        ErrorKind::UnknownSignature,
         ErrorKind::InvalidArgument,
         ErrorKind::Internal,
     ];

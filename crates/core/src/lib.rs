@@ -1,7 +1,8 @@
 //! Reads TensorFlow checkpoints and graphs and turns them into inference
 //! models, without TensorFlow. One module per pipeline stage:
 //!
-//! - [`source`]: what a user-supplied path names (prefix, training directory, graph)
+//! - [`source`]: what a user-supplied path names (prefix, training directory, graph, SavedModel)
+//! - [`savedmodel`]: SavedModel directories, and a signature's graph made freezable
 //! - [`checkpoint`]: the V2 checkpoint bundle (`.index` table + `.data-*` shards)
 //! - [`graph`]: GraphDef / MetaGraphDef, binary and text format
 //! - [`freeze`]: variables become constants, the graph is pruned to its outputs
@@ -31,6 +32,7 @@ pub mod optimize;
 pub mod pipeline;
 pub mod proto;
 pub mod quantize;
+pub mod savedmodel;
 pub mod source;
 pub mod tensor;
 pub mod training;

@@ -1,6 +1,7 @@
 //! What a user-supplied path names: a checkpoint prefix (`model.ckpt`,
 //! `model.ckpt-2000`, or one of its files), a training directory holding a
-//! `checkpoint` state file, or a graph file (`.pb`, `.pbtxt`).
+//! `checkpoint` state file, a graph file (`.pb`, `.pbtxt`), or a SavedModel
+//! directory (`saved_model.pb` or `.pbtxt` beside `variables/`).
 
 use std::path::{Path, PathBuf};
 
@@ -19,6 +20,8 @@ pub struct Source {
     pub graph: Option<PathBuf>,
     /// The training directory's `checkpoint` state file, when a directory was named.
     pub state_file: Option<PathBuf>,
+    /// A SavedModel directory; its graph and variables are read from it.
+    pub saved_model: Option<PathBuf>,
 }
 
 const STATE_FILE: &str = "checkpoint";
@@ -32,6 +35,8 @@ pub enum SourceKind {
     Directory,
     /// A GraphDef file (`.pb`, `.pbtxt`).
     Graph,
+    /// A SavedModel directory (`tf.saved_model.save`, Keras's `model.export`).
+    SavedModel,
 }
 
 impl SourceKind {
@@ -40,6 +45,7 @@ impl SourceKind {
             SourceKind::Checkpoint => "checkpoint",
             SourceKind::Directory => "directory",
             SourceKind::Graph => "graph",
+            SourceKind::SavedModel => "saved_model",
         }
     }
 }
@@ -53,6 +59,9 @@ pub fn identify(path: &Path) -> Option<(SourceKind, PathBuf)> {
         return path.is_file().then(|| (SourceKind::Graph, path.to_path_buf()));
     }
     if path.is_dir() {
+        if crate::savedmodel::graph_file(path).is_some() {
+            return Some((SourceKind::SavedModel, path.to_path_buf()));
+        }
         let training = path.join(STATE_FILE).is_file()
             || std::fs::read_dir(path).ok()?.flatten().any(|e| e.file_name().to_string_lossy().ends_with(".index"));
         return training.then(|| (SourceKind::Directory, path.to_path_buf()));
@@ -82,7 +91,7 @@ pub fn missing(path: &Path) -> Error {
     let nearby = sources_in(dir);
     let close = crate::names::closest(&wanted, nearby.iter().map(String::as_str));
     let message = if !close.is_empty() || nearby.is_empty() {
-        "no model here (no checkpoint, graph file or training directory of this name)".to_string()
+        "no model here (no checkpoint, graph file, training directory or SavedModel of this name)".to_string()
     } else {
         let listed: Vec<_> = nearby.iter().take(8).map(String::as_str).collect();
         format!("no model of this name; this folder holds {}", listed.join(", "))
@@ -104,7 +113,7 @@ fn sources_in(dir: &Path) -> Vec<String> {
             }
             match identify(&path) {
                 Some((SourceKind::Graph, _)) => Some(name),
-                Some((SourceKind::Directory, _)) => Some(format!("{name}/")),
+                Some((SourceKind::Directory | SourceKind::SavedModel, _)) => Some(format!("{name}/")),
                 _ => None,
             }
         })
@@ -117,7 +126,9 @@ fn sources_in(dir: &Path) -> Vec<String> {
 /// Resolves `path` (and an optional graph to pair with a checkpoint).
 pub fn resolve(path: &Path, graph: Option<&Path>) -> Result<Source> {
     let mut source = Source::default();
-    if is_graph_file(path) {
+    if path.is_dir() && crate::savedmodel::graph_file(path).is_some() {
+        source.saved_model = Some(path.to_path_buf());
+    } else if is_graph_file(path) {
         require_file(path)?;
         source.graph = Some(path.to_path_buf());
     } else {
@@ -139,6 +150,12 @@ impl Source {
     /// the graph, the `.meta`, the `.index`, every data shard and the state file.
     pub fn files(&self) -> Result<Vec<PathBuf>> {
         let mut files: Vec<PathBuf> = Vec::new();
+        if let Some(dir) = &self.saved_model {
+            files.extend(crate::savedmodel::graph_file(dir));
+            let variables = crate::savedmodel::variables_prefix(dir);
+            files.push(with_suffix(&variables, ".index"));
+            files.extend(data_files(&variables)?);
+        }
         files.extend(self.graph.iter().cloned());
         files.extend(self.meta_graph.iter().cloned());
         if let Some(prefix) = &self.checkpoint {

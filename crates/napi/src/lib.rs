@@ -131,6 +131,79 @@ pub fn inspect(source: String) -> AsyncTask<Job<CheckpointInfo, CheckpointInfo>>
     )
 }
 
+/// One input or output of a SavedModel signature.
+#[napi(object)]
+pub struct SignatureTensorJs {
+    /// The argument name or output key.
+    pub key: String,
+    /// The graph tensor it is bound to.
+    pub tensor: String,
+    pub dtype: String,
+    /// `null` when even the rank is unknown; `-1` for an unknown dim.
+    pub shape: Option<Vec<i64>>,
+}
+
+#[napi(object)]
+pub struct SignatureInfoJs {
+    pub name: String,
+    pub method_name: String,
+    pub inputs: Vec<SignatureTensorJs>,
+    pub outputs: Vec<SignatureTensorJs>,
+}
+
+#[napi(object)]
+pub struct SavedModelInfo {
+    /// The `saved_model.pb` (or `.pbtxt`) read.
+    pub graph_file: String,
+    pub signatures: Vec<SignatureInfoJs>,
+    /// The variables' checkpoint entries (`variables/variables`).
+    pub variables: Vec<TensorEntry>,
+}
+
+/// A SavedModel's signatures and variables, like `saved_model_cli show --all`.
+#[napi(ts_return_type = "Promise<SavedModelInfo>")]
+pub fn inspect_saved_model(dir: String) -> AsyncTask<Job<SavedModelInfo, SavedModelInfo>> {
+    job(
+        move || {
+            let model = tfmodel_core::savedmodel::read(Path::new(&dir))?;
+            let tensor = |t: &tfmodel_core::savedmodel::SignatureTensor| SignatureTensorJs {
+                key: t.key.clone(),
+                tensor: t.tensor.clone(),
+                dtype: dtype::name(t.dtype).to_string(),
+                shape: t.shape.clone(),
+            };
+            let signatures = model
+                .signatures()
+                .iter()
+                .map(|s| SignatureInfoJs {
+                    name: s.name.clone(),
+                    method_name: s.method_name.clone(),
+                    inputs: s.inputs.iter().map(tensor).collect(),
+                    outputs: s.outputs.iter().map(tensor).collect(),
+                })
+                .collect();
+            let sizes =
+                |key: &str| model.checkpoint.as_ref().and_then(|c| c.get(key)).map(|t| (t.size as i64, t.partitioned));
+            let variables = model
+                .variables()
+                .into_iter()
+                .map(|v| {
+                    let (bytes, partitioned) = sizes(&v.checkpoint_key).unwrap_or_default();
+                    TensorEntry {
+                        name: v.checkpoint_key,
+                        dtype: dtype::name(v.dtype).to_string(),
+                        shape: v.shape,
+                        bytes,
+                        partitioned,
+                    }
+                })
+                .collect();
+            Ok(SavedModelInfo { graph_file: path_string(&model.graph_file), signatures, variables })
+        },
+        |info| info,
+    )
+}
+
 fn open_checkpoint(source: &str) -> CoreResult<Checkpoint> {
     let (prefix, _) = source::resolve_checkpoint(Path::new(source))?;
     Checkpoint::open(prefix)
@@ -176,6 +249,8 @@ pub struct FreezeRequest {
     pub input_binary: Option<bool>,
     pub input_checkpoint: Option<String>,
     pub input_meta_graph: Option<String>,
+    /// The SavedModel signature to freeze (`--signature_name`; default `serving_default`).
+    pub signature_name: Option<String>,
     /// Where to write the frozen GraphDef; without it the bytes are returned.
     pub output_graph: Option<String>,
     /// Write text format instead of binary.
@@ -274,6 +349,7 @@ macro_rules! model_flags {
             input_binary: $request.input_binary,
             input_checkpoint: path($request.input_checkpoint),
             input_meta_graph: path($request.input_meta_graph),
+            signature_name: $request.signature_name,
         }
     };
 }
@@ -320,6 +396,8 @@ pub struct ConvertRequest {
     pub input_binary: Option<bool>,
     pub input_checkpoint: Option<String>,
     pub input_meta_graph: Option<String>,
+    /// The SavedModel signature to convert (default `serving_default`).
+    pub signature_name: Option<String>,
     pub output_node_names: Option<Vec<String>>,
     pub input_names: Option<Vec<String>>,
     /// `uint8`, `float16` or `int8`; unset keeps float32 weights.
@@ -503,7 +581,7 @@ pub fn infer_outputs(source: String, graph: Option<String>) -> AsyncTask<Job<Inf
 /// What a path as an import writes it names: its kind and source path.
 #[napi(object)]
 pub struct IdentifiedSource {
-    /// `checkpoint`, `directory` or `graph`.
+    /// `checkpoint`, `directory`, `graph` or `saved_model`.
     pub kind: String,
     /// The checkpoint prefix for one of its files; else the path itself.
     pub source: String,
@@ -696,6 +774,7 @@ pub enum ErrorCode {
     UNSUPPORTED_OP,
     CHECKPOINT_NOT_FOUND,
     NO_OUTPUTS,
+    UNKNOWN_SIGNATURE,
     INVALID_ARGUMENT,
     INTERNAL_ERROR,
 }
@@ -723,6 +802,7 @@ impl From<tfmodel_core::ErrorKind> for ErrorCode {
             K::UnsupportedOp => ErrorCode::UNSUPPORTED_OP,
             K::CheckpointNotFound => ErrorCode::CHECKPOINT_NOT_FOUND,
             K::NoOutputs => ErrorCode::NO_OUTPUTS,
+            K::UnknownSignature => ErrorCode::UNKNOWN_SIGNATURE,
             K::InvalidArgument => ErrorCode::INVALID_ARGUMENT,
             K::Internal => ErrorCode::INTERNAL_ERROR,
         }

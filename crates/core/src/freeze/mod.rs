@@ -38,6 +38,9 @@ pub struct FreezeOptions {
     /// Take each trainable variable's `<var>/ExponentialMovingAverage` shadow
     /// from the checkpoint, as evaluation scripts restore them (`--use_ema`).
     pub use_ema: bool,
+    /// Variable node → checkpoint key, where something other than the graph
+    /// says (a SavedModel's object graph); wins over restore ops and `VariableDef`s.
+    pub checkpoint_keys: std::collections::BTreeMap<String, String>,
 }
 
 impl Default for FreezeOptions {
@@ -48,6 +51,7 @@ impl Default for FreezeOptions {
             variable_names_whitelist: None,
             variable_names_blacklist: Vec::new(),
             use_ema: false,
+            checkpoint_keys: Default::default(),
         }
     }
 }
@@ -107,7 +111,8 @@ pub fn freeze(
         graph::require_nodes(&graph, &options.output_node_names)?;
         (options.output_node_names.clone(), None)
     };
-    let saved = saved_variables(&graph, meta);
+    let mut saved = saved_variables(&graph, meta);
+    saved.extend(options.checkpoint_keys.iter().map(|(node, key)| (node.clone(), SavedVariable::by_name(key))));
     let trainable: Option<HashSet<String>> = meta
         .map(|m| crate::training::collection_variable_names(m, &["trainable_variables"]).into_iter().collect())
         .filter(|t: &HashSet<String>| !t.is_empty());

@@ -43,7 +43,7 @@ pub fn read_meta_graph(path: &Path, encoding: Encoding) -> Result<MetaGraphDef> 
     Ok(meta)
 }
 
-fn read_message<M: Message + Default>(path: &Path, encoding: Encoding, full_name: &str) -> Result<M> {
+pub(crate) fn read_message<M: Message + Default>(path: &Path, encoding: Encoding, full_name: &str) -> Result<M> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(e, path))?;
     if bytes.is_empty() {
         return Err(Error::new(ErrorKind::GraphEmpty, "file is empty").in_file(path));

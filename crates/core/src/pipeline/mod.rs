@@ -15,7 +15,7 @@ use crate::opcheck::{self, OpCheck};
 use crate::optimize::{self, OptimizeOptions, OptimizedGraph, Rewrite};
 use crate::proto::{GraphDef, MetaGraphDef};
 use crate::quantize::{self, QuantizationReport, QuantizeMode, QuantizeOptions};
-use crate::source;
+use crate::{savedmodel, source};
 
 pub use requests::{ConvertRequest, FreezeOutcome, FreezeRequest, ModelFlags, OptimizeRequest, QuantizeRequest};
 
@@ -39,6 +39,11 @@ pub struct ModelFiles {
     /// A checkpoint prefix, one of its files, or a training directory.
     pub input_checkpoint: Option<PathBuf>,
     pub input_meta_graph: Option<PathBuf>,
+    /// A SavedModel directory: the graph, signatures and variables come from it.
+    pub saved_model: Option<PathBuf>,
+    /// The SavedModel signature to freeze (`--signature_name`; default
+    /// [`crate::savedmodel::DEFAULT_SIGNATURE`]).
+    pub signature_name: Option<String>,
 }
 
 impl ModelFiles {
@@ -51,6 +56,8 @@ impl ModelFiles {
             input_binary: None,
             input_checkpoint: found.checkpoint,
             input_meta_graph: found.meta_graph,
+            saved_model: found.saved_model,
+            signature_name: None,
         })
     }
 }
@@ -93,10 +100,26 @@ pub fn load(files: &ModelFiles) -> Result<LoadedModel> {
 
 /// Loads and freezes; graph-level errors name the graph file.
 pub fn freeze(files: &ModelFiles, options: &FreezeOptions) -> Result<FrozenGraph> {
+    if let Some(dir) = &files.saved_model {
+        return freeze_saved_model(dir, files.signature_name.as_deref(), options);
+    }
     let model = load(files)?;
     let graph_file = model.graph_file.clone();
     freeze::freeze(model.graph, model.meta.as_ref(), model.checkpoint.as_ref(), options)
         .map_err(|e| e.or_file(&graph_file))
+}
+
+/// A SavedModel signature frozen: its outputs (named by their keys) unless
+/// others are named, its captured variables keyed through the object graph.
+fn freeze_saved_model(dir: &Path, signature: Option<&str>, options: &FreezeOptions) -> Result<FrozenGraph> {
+    let prepared = savedmodel::prepare(dir, signature)?;
+    let mut options = options.clone();
+    if options.output_node_names.is_empty() {
+        options.output_node_names = prepared.outputs.clone();
+    }
+    options.checkpoint_keys.extend(prepared.checkpoint_keys);
+    freeze::freeze(prepared.graph, Some(&prepared.meta), prepared.checkpoint.as_ref(), &options)
+        .map_err(|e| e.or_file(&prepared.graph_file))
 }
 
 /// The outputs [`freeze`] would infer for a model, without freezing it.

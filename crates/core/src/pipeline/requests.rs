@@ -13,7 +13,7 @@ use crate::emit::{
     self,
     tfjs::{ShardNames, TfjsOptions},
 };
-use crate::error::Result;
+use crate::error::{Error, ErrorKind, Result};
 use crate::freeze::{FreezeOptions, FrozenGraph};
 use crate::optimize::{self, OptimizeOptions, OptimizedGraph};
 use crate::quantize::{QuantizationReport, QuantizeOptions};
@@ -29,6 +29,8 @@ pub struct ModelFlags {
     pub input_binary: Option<bool>,
     pub input_checkpoint: Option<PathBuf>,
     pub input_meta_graph: Option<PathBuf>,
+    /// The SavedModel signature to freeze (default `serving_default`).
+    pub signature_name: Option<String>,
 }
 
 impl ModelFlags {
@@ -41,6 +43,15 @@ impl ModelFlags {
         files.input_binary = self.input_binary.or(files.input_binary);
         files.input_checkpoint = self.input_checkpoint.clone().or(files.input_checkpoint);
         files.input_meta_graph = self.input_meta_graph.clone().or(files.input_meta_graph);
+        if let Some(name) = &self.signature_name {
+            if files.saved_model.is_none() {
+                return Err(Error::new(
+                    ErrorKind::InvalidArgument,
+                    format!("signature_name \"{name}\" names a SavedModel signature, but the model is no SavedModel"),
+                ));
+            }
+            files.signature_name = Some(name.clone());
+        }
         Ok(files)
     }
 }
@@ -87,6 +98,7 @@ impl FreezeRequest {
                 .clone()
                 .unwrap_or(defaults.variable_names_blacklist),
             use_ema: self.use_ema.unwrap_or(defaults.use_ema),
+            checkpoint_keys: defaults.checkpoint_keys,
         }
     }
 

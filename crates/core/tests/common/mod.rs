@@ -42,6 +42,7 @@ pub fn fixture_files(name: &str, entry: &Value) -> ModelFiles {
         input_binary: None,
         input_checkpoint: entry["checkpoint"].as_str().map(|c| dir.join(c)),
         input_meta_graph: entry["meta"].as_str().map(|m| dir.join(m)),
+        ..Default::default()
     }
 }
 

@@ -1,0 +1,152 @@
+//! SavedModels (`fixtures/saved_model/`, written by TensorFlow through
+//! `fixtures/saved_model/generate.py`): identified as sources, their
+//! signatures listed, and frozen per signature with the signature's names.
+//! That the frozen graphs compute TensorFlow's outputs is checked by running
+//! them in TensorFlow (test/parity.py) and TF.js (test/savedmodel.test.ts).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{fixtures_dir, read_json};
+use tfmodel_core::emit::tfjs::Signature;
+use tfmodel_core::pipeline::{self, ConvertOptions, ModelFlags, OutputFormat};
+use tfmodel_core::proto::{DataType, GraphDef};
+use tfmodel_core::source::{self, SourceKind};
+use tfmodel_core::{savedmodel, ErrorKind};
+
+fn saved_model(name: &str) -> PathBuf {
+    fixtures_dir().join("saved_model").join(name)
+}
+
+fn convert(dir: &Path, signature: Option<&str>, format: OutputFormat) -> tfmodel_core::Result<pipeline::Converted> {
+    let flags = ModelFlags {
+        source: Some(dir.to_path_buf()),
+        signature_name: signature.map(str::to_string),
+        ..Default::default()
+    };
+    let options = ConvertOptions { format, ..Default::default() };
+    pipeline::convert(&flags.files()?, &options)
+}
+
+fn names(specs: &[tfmodel_core::graph::TensorSpec]) -> Vec<&str> {
+    specs.iter().map(|s| s.name.as_str()).collect()
+}
+
+/// The output keys TensorFlow's loaded signature returned, from the fixture's io file.
+fn tf_output_keys(name: &str, io: &str) -> Vec<String> {
+    let io = read_json(&saved_model(name).join(io));
+    let mut keys: Vec<String> = io["outputs"].as_object().unwrap().keys().cloned().collect();
+    keys.sort();
+    keys
+}
+
+#[test]
+fn a_saved_model_directory_is_a_source() {
+    for name in ["module", "simple_save", "keras_export"] {
+        let dir = saved_model(name);
+        assert_eq!(source::identify(&dir), Some((SourceKind::SavedModel, dir.clone())), "{name}");
+        let files = source::resolve(&dir, None).unwrap().files().unwrap();
+        assert!(files.iter().any(|f| f.ends_with("saved_model.pb")), "{name}: {files:?}");
+        assert!(files.iter().any(|f| f.ends_with("variables/variables.index")), "{name}: {files:?}");
+        assert!(files.iter().any(|f| f.ends_with("variables/variables.data-00000-of-00001")), "{name}: {files:?}");
+    }
+}
+
+#[test]
+fn signatures_list_their_keys_dtypes_and_shapes() {
+    let model = savedmodel::read(&saved_model("module")).unwrap();
+    let signatures = model.signatures();
+    let listed: Vec<&str> = signatures.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(listed, ["embed", "serving_default"]);
+    let serving = &signatures[1];
+    assert_eq!(serving.inputs.len(), 1);
+    assert_eq!((serving.inputs[0].key.as_str(), serving.inputs[0].dtype), ("image", DataType::DtFloat));
+    assert_eq!(serving.inputs[0].shape, Some(vec![-1, 8, 8, 1]));
+    let outputs: Vec<(&str, DataType)> = serving.outputs.iter().map(|o| (o.key.as_str(), o.dtype)).collect();
+    assert_eq!(outputs, [("class_id", DataType::DtInt32), ("probs", DataType::DtFloat)]);
+    let variables: Vec<String> = model.variables().into_iter().map(|v| v.checkpoint_key).collect();
+    assert!(variables.contains(&"conv_w/.ATTRIBUTES/VARIABLE_VALUE".to_string()), "{variables:?}");
+}
+
+#[test]
+fn each_signature_converts_under_its_own_names() {
+    let cases = [
+        ("module", None, "io.json", &["image"][..]),
+        ("module", Some("embed"), "io_embed.json", &["image"][..]),
+        ("simple_save", None, "io.json", &["features"][..]),
+        ("keras_export", None, "io.json", &["pixels"][..]),
+    ];
+    for (name, signature, io, inputs) in cases {
+        for format in [OutputFormat::Tfjs, OutputFormat::Pb] {
+            let converted = convert(&saved_model(name), signature, format)
+                .unwrap_or_else(|e| panic!("{name} {signature:?} {format:?}: {e}"));
+            let Signature { inputs: got_inputs, outputs } = &converted.signature;
+            let mut got: Vec<&str> = names(outputs);
+            got.sort();
+            assert_eq!(got, tf_output_keys(name, io), "{name} {signature:?}");
+            assert_eq!(names(got_inputs), inputs, "{name} {signature:?}");
+            assert!(converted.variables > 0, "{name}");
+            let ops = graph_ops(&converted);
+            for op in ["PartitionedCall", "StatefulPartitionedCall", "ReadVariableOp", "VarHandleOp", "NoOp"] {
+                assert!(!ops.iter().any(|o| o == op), "{name} {format:?} keeps {op}: {ops:?}");
+            }
+        }
+    }
+}
+
+/// Op types of the converted graph (`model.pb`, or `model.json`'s topology).
+fn graph_ops(converted: &pipeline::Converted) -> Vec<String> {
+    let (name, bytes) = &converted.files[0];
+    if name == "model.pb" {
+        let graph = <GraphDef as prost::Message>::decode(bytes.as_slice()).unwrap();
+        return graph.node.into_iter().map(|n| n.op).collect();
+    }
+    let json: serde_json::Value = serde_json::from_slice(bytes).unwrap();
+    json["modelTopology"]["node"].as_array().unwrap().iter().map(|n| n["op"].as_str().unwrap().to_string()).collect()
+}
+
+#[test]
+fn a_wrong_signature_name_lists_the_ones_there() {
+    let error = convert(&saved_model("module"), Some("serving_defualt"), OutputFormat::Tfjs).err().unwrap();
+    assert_eq!(error.kind, ErrorKind::UnknownSignature);
+    assert_eq!(error.code(), "UNKNOWN_SIGNATURE");
+    assert!(error.message.contains("\"embed\"") && error.message.contains("\"serving_default\""), "{}", error.message);
+    assert!(!error.message.contains("__saved_model_init_op"), "{}", error.message);
+    assert_eq!(error.suggestions, ["serving_default"]);
+    assert!(error.file.as_deref().is_some_and(|f| f.ends_with("saved_model.pb")), "{:?}", error.file);
+}
+
+#[test]
+fn a_signature_name_for_a_checkpoint_is_refused() {
+    let flags = ModelFlags {
+        source: Some(fixtures_dir().join("convnet/model.ckpt")),
+        signature_name: Some("serving_default".into()),
+        ..Default::default()
+    };
+    assert_eq!(flags.files().err().unwrap().kind, ErrorKind::InvalidArgument);
+}
+
+#[test]
+fn a_missing_variables_shard_names_the_file() {
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path().join("module");
+    copy_dir(&saved_model("module"), &dir);
+    let shard = dir.join("variables/variables.data-00000-of-00001");
+    std::fs::remove_file(&shard).unwrap();
+    let error = convert(&dir, None, OutputFormat::Tfjs).err().unwrap();
+    assert_eq!(error.code(), "SHARD_MISSING");
+    assert_eq!(error.file.as_deref(), Some(shard.as_path()));
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
