@@ -3,7 +3,7 @@
 // (written the way TensorFlow writes one: data first, state file last) is
 // converted and pushed over HMR; a broken one shows an error while the last
 // good model stays served.
-import { copyFileSync, mkdirSync, mkdtempSync, truncateSync, writeFileSync } from 'node:fs'
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { AddressInfo } from 'node:net'
@@ -187,6 +187,39 @@ describe('vite dev', () => {
     } finally {
       await browser.close()
     }
+  }, 90_000)
+
+  it('survives its training directory deleted and recreated, a shard half-written in place, and a state file naming a deleted checkpoint', async () => {
+    const since = () => messages.length
+    const next = (from: number, match: (m: HmrMessage) => boolean) => nextMessage((m) => messages.indexOf(m) >= from && match(m), 20_000)
+    const urlOf = (m: HmrMessage) => m.data!.descriptor.url
+    const want = floats(io.outputs.probs!)
+
+    // Deleted: the last good model stays served; recreated: it is picked up again.
+    let from = since()
+    rmSync(modelDir, { recursive: true, force: true })
+    await next(from, (m) => m.type === 'error')
+    mkdirSync(modelDir)
+    copyStep(modelDir, 60, false, 200)
+    writeState(modelDir, 200)
+    const recreated = await next(from, isUpdate)
+    expect(maxRelativeError((await servedProbs(urlOf(recreated))).probs, want)).toBeLessThan(1e-4)
+
+    // The data shard of the served step rewritten half-way: an error, then the whole file again.
+    from = since()
+    truncateSync(join(modelDir, 'model.ckpt-200.data-00000-of-00001'), 10)
+    await next(from, (m) => m.type === 'error')
+    expect(maxRelativeError((await servedProbs(urlOf(recreated))).probs, want), 'the last good model is still served').toBeLessThan(1e-4)
+    copyStep(modelDir, 60, false, 200)
+    expect(urlOf(await next(from, isUpdate)), 'the same weights, served under the same URL').toBe(urlOf(recreated))
+
+    // The state file names a checkpoint whose files are being deleted.
+    from = since()
+    copyStep(modelDir, 30, false, 210)
+    for (const suffix of ['.data-00000-of-00001', '.index']) rmSync(join(modelDir, `model.ckpt-210${suffix}`))
+    writeState(modelDir, 210)
+    await next(from, (m) => m.type === 'error')
+    expect(maxRelativeError((await servedProbs(urlOf(recreated))).probs, want), 'the last good model is still served').toBeLessThan(1e-4)
   }, 90_000)
 })
 
