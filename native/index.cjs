@@ -845,6 +845,7 @@ module.exports.freeze = nativeBinding.freeze
 module.exports.identifySource = nativeBinding.identifySource
 module.exports.inferOutputs = nativeBinding.inferOutputs
 module.exports.inspect = nativeBinding.inspect
+module.exports.inspectSavedModel = nativeBinding.inspectSavedModel
 module.exports.looksLikeModel = nativeBinding.looksLikeModel
 module.exports.modelFilesOf = nativeBinding.modelFilesOf
 module.exports.optimize = nativeBinding.optimize

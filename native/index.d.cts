@@ -35,6 +35,8 @@ export interface ConvertRequest {
   inputBinary?: boolean
   inputCheckpoint?: string
   inputMetaGraph?: string
+  /** The SavedModel signature to convert (default `serving_default`). */
+  signatureName?: string
   outputNodeNames?: Array<string>
   inputNames?: Array<string>
   /** `uint8`, `float16` or `int8`; unset keeps float32 weights. */
@@ -118,6 +120,7 @@ export declare const enum ErrorCode {
   UNSUPPORTED_OP = 'UNSUPPORTED_OP',
   CHECKPOINT_NOT_FOUND = 'CHECKPOINT_NOT_FOUND',
   NO_OUTPUTS = 'NO_OUTPUTS',
+  UNKNOWN_SIGNATURE = 'UNKNOWN_SIGNATURE',
   INVALID_ARGUMENT = 'INVALID_ARGUMENT',
   INTERNAL_ERROR = 'INTERNAL_ERROR',
 }
@@ -136,6 +139,8 @@ export interface FreezeRequest {
   inputBinary?: boolean
   inputCheckpoint?: string
   inputMetaGraph?: string
+  /** The SavedModel signature to freeze (`--signature_name`; default `serving_default`). */
+  signatureName?: string
   /** Where to write the frozen GraphDef; without it the bytes are returned. */
   outputGraph?: string
   /** Write text format instead of binary. */
@@ -175,7 +180,7 @@ export interface FrozenVariableEntry {
 
 /** What a path as an import writes it names: its kind and source path. */
 export interface IdentifiedSource {
-  /** `checkpoint`, `directory` or `graph`. */
+  /** `checkpoint`, `directory`, `graph` or `saved_model`. */
   kind: string
   /** The checkpoint prefix for one of its files; else the path itself. */
   source: string
@@ -202,6 +207,9 @@ export interface InferredOutputJs {
  * `source`: a prefix, one of its files, or a training directory.
  */
 export declare function inspect(source: string): Promise<CheckpointInfo>
+
+/** A SavedModel's signatures and variables, like `saved_model_cli show --all`. */
+export declare function inspectSavedModel(dir: string): Promise<SavedModelInfo>
 
 /**
  * Whether `path` is spelled as a model file would be (`.ckpt`, `.pb`, a
@@ -296,14 +304,40 @@ export declare function readTensor(source: string, name: string): Promise<Tensor
  */
 export declare function requireSource(path: string): IdentifiedSource
 
+export interface SavedModelInfo {
+  /** The `saved_model.pb` (or `.pbtxt`) read. */
+  graphFile: string
+  signatures: Array<SignatureInfoJs>
+  /** The variables' checkpoint entries (`variables/variables`). */
+  variables: Array<TensorEntry>
+}
+
 export interface SetAsideJs {
   name: string
   why: string
 }
 
+export interface SignatureInfoJs {
+  name: string
+  methodName: string
+  inputs: Array<SignatureTensorJs>
+  outputs: Array<SignatureTensorJs>
+}
+
 export interface SignatureJs {
   inputs: Array<TensorSpecJs>
   outputs: Array<TensorSpecJs>
+}
+
+/** One input or output of a SavedModel signature. */
+export interface SignatureTensorJs {
+  /** The argument name or output key. */
+  key: string
+  /** The graph tensor it is bound to. */
+  tensor: string
+  dtype: string
+  /** `null` when even the rank is unknown; `-1` for an unknown dim. */
+  shape?: Array<number>
 }
 
 export interface TensorEntry {

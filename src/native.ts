@@ -59,6 +59,11 @@ export function inspect(source: string): Promise<Addon.CheckpointInfo> {
   return load().inspect(source)
 }
 
+/** A SavedModel's signatures (keys, dtypes, shapes) and variables. */
+export function inspectSavedModel(dir: string): Promise<Addon.SavedModelInfo> {
+  return load().inspectSavedModel(dir)
+}
+
 /** Reads one tensor of a checkpoint. */
 export function readTensor(source: string, name: string): Promise<Addon.TensorValue> {
   return load().readTensor(source, name)
@@ -85,9 +90,12 @@ export function modelFiles(source: string, graph?: string): Promise<Addon.ModelF
 }
 
 /** What a path as an import writes it names (`checkpoint`, `directory`, `graph`), or undefined; synchronous. */
-export function identifySource(path: string): { kind: 'checkpoint' | 'directory' | 'graph'; source: string } | undefined {
+/** What a model source path names (the core's `SourceKind`). */
+export type SourceKind = 'checkpoint' | 'directory' | 'graph' | 'saved_model'
+
+export function identifySource(path: string): { kind: SourceKind; source: string } | undefined {
   const found = load().identifySource(path)
-  return found ? { kind: found.kind as 'checkpoint' | 'directory' | 'graph', source: found.source } : undefined
+  return found ? { kind: found.kind as SourceKind, source: found.source } : undefined
 }
 
 /** Whether `path` is spelled as a model file would be (`.ckpt`, `.pb`, …), whether or not it exists. */
@@ -96,9 +104,9 @@ export function looksLikeModel(path: string): boolean {
 }
 
 /** What `path` names; for no model, throws the core's FILE_NOT_FOUND naming the model sources beside it. */
-export function requireSource(path: string): { kind: 'checkpoint' | 'directory' | 'graph'; source: string } {
+export function requireSource(path: string): { kind: SourceKind; source: string } {
   const found = load().requireSource(path)
-  return { kind: found.kind as 'checkpoint' | 'directory' | 'graph', source: found.source }
+  return { kind: found.kind as SourceKind, source: found.source }
 }
 
 /** TensorFlow's `optimize_for_inference` on graph files. */

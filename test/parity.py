@@ -589,11 +589,39 @@ def tflite_refused(fixture_dir, spec, op):
         assert os.listdir(tmp) == [], f"left behind: {os.listdir(tmp)}"
 
 
+SAVED_MODELS = os.path.join(FIXTURES, "saved_model")
+
+
+def saved_model_cases():
+    for name, spec in load_json(SAVED_MODELS, "manifest.json")["fixtures"].items():
+        for signature, io in spec["signatures"].items():
+            yield f"saved_model/{name}: .pb of signature {signature} gives TensorFlow's outputs under its keys", (
+                lambda d=os.path.join(SAVED_MODELS, spec["saved_model"]), s=signature, i=io: saved_model_matches(d, s, i)
+            )
+
+
+def saved_model_matches(saved_model, signature, io_name):
+    """Our .pb of one signature, run by TensorFlow, fed and fetched by the
+    signature's keys, against what TensorFlow's loaded signature returned."""
+    io = load_json(saved_model, io_name)
+    with tempfile.TemporaryDirectory() as tmp:
+        run_cli("convert", saved_model, tmp, "--format", "pb", "--signature_name", signature)
+        ours = read_graph(os.path.join(tmp, "model.pb"))
+    ops = {node.op for node in ours.node}
+    assert not ops & {"PartitionedCall", "StatefulPartitionedCall", "ReadVariableOp", "VarHandleOp"}, ops
+    inputs = {name: to_numpy(value) for name, value in io["inputs"].items()}
+    actual = run_graph(ours, inputs, list(io["outputs"]))
+    for name, expected in io["outputs"].items():
+        want = to_numpy(expected)
+        assert actual[name].shape == want.shape, f"{name}: shape {actual[name].shape}, TensorFlow gave {want.shape}"
+        np.testing.assert_allclose(actual[name], want, rtol=1e-4, atol=1e-6, err_msg=f"{signature}: {name}")
+
+
 def main():
     """`parity.py [WORD ...]` runs only the cases whose label holds one of the words."""
     words = sys.argv[1:]
     passed = failed = 0
-    for label, case in [*parity_cases(), *training_cases(), *tflite_cases(), *tflite_op_cases()]:
+    for label, case in [*parity_cases(), *training_cases(), *saved_model_cases(), *tflite_cases(), *tflite_op_cases()]:
         if words and not any(word in label for word in words):
             continue
         try:

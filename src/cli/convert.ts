@@ -7,7 +7,7 @@ import { defineCommand } from './command.js'
 import { placeholderFlags, typeEnums } from './optimize.js'
 import { conversionLines } from './report.js'
 
-export const convertSummary = 'Converts a checkpoint, training directory or graph into a TF.js graph model (or a frozen .pb).'
+export const convertSummary = 'Converts a checkpoint, training directory, graph or SavedModel into a TF.js graph model (or a frozen .pb).'
 
 export const runConvert = defineCommand({
   usage: 'convert <source> <outdir> [flags]',
@@ -19,6 +19,7 @@ export const runConvert = defineCommand({
     ...placeholderFlags,
     { name: 'use_ema', kind: 'boolean', help: 'freeze with the ExponentialMovingAverage shadow variables' },
     { name: 'input_graph', kind: 'string', help: 'GraphDef to pair with a checkpoint saved without a .meta' },
+    { name: 'signature_name', kind: 'string', help: 'the SavedModel signature to convert (default: serving_default)' },
     { name: 'format', kind: 'string', help: 'tfjs (model.json + shards), tflite (model.tflite, float32) or pb (frozen GraphDef)', default: 'tfjs' },
     { name: 'shard_size', kind: 'string', help: `bytes per weight shard (default: ${defaults().shardSize})` },
     { name: 'op_check', kind: 'string', help: 'error, warn or off: ops TF.js cannot run', default: 'error' },
@@ -31,6 +32,7 @@ export const runConvert = defineCommand({
     const result = await convert({
       source,
       inputGraph: flags.input_graph,
+      signatureName: flags.signature_name,
       outputNodeNames: flags.output_node_names,
       inputNames: flags.input_names,
       quantize: flags.quantize,

@@ -15,6 +15,8 @@ export const runFreeze = defineCommand({
     { name: 'input_binary', kind: 'boolean', help: 'read --input_graph/--input_meta_graph as binary (default: by file)' },
     { name: 'input_checkpoint', kind: 'string', help: 'checkpoint prefix or training directory' },
     { name: 'input_meta_graph', kind: 'string', help: '.meta file; its graph is the one frozen' },
+    { name: 'input_saved_model_dir', kind: 'string', help: 'SavedModel directory; a signature of it is frozen' },
+    { name: 'signature_name', kind: 'string', help: 'the SavedModel signature to freeze (default: serving_default)' },
     { name: 'output_graph', kind: 'string', help: 'where to write the frozen binary GraphDef' },
     { name: 'output_node_names', kind: 'list', help: 'output node names (default: the signature, else the prediction heads)' },
     { name: 'clear_devices', kind: 'boolean', help: 'blank device placements', default: true },
@@ -30,10 +32,12 @@ export const runFreeze = defineCommand({
   args: [],
   async run({ flags }, out) {
     if (!flags.output_graph) throw new UsageError('--output_graph is required')
-    if (!flags.input_graph && !flags.input_meta_graph && !flags.input_checkpoint) {
-      throw new UsageError('give --input_checkpoint (with its .meta beside it), --input_meta_graph or --input_graph')
+    if (!flags.input_graph && !flags.input_meta_graph && !flags.input_checkpoint && !flags.input_saved_model_dir) {
+      throw new UsageError('give --input_checkpoint (with its .meta beside it), --input_meta_graph, --input_graph or --input_saved_model_dir')
     }
     const result = await freeze({
+      source: flags.input_saved_model_dir,
+      signatureName: flags.signature_name,
       inputGraph: flags.input_graph,
       inputBinary: flags.input_binary,
       inputCheckpoint: flags.input_checkpoint,

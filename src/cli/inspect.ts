@@ -1,14 +1,16 @@
-// `tfmodel inspect`: TensorFlow's `inspect_checkpoint`.
-import { inferOutputs, inspect, isTfModelError, readTensor } from '../native.js'
+// `tfmodel inspect`: TensorFlow's `inspect_checkpoint`, and for a SavedModel
+// what `saved_model_cli show --all` prints.
+import { identifySource, inferOutputs, inspect, inspectSavedModel, isTfModelError, readTensor } from '../native.js'
 import { UsageError } from './args.js'
 import { defineCommand } from './command.js'
 import { inferenceLines } from './report.js'
 import { decodeElements, formatTensor } from './values.js'
 
-export const inspectSummary = 'Lists the tensors of a checkpoint (name, dtype, shape, bytes), or prints values.'
+export const inspectSummary =
+  "Lists the tensors of a checkpoint (name, dtype, shape, bytes), or prints values; a SavedModel's signatures and variables."
 
 export const runInspect = defineCommand({
-  usage: 'inspect <checkpoint> [flags]',
+  usage: 'inspect <checkpoint|saved_model> [flags]',
   summary: inspectSummary,
   flags: [
     { name: 'file_name', kind: 'string', help: 'checkpoint prefix, one of its files, or a training directory' },
@@ -20,6 +22,7 @@ export const runInspect = defineCommand({
   async run({ flags, positionals }, out) {
     const source = flags.file_name ?? positionals[0]
     if (!source) throw new UsageError('inspect needs a checkpoint: tfmodel inspect <prefix|directory>')
+    if (identifySource(source)?.kind === 'saved_model') return inspectSavedModelDir(source, flags.json === true, out)
 
     const info = await inspect(source)
     const tensorName = flags.tensor_name
@@ -54,6 +57,26 @@ export const runInspect = defineCommand({
     return 0
   },
 })
+
+/** Each signature's inputs and outputs by key, then the variables' checkpoint entries. */
+async function inspectSavedModelDir(dir: string, json: boolean, out: (line: string) => void): Promise<number> {
+  const info = await inspectSavedModel(dir)
+  if (json) {
+    out(JSON.stringify(info, null, 2))
+    return 0
+  }
+  const shape = (dims: number[] | null | undefined) => (dims ? `[${dims.join(',')}]` : 'unknown rank')
+  for (const signature of info.signatures) {
+    out(`signature "${signature.name}" (${signature.methodName}):`)
+    for (const [side, tensors] of [['input', signature.inputs], ['output', signature.outputs]] as const) {
+      for (const t of tensors) out(`  ${side.padEnd(6)}  ${t.key}: ${t.dtype} ${shape(t.shape)}  (${t.tensor})`)
+    }
+  }
+  for (const v of info.variables) out(`${v.name}  ${v.dtype}  [${v.shape.join(',')}]  ${v.bytes} B`)
+  const total = info.variables.reduce((sum, v) => sum + v.bytes, 0)
+  out(`# ${info.signatures.length} signatures, ${info.variables.length} variables (${total} bytes), in ${info.graphFile}`)
+  return 0
+}
 
 /** The outputs a conversion would infer, when the checkpoint has a graph beside it. */
 async function outputLines(source: string): Promise<string[]> {

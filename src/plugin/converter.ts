@@ -70,6 +70,7 @@ export class ModelConverter {
       opCheck: this.options.opCheck,
       useEma: request.settings.ema,
       placeholderToConstNames: request.settings.placeholders,
+      signatureName: request.settings.signature,
     })
     this.options.debug?.(`converted ${request.relative} in ${Math.round(performance.now() - started)} ms (${key.slice(0, 12)})`)
     const model: ConvertedModel = {
@@ -89,9 +90,9 @@ export class ModelConverter {
     const files = await Promise.all(
       sourceFiles.map(async (file) => ({ name: relative(base, file).split('\\').join('/'), sha256: await hashFile(file) })),
     )
-    const { outputs, inputs, quantize, format, ema, placeholders } = request.settings
+    const { outputs, inputs, quantize, format, ema, placeholders, signature } = request.settings
     const shardStem = sourceStem(request)
-    const settings = { outputs, inputs, quantize, format, ema, placeholders, shardStem, shardSize: this.options.shardSize, opCheck: this.options.opCheck }
+    const settings = { outputs, inputs, quantize, format, ema, placeholders, signature, shardStem, shardSize: this.options.shardSize, opCheck: this.options.opCheck }
     return createHash('sha256').update(JSON.stringify({ schema: CACHE_SCHEMA, core: coreVersion(), settings, files })).digest('hex')
   }
 

@@ -21,9 +21,11 @@ export interface Directives {
   ema?: boolean
   /** Placeholders fixed to values, `name=value` (`--placeholder_to_const_names`). */
   placeholders?: string[]
+  /** The SavedModel signature to convert (`--signature_name`; default `serving_default`). */
+  signature?: string
 }
 
-export const DIRECTIVES = ['quantize', 'outputs', 'inputs', 'format', 'url', 'ema', 'placeholders'] as const
+export const DIRECTIVES = ['quantize', 'outputs', 'inputs', 'format', 'url', 'ema', 'placeholders', 'signature'] as const
 export const QUANTIZE_MODES: readonly QuantizeMode[] = defaults().quantizeModes
 // Checked against the core's enum: a format added there fails to compile here.
 const FORMATS = Object.keys({ tfjs: true, pb: true } satisfies Record<ModelFormat, true>) as ModelFormat[]
@@ -55,6 +57,10 @@ export function parseDirectives(query: string): Directives {
       case 'placeholders':
         directives.placeholders = placeholderValues(name, value)
         break
+      case 'signature':
+        if (value === '') throw new PluginError('INVALID_DIRECTIVE', 'directive "signature" needs a signature name, e.g. signature=serving_default')
+        directives.signature = value
+        break
       default:
         throw new PluginError('INVALID_DIRECTIVE', `unknown directive "${name}"`, closestNames(name, DIRECTIVES))
     }
@@ -71,6 +77,7 @@ export function canonicalQuery(directives: Directives): string {
   if (directives.format) parts.push(`format=${directives.format}`)
   if (directives.ema) parts.push('ema')
   if (directives.placeholders) parts.push(`placeholders=${directives.placeholders.join(',')}`)
+  if (directives.signature) parts.push(`signature=${encodeURIComponent(directives.signature)}`)
   if (directives.url) parts.push('url')
   return parts.join('&')
 }

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path'
 
-import { identifySource, looksLikeModel, requireSource } from '../native.js'
+import { identifySource, looksLikeModel, requireSource, type SourceKind } from '../native.js'
 import { canonicalQuery, DIRECTIVES, type Directives, type ModelFormat, parseDirectives, type QuantizeMode } from './directives.js'
 import { modelOptions, type ResolvedOptions } from './options.js'
 
@@ -14,7 +14,7 @@ export const ID_MARKER = 'tfmodel'
 /** Matches model ids (virtual `\0`-prefixed ones, and plain ones for esbuild). */
 export const MODEL_ID = /\?tfmodel(&|$)/
 
-export type SourceKind = 'checkpoint' | 'directory' | 'graph'
+export type { SourceKind }
 
 /** One model import, fully resolved. */
 export interface ModelRequest {
@@ -40,6 +40,8 @@ export interface ModelSettings {
   ema: boolean
   /** `name=value` pairs for `--placeholder_to_const_names`. */
   placeholders: string[] | undefined
+  /** The SavedModel signature (`signature=`); unset: the core's default. */
+  signature: string | undefined
 }
 
 const NOT_A_MODEL = /\.(m?[jt]sx?|c[jt]s|vue|svelte|css|scss|sass|less|html?|json|svg|png|jpe?g|gif|webp|avif|wasm|md)$/i
@@ -122,6 +124,7 @@ export function requestFromId(id: string, options: ResolvedOptions): ModelReques
       url: directives.url ?? false,
       ema: directives.ema ?? defaults.ema,
       placeholders: directives.placeholders ?? defaults.placeholders,
+      signature: directives.signature,
     },
   }
 }
