@@ -187,8 +187,48 @@ fn float16_weights_are_half_buffers_widened_by_dequantize() {
     }
 }
 
+/// Dynamic-range int8: the convolutions' filters are INT8 with one scale per
+/// output channel on TFLite's channel axis, read by the hybrid kernels as
+/// they are (no DEQUANTIZE).
 #[test]
-fn formats_are_named_once_and_tflite_takes_no_int8_yet() {
+fn int8_weights_are_per_channel_on_tflite_axes() {
+    let files = fixture_files("detector", &manifest()["fixtures"]["detector"]);
+    let mut options = ConvertOptions {
+        format: OutputFormat::Tflite,
+        quantize: Some(QuantizeOptions { mode: QuantizeMode::Int8, ..Default::default() }),
+        ..Default::default()
+    };
+    options.freeze.output_node_names = vec!["box_encodings".into(), "class_predictions".into()];
+    let converted = convert(&files, &options).unwrap();
+    let model = read(&converted.files[0].1);
+    let subgraph = &model.subgraphs.as_ref().unwrap()[0];
+    let tensors = subgraph.tensors.as_ref().unwrap();
+    let codes = model.operator_codes.as_ref().unwrap();
+    let mut checked = 0;
+    for op in subgraph.operators.as_ref().unwrap() {
+        let code = codes[op.opcode_index as usize].builtin_code;
+        assert_ne!(code, BuiltinOperator::Dequantize, "every int8 weight feeds a hybrid kernel");
+        let axis = match code {
+            BuiltinOperator::Conv2d => 0,
+            BuiltinOperator::DepthwiseConv2d => 3,
+            _ => continue,
+        };
+        let filter = &tensors[op.inputs.as_ref().unwrap()[1] as usize];
+        if filter.type_ != TensorType::Int8 {
+            continue; // fewer elements than quantize's minimum size
+        }
+        let shape = filter.shape.as_ref().unwrap();
+        let quantization = filter.quantization.as_ref().expect("scales");
+        assert_eq!(quantization.quantized_dimension, axis);
+        assert_eq!(quantization.scale.as_ref().unwrap().len(), shape[axis as usize] as usize);
+        assert!(quantization.zero_point.as_ref().unwrap().iter().all(|&z| z == 0), "symmetric");
+        checked += 1;
+    }
+    assert!(checked >= 10, "{checked} int8 filters");
+}
+
+#[test]
+fn formats_are_named_once_and_tflite_takes_no_uint8() {
     assert_eq!("tflite".parse::<OutputFormat>().unwrap(), OutputFormat::Tflite);
     assert_eq!(OutputFormat::Tflite.name(), "tflite");
     let unknown = "onnx".parse::<OutputFormat>().unwrap_err();
@@ -197,8 +237,10 @@ fn formats_are_named_once_and_tflite_takes_no_int8_yet() {
     let files = fixture_files("convnet", &manifest()["fixtures"]["convnet"]);
     let options = ConvertOptions {
         format: OutputFormat::Tflite,
-        quantize: Some(QuantizeOptions { mode: QuantizeMode::Int8, ..Default::default() }),
+        quantize: Some(QuantizeOptions { mode: QuantizeMode::Uint8, ..Default::default() }),
         ..Default::default()
     };
-    assert_eq!(convert(&files, &options).unwrap_err().kind, ErrorKind::InvalidArgument);
+    let error = convert(&files, &options).unwrap_err();
+    assert_eq!(error.kind, ErrorKind::InvalidArgument);
+    assert!(error.message.contains("takes int8 or float16"), "{error}");
 }

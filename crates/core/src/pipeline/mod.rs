@@ -14,7 +14,7 @@ use crate::graph::{self, Encoding};
 use crate::opcheck::{self, OpCheck};
 use crate::optimize::{self, OptimizeOptions, OptimizedGraph, Rewrite};
 use crate::proto::{GraphDef, MetaGraphDef};
-use crate::quantize::{self, QuantizationReport, QuantizeMode, QuantizeOptions};
+use crate::quantize::{self, QuantizationReport, QuantizeOptions};
 use crate::{savedmodel, source};
 
 pub use requests::{ConvertRequest, FreezeOutcome, FreezeRequest, ModelFlags, OptimizeRequest, QuantizeRequest};
@@ -250,17 +250,6 @@ pub struct Converted {
 }
 
 pub fn convert(files: &ModelFiles, options: &ConvertOptions) -> Result<Converted> {
-    if let (OutputFormat::Tflite, Some(quantize)) = (options.format, &options.quantize) {
-        if quantize.mode != QuantizeMode::Float16 {
-            return Err(Error::new(
-                ErrorKind::InvalidArgument,
-                format!(
-                    "quantize={} is not written as TFLite yet: format=tflite takes float16 or none",
-                    quantize.mode.name()
-                ),
-            ));
-        }
-    }
     let frozen = freeze(files, &options.freeze)?;
     let variables = frozen.variables.len();
     let (inferred, rewrites, checkpoint) = (frozen.inferred, frozen.rewrites, frozen.checkpoint);

@@ -23,6 +23,27 @@ pub(super) enum Layout {
     DepthwiseFilter,
     /// `FULLY_CONNECTED` weights: `[in, out]` → `[out, in]`.
     Transposed,
+    /// `FULLY_CONNECTED` weights already `[out, in]` (`transpose_b`).
+    Weights,
+}
+
+impl Layout {
+    /// Whether the op reading the constant has a hybrid kernel, which takes
+    /// int8 weights as they are.
+    pub(super) fn takes_int8(self) -> bool {
+        matches!(self, Layout::ConvFilter | Layout::DepthwiseFilter | Layout::Transposed | Layout::Weights)
+    }
+
+    /// Where a TensorFlow axis of a `rank`-dim constant lands in this layout
+    /// (a depthwise filter's channels, TensorFlow's axis 2 over dims 2 and 3, land on 3).
+    pub(super) fn axis(self, axis: usize, rank: usize) -> usize {
+        match (self, rank) {
+            (Layout::ConvFilter, 4) => [1, 2, 3, 0][axis],
+            (Layout::DepthwiseFilter, 4) => [1, 2, 3, 3][axis],
+            (Layout::Transposed, 2) => 1 - axis,
+            _ => axis,
+        }
+    }
 }
 
 pub(super) fn tensor_type(dtype: DataType) -> Option<TensorType> {
@@ -80,7 +101,7 @@ pub(super) fn lay_out(name: &str, tensor: &Tensor, layout: Layout) -> Result<Lai
         }
     };
     Ok(match layout {
-        Layout::AsIs => Laid { dtype, shape: dims, data: raw.to_vec() },
+        Layout::AsIs | Layout::Weights => Laid { dtype, shape: dims, data: raw.to_vec() },
         Layout::Int32 => match tensor.dtype {
             DataType::DtInt32 => Laid { dtype, shape: dims, data: raw.to_vec() },
             DataType::DtInt64 => {
@@ -148,6 +169,14 @@ fn transpose<const N: usize>(data: &[u8], element: usize, shape: &[i32], perm: [
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn channel_axes_follow_the_layout() {
+        assert_eq!(Layout::ConvFilter.axis(3, 4), 0, "HWIO's out channels lead in OHWI");
+        assert_eq!(Layout::DepthwiseFilter.axis(2, 4), 3);
+        assert_eq!(Layout::Transposed.axis(1, 2), 0);
+        assert_eq!(Layout::Weights.axis(0, 2), 0);
+    }
 
     #[test]
     fn a_matrix_transposes() {

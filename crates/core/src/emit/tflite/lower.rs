@@ -104,6 +104,10 @@ fn inputs_first(graph: &GraphDef, index: &HashMap<&str, usize>, outputs: &[Strin
     order
 }
 
+fn raw(dtype: DataType, shape: &[i64], bytes: Vec<u8>) -> Tensor {
+    Tensor { dtype, shape: shape.to_vec(), data: TensorData::Raw(bytes.into()) }
+}
+
 fn int32_shape(shape: &[i64]) -> Option<Vec<i32>> {
     shape.iter().map(|&d| i32::try_from(d).ok()).collect()
 }
@@ -213,20 +217,24 @@ impl<'g> Lowerer<'g> {
         let tensor = match encoding {
             Some(WeightEncoding::Float16 { values }) => {
                 let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
-                let half =
-                    Tensor { dtype: DataType::DtHalf, shape: value.shape.clone(), data: TensorData::Raw(bytes.into()) };
-                let laid = lay_out(&node.name, &half, layout)?;
+                let laid = lay_out(&node.name, &raw(DataType::DtHalf, &value.shape, bytes), layout)?;
                 let stored = self.model.constant(&node.name, laid.dtype, &laid.shape, laid.data);
-                let widened =
-                    self.model.tensor(&format!("{}/dequantize", node.name), TensorType::Float32, Some(&laid.shape));
-                self.model.operator(BuiltinOperator::Dequantize, vec![stored], vec![widened], None);
-                widened
+                self.dequantized(&node.name, stored, &laid.shape)
             }
-            Some(_) => {
-                let message = format!(
-                    "constant \"{}\" is quantized other than to float16, which the TFLite writer does not store",
-                    node.name
-                );
+            Some(WeightEncoding::Int8 { values, scales, axis }) => {
+                let bytes: Vec<u8> = values.iter().map(|&v| v as u8).collect();
+                let laid = lay_out(&node.name, &raw(DataType::DtInt8, &value.shape, bytes), layout)?;
+                let stored = self.model.constant(&node.name, laid.dtype, &laid.shape, laid.data);
+                self.model.quantize(stored, scales.clone(), layout.axis(*axis, value.shape.len()));
+                if layout.takes_int8() {
+                    stored
+                } else {
+                    self.dequantized(&node.name, stored, &laid.shape)
+                }
+            }
+            Some(WeightEncoding::Uint8 { .. }) => {
+                let message =
+                    format!("constant \"{}\" is quantized to uint8, which the TFLite writer does not store", node.name);
                 return Err(Error::new(ErrorKind::InvalidArgument, message).about(&node.name));
             }
             None => {
@@ -236,6 +244,20 @@ impl<'g> Lowerer<'g> {
         };
         self.constants.insert(cache, tensor);
         Ok(tensor)
+    }
+
+    /// A float32 tensor computed from the float16 or int8 constant `stored` by a `DEQUANTIZE`.
+    fn dequantized(&mut self, name: &str, stored: TensorIndex, shape: &[i32]) -> TensorIndex {
+        let widened = self.model.tensor(&format!("{name}/dequantize"), TensorType::Float32, Some(shape));
+        self.model.operator(BuiltinOperator::Dequantize, vec![stored], vec![widened], None);
+        widened
+    }
+
+    /// Whether input `position` is a constant stored as int8.
+    pub(super) fn is_int8(&self, node: &NodeDef, position: usize) -> bool {
+        let Ok((_, source)) = self.source(node, position) else { return false };
+        let encoding = self.weights.and_then(|w| w.get(&source.name)).map(|w| &w.encoding);
+        source.op == "Const" && matches!(encoding, Some(WeightEncoding::Int8 { .. }))
     }
 
     /// The shape of constant input `position`, which must be a constant.

@@ -10,13 +10,18 @@
 //!                            outputs: [{ name: <output node>, tensor_index }] }] }
 //! ```
 //!
-//! One subgraph. Weights are float32, or float16 where [`crate::quantize`]
-//! chose float16: stored as FLOAT16 and widened by a `DEQUANTIZE` before the
-//! op that reads them (TensorFlow's converter's form). Each TensorFlow op maps to one builtin
-//! ([`ops`]); weights take TFLite's layouts ([`layout`]); a convolution's or
-//! matmul's bias and a following Relu/Relu6 fold into it ([`fuse`]). A graph
-//! holding an op with no builtin is an [`ErrorKind::UnsupportedOp`] naming
-//! the nodes and where to cut the model instead ([`check`]).
+//! One subgraph. Weights are float32, or what [`crate::quantize`] chose:
+//! float16 is stored as FLOAT16 and widened by a `DEQUANTIZE` before the op
+//! that reads it (TensorFlow's converter's form); int8 (symmetric, per output
+//! channel) is read as it is by the convolutions and `FULLY_CONNECTED`,
+//! whose hybrid kernels quantize their inputs on the fly (dynamic-range
+//! quantization), and through a `DEQUANTIZE` by any other op.
+//!
+//! Each TensorFlow op maps to one builtin ([`ops`]); weights take TFLite's
+//! layouts ([`layout`]); a convolution's or matmul's bias and a following
+//! Relu/Relu6 fold into it ([`fuse`]). A graph holding an op with no builtin
+//! is an [`ErrorKind::UnsupportedOp`] naming the nodes and where to cut the
+//! model instead ([`check`]).
 //!
 //! The schema is TensorFlow's `schema.fbs`, vendored in `crates/core/schema/`
 //! and compiled by planus into `schema_generated.rs` (regenerate with
@@ -59,16 +64,16 @@ pub struct TfliteModel {
 
 /// Builds the `.tflite` for a frozen graph whose inputs and outputs are
 /// `signature`'s, with the constants `weights` holds in their encodings
-/// (float16 only; other encodings are an [`ErrorKind::InvalidArgument`]).
+/// (float16 or int8; uint8 is an [`ErrorKind::InvalidArgument`]).
 pub fn to_tflite(graph: &GraphDef, signature: &Signature, weights: Option<&QuantizedWeights>) -> Result<TfliteModel> {
     graph::check_graph(graph)?;
     let names: Vec<String> = signature.inputs.iter().chain(&signature.outputs).map(|s| s.name.clone()).collect();
     graph::require_nodes(graph, &names)?;
-    if let Some(weights) = weights.filter(|w| w.mode != QuantizeMode::Float16) {
+    if let Some(weights) = weights.filter(|w| w.mode == QuantizeMode::Uint8) {
         return Err(Error::new(
             ErrorKind::InvalidArgument,
             format!(
-                "quantize={} is not written as TFLite yet (format=tflite takes float16 or none)",
+                "quantize={} is TensorFlow.js's affine encoding; format=tflite takes int8 or float16",
                 weights.mode.name()
             ),
         ));

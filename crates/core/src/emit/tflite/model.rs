@@ -4,8 +4,8 @@
 use std::collections::HashMap;
 
 use super::schema_generated::tflite::{
-    Buffer, BuiltinOperator, BuiltinOptions, Model, Operator, OperatorCode, SignatureDef, SubGraph, Tensor, TensorMap,
-    TensorType,
+    Buffer, BuiltinOperator, BuiltinOptions, Model, Operator, OperatorCode, QuantizationParameters, SignatureDef,
+    SubGraph, Tensor, TensorMap, TensorType,
 };
 use super::SIGNATURE_KEY;
 
@@ -67,6 +67,17 @@ impl ModelBuilder {
             ..Default::default()
         });
         (self.tensors.len() - 1) as TensorIndex
+    }
+
+    /// Symmetric quantization of a tensor: `f = scale[c] * q` along `axis`
+    /// (one scale: the whole tensor).
+    pub(super) fn quantize(&mut self, tensor: TensorIndex, scales: Vec<f32>, axis: usize) {
+        self.tensors[tensor as usize].quantization = Some(Box::new(QuantizationParameters {
+            zero_point: Some(vec![0; scales.len()]),
+            scale: Some(scales),
+            quantized_dimension: axis as i32,
+            ..Default::default()
+        }));
     }
 
     pub(super) fn rename(&mut self, tensor: TensorIndex, name: &str) {

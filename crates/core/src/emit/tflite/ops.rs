@@ -197,7 +197,7 @@ pub(super) fn emit(cx: &mut Lowerer, node: &NodeDef, kind: Kind, fused: &Fused) 
                 }
                 let shape = cx.constant_shape(node, 1, "weights")?;
                 let out = if transpose_b { shape[0] } else { shape[1] };
-                let layout = if transpose_b { Layout::AsIs } else { Layout::Transposed };
+                let layout = if transpose_b { Layout::Weights } else { Layout::Transposed };
                 let inputs = vec![
                     cx.input(node, 0, Layout::AsIs)?,
                     cx.input(node, 1, layout)?,
@@ -206,6 +206,8 @@ pub(super) fn emit(cx: &mut Lowerer, node: &NodeDef, kind: Kind, fused: &Fused) 
                 let options = FullyConnectedOptions {
                     fused_activation_function: act,
                     weights_format: FullyConnectedOptionsWeightsFormat::Default,
+                    // Int8 weights: inputs are quantized per row with their own zero point, as the converter does.
+                    asymmetric_quantize_inputs: cx.is_int8(node, 1),
                     ..Default::default()
                 };
                 (B::FullyConnected, inputs, Some(BuiltinOptions::FullyConnectedOptions(Box::new(options))))
