@@ -336,14 +336,20 @@ def tflite_cases():
             yield f"{name}: .tflite of outputs={','.join(outputs)} gives TensorFlow's", (
                 lambda d=fixture_dir, s=spec, o=outputs: tflite_matches(d, s, o)
             )
-        if spec.get("heldout") and name not in TFLITE_UNMAPPABLE:
-            yield f"{name}: float16 .tflite keeps held-out accuracy", (
-                lambda d=fixture_dir, s=spec: tflite_float16_accuracy_kept(d, s)
-            )
+        for mode in ("float16", "int8"):
+            if spec.get("heldout") and name not in TFLITE_UNMAPPABLE:
+                yield f"{name}: {mode} .tflite keeps held-out accuracy", (
+                    lambda d=fixture_dir, s=spec, m=mode: tflite_accuracy_kept(d, s, m)
+                )
         for outputs in TFLITE_CUTS.get(name, [])[:1]:
             yield f"{name}: float16 .tflite of outputs={','.join(outputs)} stays near TensorFlow's", (
                 lambda d=fixture_dir, s=spec, o=outputs: tflite_float16_near(d, s, o)
             )
+            for mode in (None, "float16", "int8"):
+                if spec.get("images"):
+                    yield f"{name}: {mode or 'float32'} .tflite heads keep top detections through TensorFlow's NMS", (
+                        lambda d=fixture_dir, s=spec, o=outputs, m=mode: tflite_heads_keep_detections(d, s, o, m)
+                    )
     for name, spec in load_json(TRAINING, "manifest.json")["fixtures"].items():
         if spec.get("error"):
             continue
@@ -409,27 +415,67 @@ def tflite_matches(fixture_dir, spec, outputs):
     print(f"       size: ours {ours} bytes, TFLiteConverter's {theirs} ({(ours - theirs) / theirs * 100:+.1f}%)")
 
 
-def converter_size(frozen, inputs, outputs, io, float16=False):
-    """Bytes of TensorFlow's own float (or float16) .tflite for the same frozen graph."""
+def converter_size(frozen, inputs, outputs, io, mode=None):
+    """Bytes of TensorFlow's own .tflite for the same frozen graph: float, or
+    float16 / dynamic-range int8 weights."""
     shapes = {name: [None if d < 0 else d for d in _placeholder_shape(frozen, name, io)] for name in inputs}
     converter = tf.compat.v1.lite.TFLiteConverter.from_frozen_graph(frozen, inputs, outputs, input_shapes=shapes)
-    if float16:
+    if mode:
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    if mode == "float16":
         converter.target_spec.supported_types = [tf.float16]
     return len(converter.convert())
 
 
-def tflite_float16_accuracy_kept(fixture_dir, spec):
+def tflite_accuracy_kept(fixture_dir, spec, mode):
     heldout = load_json(fixture_dir, spec["heldout"])
     with tempfile.TemporaryDirectory() as tmp:
-        result = convert_to_tflite(source_of(fixture_dir, spec), tmp, ["probs"], ["--quantize", "float16"])
-        assert result.returncode == 0, f"convert --format tflite --quantize float16 failed:\n{result.stderr}"
+        result = convert_to_tflite(source_of(fixture_dir, spec), tmp, ["probs"], ["--quantize", mode])
+        assert result.returncode == 0, f"convert --format tflite --quantize {mode} failed:\n{result.stderr}"
         path = os.path.join(tmp, "model.tflite")
-        assert "DEQUANTIZE" in builtins_of(path), builtins_of(path)
         inputs = {name: to_numpy(value) for name, value in heldout["inputs"].items()}
         probs = run_tflite(path, inputs)["probs"]
     accuracy = float(np.mean(np.argmax(probs, axis=1) == to_numpy(heldout["labels"])))
-    assert accuracy >= heldout["accuracy"] - 0.01, f"float16: accuracy {accuracy} vs TensorFlow's {heldout['accuracy']}"
+    assert accuracy >= heldout["accuracy"] - 0.01, f"{mode}: accuracy {accuracy} vs TensorFlow's {heldout['accuracy']}"
+
+
+def tflite_heads_keep_detections(fixture_dir, spec, outputs, mode):
+    """Our .tflite computes the heads; TensorFlow's own frozen graph, fed
+    those heads, decodes and suppresses them: every confident detection
+    TensorFlow made on the test images must come out again."""
+    images = load_json(fixture_dir, spec["images"])
+    with tempfile.TemporaryDirectory() as tmp:
+        result = convert_to_tflite(source_of(fixture_dir, spec), tmp, outputs, ["--quantize", mode] if mode else [])
+        assert result.returncode == 0, f"convert --format tflite failed:\n{result.stderr}"
+        path = os.path.join(tmp, "model.tflite")
+        heads = [run_tflite(path, {"image_tensor": to_numpy(image["input"])}) for image in images]
+        ours = os.path.getsize(path)
+    graph = tf.Graph()
+    with graph.as_default():
+        tf.compat.v1.import_graph_def(read_graph(os.path.join(fixture_dir, spec["frozen"])), name="")
+    names = ["detection_boxes", "detection_scores", "detection_classes", "num_detections"]
+    with tf.compat.v1.Session(graph=graph) as session:
+        for index, (image, head) in enumerate(zip(images, heads)):
+            fetched = session.run([f"{n}:0" for n in names], {f"{n}:0": head[n] for n in outputs})
+            detected = dict(zip(names, fetched))
+            assert_detections_kept(detected, image, f"{mode or 'float32'}: image {index}")
+    if mode:
+        io = load_json(fixture_dir, spec["io"])
+        theirs = converter_size(os.path.join(fixture_dir, spec["frozen"]), list(io["inputs"]), outputs, io, mode)
+        print(f"       size: ours {ours} bytes, TFLiteConverter's {mode} {theirs} ({(ours - theirs) / theirs * 100:+.1f}%)")
+
+
+def assert_detections_kept(ours, image, label):
+    names = ["detection_boxes", "detection_scores", "detection_classes"]
+    boxes, scores, classes = (to_numpy(image["outputs"][n])[0] for n in names)
+    for d in range(int(to_numpy(image["outputs"]["num_detections"])[0])):
+        if scores[d] < 0.5:
+            continue
+        found = any(
+            ours["detection_classes"][0][k] == classes[d] and iou(ours["detection_boxes"][0][k], boxes[d]) >= 0.9
+            for k in range(int(ours["num_detections"][0]))
+        )
+        assert found, f"{label} lost detection {d} (class {classes[d]})"
 
 
 def tflite_float16_near(fixture_dir, spec, outputs):
@@ -446,7 +492,7 @@ def tflite_float16_near(fixture_dir, spec, outputs):
     for name, want in tensorflow_outputs(fixture_dir, spec, io, outputs).items():
         scale = float(np.max(np.abs(want)))
         np.testing.assert_allclose(actual[name], want, rtol=0, atol=0.01 * scale, err_msg=f"float16: {name}")
-    theirs = converter_size(os.path.join(fixture_dir, spec["frozen"]), list(io["inputs"]), outputs, io, float16=True)
+    theirs = converter_size(os.path.join(fixture_dir, spec["frozen"]), list(io["inputs"]), outputs, io, "float16")
     print(f"       size: ours {ours} bytes, TFLiteConverter's float16 {theirs} ({(ours - theirs) / theirs * 100:+.1f}%)")
 
 
@@ -543,14 +589,30 @@ TFLITE_OP_CASES = [
 ]
 
 
+# Weights of at least quantize's minimum size (1024 elements), quantized:
+# (label, input shape, mode, builtin that must read them, build(x)).
+TFLITE_QUANTIZED_OP_CASES = [
+    ("Conv2D int8 per channel", IMAGE, "int8", "CONV_2D", lambda x: tf.nn.conv2d(x, _constant([3, 3, 3, 40], 11), 1, "SAME")),
+    ("DepthwiseConv2dNative int8 per channel", [None, 8, 8, 64], "int8", "DEPTHWISE_CONV_2D", lambda x: tf.nn.depthwise_conv2d(x, _constant([3, 3, 64, 2], 12), [1, 1, 1, 1], "SAME")),
+    ("MatMul int8 per channel", MATRIX, "int8", "FULLY_CONNECTED", lambda x: tf.matmul(x, _constant([6, 200], 13))),
+    ("MatMul transpose_b int8 per channel", MATRIX, "int8", "FULLY_CONNECTED", lambda x: tf.matmul(x, _constant([200, 6], 14), transpose_b=True)),
+    ("Mul by an int8 constant, dequantized", [None, 32, 40], "int8", "DEQUANTIZE", lambda x: x * _constant([32, 40], 15)),
+    ("MatMul float16", MATRIX, "float16", "DEQUANTIZE", lambda x: tf.matmul(x, _constant([6, 200], 16))),
+]
+
+
 def tflite_op_cases():
     for label, shape, builtin, build in TFLITE_OP_CASES:
         yield f"ops/{label}: .tflite has {builtin} and gives TensorFlow's outputs", (
             lambda s=shape, b=builtin, f=build: tflite_op_matches(s, b, f)
         )
+    for label, shape, mode, builtin, build in TFLITE_QUANTIZED_OP_CASES:
+        yield f"ops/{label}: .tflite has {builtin} and stays near TensorFlow's outputs", (
+            lambda s=shape, b=builtin, f=build, m=mode: tflite_op_matches(s, b, f, m)
+        )
 
 
-def tflite_op_matches(shape, builtin, build):
+def tflite_op_matches(shape, builtin, build, mode=None):
     graph = tf.Graph()
     with graph.as_default():
         x = tf.compat.v1.placeholder(tf.float32, shape, name="x")
@@ -562,20 +624,41 @@ def tflite_op_matches(shape, builtin, build):
         source = os.path.join(tmp, "graph.pb")
         with open(source, "wb") as f:
             f.write(graph.as_graph_def().SerializeToString())
-        result = convert_to_tflite(source, os.path.join(tmp, "out"), ["out"])
+        result = convert_to_tflite(source, os.path.join(tmp, "out"), ["out"], ["--quantize", mode] if mode else [])
         assert result.returncode == 0, f"convert --format tflite failed:\n{result.stderr}"
         path = os.path.join(tmp, "out", "model.tflite")
         assert builtin in builtins_of(path), f"no {builtin} in {builtins_of(path)}"
-        compare_tflite(run_tflite(path, {"x": feed}), {"out": np.asarray(expected)}, builtin)
+        if mode:
+            stored = {"int8": "INT8", "float16": "FLOAT16"}[mode]
+            assert stored in tensor_types_of(path), f"no {stored} tensor in {tensor_types_of(path)}"
+        actual = run_tflite(path, {"x": feed})
+    if mode:
+        # Quantized weights (and int8's inputs, quantized on the fly) move
+        # each output by a small share of its range.
+        scale = float(np.max(np.abs(expected)))
+        np.testing.assert_allclose(actual["out"], expected, rtol=0, atol=0.03 * scale, err_msg=f"{mode} {builtin}")
+    else:
+        compare_tflite(actual, {"out": np.asarray(expected)}, builtin)
+
+
+def read_tflite(path):
+    from tensorflow.lite.python import schema_py_generated as schema
+
+    with open(path, "rb") as f:
+        return schema, schema.Model.GetRootAsModel(f.read(), 0)
 
 
 def builtins_of(path):
-    from tensorflow.lite.python import schema_py_generated as schema
-
+    schema, model = read_tflite(path)
     names = {code: name for name, code in vars(schema.BuiltinOperator).items() if name.isupper()}
-    with open(path, "rb") as f:
-        model = schema.Model.GetRootAsModel(f.read(), 0)
     return sorted({names[model.OperatorCodes(i).BuiltinCode()] for i in range(model.OperatorCodesLength())})
+
+
+def tensor_types_of(path):
+    schema, model = read_tflite(path)
+    names = {code: name for name, code in vars(schema.TensorType).items() if name.isupper()}
+    subgraph = model.Subgraphs(0)
+    return sorted({names[subgraph.Tensors(i).Type()] for i in range(subgraph.TensorsLength())})
 
 
 def tflite_refused(fixture_dir, spec, op):
@@ -589,39 +672,11 @@ def tflite_refused(fixture_dir, spec, op):
         assert os.listdir(tmp) == [], f"left behind: {os.listdir(tmp)}"
 
 
-SAVED_MODELS = os.path.join(FIXTURES, "saved_model")
-
-
-def saved_model_cases():
-    for name, spec in load_json(SAVED_MODELS, "manifest.json")["fixtures"].items():
-        for signature, io in spec["signatures"].items():
-            yield f"saved_model/{name}: .pb of signature {signature} gives TensorFlow's outputs under its keys", (
-                lambda d=os.path.join(SAVED_MODELS, spec["saved_model"]), s=signature, i=io: saved_model_matches(d, s, i)
-            )
-
-
-def saved_model_matches(saved_model, signature, io_name):
-    """Our .pb of one signature, run by TensorFlow, fed and fetched by the
-    signature's keys, against what TensorFlow's loaded signature returned."""
-    io = load_json(saved_model, io_name)
-    with tempfile.TemporaryDirectory() as tmp:
-        run_cli("convert", saved_model, tmp, "--format", "pb", "--signature_name", signature)
-        ours = read_graph(os.path.join(tmp, "model.pb"))
-    ops = {node.op for node in ours.node}
-    assert not ops & {"PartitionedCall", "StatefulPartitionedCall", "ReadVariableOp", "VarHandleOp"}, ops
-    inputs = {name: to_numpy(value) for name, value in io["inputs"].items()}
-    actual = run_graph(ours, inputs, list(io["outputs"]))
-    for name, expected in io["outputs"].items():
-        want = to_numpy(expected)
-        assert actual[name].shape == want.shape, f"{name}: shape {actual[name].shape}, TensorFlow gave {want.shape}"
-        np.testing.assert_allclose(actual[name], want, rtol=1e-4, atol=1e-6, err_msg=f"{signature}: {name}")
-
-
 def main():
     """`parity.py [WORD ...]` runs only the cases whose label holds one of the words."""
     words = sys.argv[1:]
     passed = failed = 0
-    for label, case in [*parity_cases(), *training_cases(), *saved_model_cases(), *tflite_cases(), *tflite_op_cases()]:
+    for label, case in [*parity_cases(), *training_cases(), *tflite_cases(), *tflite_op_cases()]:
         if words and not any(word in label for word in words):
             continue
         try:
