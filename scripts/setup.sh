@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One command from a fresh clone to a built example: installs the npm
 # packages, Python with TensorFlow (for the parity tests), Debian's Chromium
-# (for the browser tests, when this user can install packages), builds the
+# (for the browser tests, when this user can install packages), actionlint
+# (for `npm run lint`'s workflow check, when Go is installed), builds the
 # Rust core and the TypeScript, then builds examples/web — which converts the
 # detector checkpoint in fixtures/ at build time.
 set -euo pipefail
@@ -28,6 +29,13 @@ else
   else
     echo "cannot install chromium (not root, no sudo): the browser tests will report themselves skipped"
   fi
+fi
+
+echo "== actionlint, for the workflow files (.cache/bin)"
+if command -v go >/dev/null 2>&1; then
+  GOBIN="$PWD/.cache/bin" go install github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
+else
+  echo "no Go toolchain: actionlint is not installed, and npm run lint skips the workflow check"
 fi
 
 echo "== build: Rust core (napi-rs) and TypeScript"
