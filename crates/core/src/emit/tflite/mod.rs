@@ -27,7 +27,8 @@
 //! and compiled by planus into `schema_generated.rs` (regenerate with
 //! `crates/core/schema/generate.sh`). planus cannot force the 16-byte
 //! alignment the schema asks of `Buffer.data`, so weights start on 4-byte
-//! boundaries; TensorFlow's interpreter and XNNPACK read them as they are.
+//! boundaries. TensorFlow 2.21's interpreter (XNNPACK, its optimized and its
+//! reference kernels alike) and LiteRT.js 2.5.3 (WASM) read them as they are.
 
 mod check;
 mod fuse;
