@@ -1,14 +1,16 @@
 // SavedModels (fixtures/saved_model/, written by TensorFlow): each signature
 // converted and run by TensorFlow.js against the outputs TensorFlow's loaded
 // signature returned, under the signature's own input and output names.
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { describe, expect, it } from 'vitest'
 
+import { main } from '../src/cli/index.js'
 import { convert, identifySource, inspectSavedModel, isTfModelError } from '../src/native.js'
 import { parseDirectives } from '../src/plugin/directives.js'
 import { resolveModelImport } from '../src/plugin/model-request.js'
+import { buildApp, outDirFor } from './bundlers.js'
 import { type JsonTensor, readJson } from './fixtures.js'
 import { type Backend, loadGraph, maxRelativeError, run, toTensor } from './tfjs-loader.js'
 
@@ -73,5 +75,33 @@ describe('SavedModel sources', () => {
     expect(error.message).toContain('saved_model.pb')
     expect(error.message).toContain('it has "embed" or "serving_default"')
     expect(error.suggestions).toEqual(['serving_default'])
+  })
+})
+
+describe('Keras files', () => {
+  it('an import of a .keras or .h5 file is UNSUPPORTED_FORMAT saying to call model.export, whatever the bundler', async () => {
+    const dir = outDirFor('keras-file')
+    for (const [bundler, name] of [['vite', 'm.keras'], ['esbuild', 'weights.h5'], ['webpack', 'm.keras']] as const) {
+      writeFileSync(join(dir, name), 'PK\u0003\u0004 not really a zip')
+      writeFileSync(join(dir, 'main.js'), `import m from './${name}'\nexport default m\n`)
+      const error = (await buildApp(bundler, dir, join(dir, 'main.js'), join(dir, 'out'), { dts: false, cacheDir: false }).catch((e: Error) => e)) as Error
+      expect(error, bundler).toBeInstanceOf(Error)
+      expect(error.message, bundler).toContain('UNSUPPORTED_FORMAT')
+      expect(error.message, bundler).toContain(`model.export("${name.replace(/\.\w+$/, '')}")`)
+      expect(error.message, bundler).toContain(name)
+      expect(error.message, bundler).not.toMatch(/could not resolve|can't resolve/i)
+    }
+  })
+
+  it('the CLI says the same for a .keras input', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tfmodel-keras-'))
+    writeFileSync(join(dir, 'm.keras'), 'PK')
+    for (const argv of [['convert', join(dir, 'm.keras'), join(dir, 'out')], ['inspect', join(dir, 'm.keras')]]) {
+      const errors: string[] = []
+      const code = await main(argv, () => {}, (line) => errors.push(line))
+      expect(code, argv[0]).not.toBe(0)
+      expect(errors.join('\n'), argv[0]).toContain('UNSUPPORTED_FORMAT')
+      expect(errors.join('\n'), argv[0]).toContain('model.export("m")')
+    }
   })
 })

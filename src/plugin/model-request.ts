@@ -63,11 +63,13 @@ export function resolveModelImport(specifier: string, importer: string | undefin
   const source = onDisk?.source ?? modelSource(candidate)
   if (source) return { source, query }
   // Written as a model (spelled like one, or with a directive only we take) but
-  // absent: name the models nearby rather than leave the bundler's "could not
-  // resolve". Only for relative imports: Vite also resolves the absolute paths
-  // of watched files, and a training loop deletes old checkpoints.
+  // absent, or spelled like one and no model (a Keras file): the core's error
+  // names the models nearby or says what to do, rather than leave the
+  // bundler's "could not resolve". Only for relative imports: Vite also
+  // resolves the absolute paths of watched files, and a training loop deletes
+  // old checkpoints.
   const written = path.startsWith('.') && (looksLikeModel(path) || hasOwnDirective(query))
-  if (written && !existsSync(candidate)) requireSource(candidate)
+  if (written && (!existsSync(candidate) || looksLikeModel(path))) requireSource(candidate)
   return undefined
 }
 

@@ -71,15 +71,49 @@ pub fn identify(path: &Path) -> Option<(SourceKind, PathBuf)> {
 }
 
 /// Whether `path` is written as a model file would be (`.ckpt`, `.ckpt-N`, a
-/// checkpoint file's suffix, a graph file), whether or not it exists.
+/// checkpoint file's suffix, a graph file, a Keras file), whether or not it exists.
 pub fn looks_like_model(path: &Path) -> bool {
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     is_graph_file(path)
+        || is_keras_file(path)
         || strip_checkpoint_suffix(path) != path
         || name.ends_with(".ckpt")
         || name
             .rsplit_once(".ckpt-")
             .is_some_and(|(_, step)| !step.is_empty() && step.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// Keras's own files. They hold a layers model, not a graph; Keras 3 writes the
+/// graph (a SavedModel) with `model.export(dir)`.
+const KERAS_EXTENSIONS: [&str; 3] = ["keras", "h5", "hdf5"];
+
+fn is_keras_file(path: &Path) -> bool {
+    path.extension().and_then(|e| e.to_str()).is_some_and(|e| KERAS_EXTENSIONS.contains(&e))
+}
+
+/// The error for a model import or input that [`identify`] finds no model in:
+/// for a Keras file, how to get a SavedModel from it; for a V1 checkpoint, why
+/// it is not read; else [`missing`].
+pub fn unresolved(path: &Path) -> Error {
+    if path.is_file() && is_keras_file(path) {
+        let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        return Error::new(
+            ErrorKind::UnsupportedFormat,
+            format!(
+                "a Keras model file holds layers, not a TensorFlow graph; in Python, call \
+                 model.export(\"{stem}\") (Keras 3) and import that SavedModel directory instead"
+            ),
+        )
+        .in_file(path);
+    }
+    if path.is_file() {
+        if let Err(error) = resolve_checkpoint(path) {
+            if error.kind == ErrorKind::UnsupportedFormat {
+                return error;
+            }
+        }
+    }
+    missing(path)
 }
 
 /// The error for a model import that names nothing on disk: FILE_NOT_FOUND,
@@ -174,6 +208,9 @@ pub fn resolve_checkpoint(path: &Path) -> Result<(PathBuf, Option<PathBuf>)> {
         let state_file = path.join(STATE_FILE);
         let prefix = newest_checkpoint(path)?;
         return Ok((prefix, state_file.is_file().then_some(state_file)));
+    }
+    if is_keras_file(path) {
+        return Err(unresolved(path));
     }
     let prefix = strip_checkpoint_suffix(path);
     if with_suffix(&prefix, ".index").is_file() {
@@ -335,6 +372,28 @@ mod tests {
         for name in ["m/logo", "style.css", "model.ckpt-", "model.ckpt-x", "train"] {
             assert!(!looks_like_model(Path::new(name)), "{name}");
         }
+    }
+
+    #[test]
+    fn a_keras_file_says_to_export_a_saved_model() {
+        let scratch = tempfile::tempdir().unwrap();
+        for name in ["m.keras", "weights.h5"] {
+            let path = scratch.path().join(name);
+            assert!(looks_like_model(&path), "{name}");
+            std::fs::write(&path, "PK").unwrap();
+            assert_eq!(identify(&path), None, "{name}");
+            for error in [unresolved(&path), resolve(&path, None).unwrap_err(), resolve_checkpoint(&path).unwrap_err()]
+            {
+                assert_eq!(error.code(), "UNSUPPORTED_FORMAT", "{name}");
+                assert_eq!(error.file.as_deref(), Some(path.as_path()));
+                assert!(error.message.contains("model.export(\""), "{}", error.message);
+            }
+        }
+        // Absent, it is a missing file like any other.
+        assert_eq!(unresolved(&scratch.path().join("other.keras")).code(), "FILE_NOT_FOUND");
+        // A single-file V1 checkpoint says so rather than "no model here".
+        std::fs::write(scratch.path().join("old.ckpt"), "x").unwrap();
+        assert!(unresolved(&scratch.path().join("old.ckpt")).message.contains("V1 checkpoint"));
     }
 
     #[test]

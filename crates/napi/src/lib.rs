@@ -596,17 +596,18 @@ pub fn identify_source(path: String) -> Option<IdentifiedSource> {
 }
 
 /// Whether `path` is spelled as a model file would be (`.ckpt`, `.pb`, a
-/// checkpoint file's suffix), whether or not it exists.
+/// checkpoint file's suffix, `.keras`), whether or not it exists.
 #[napi]
 pub fn looks_like_model(path: String) -> bool {
     source::looks_like_model(Path::new(&path))
 }
 
-/// What `path` names; for no model, the core's FILE_NOT_FOUND error suggesting
-/// the model sources beside it (an import that meant a model but misspelled it).
+/// What `path` names; for no model, the core's error: FILE_NOT_FOUND suggesting
+/// the model sources beside it (an import that meant a model but misspelled
+/// it), or UNSUPPORTED_FORMAT for a Keras file or a V1 checkpoint.
 #[napi]
 pub fn require_source(env: Env, path: String) -> napi::Result<IdentifiedSource> {
-    identify_source(path.clone()).ok_or_else(|| js_error(&env, &source::missing(Path::new(&path))))
+    identify_source(path.clone()).ok_or_else(|| js_error(&env, &source::unresolved(Path::new(&path))))
 }
 
 /// The files a model import is read from, as one resolution.
