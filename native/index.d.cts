@@ -213,7 +213,7 @@ export declare function inspectSavedModel(dir: string): Promise<SavedModelInfo>
 
 /**
  * Whether `path` is spelled as a model file would be (`.ckpt`, `.pb`, a
- * checkpoint file's suffix), whether or not it exists.
+ * checkpoint file's suffix, `.keras`), whether or not it exists.
  */
 export declare function looksLikeModel(path: string): boolean
 
@@ -232,6 +232,16 @@ export interface ModelFilesJs {
 }
 
 export declare function modelFilesOf(source: string, graph?: string | undefined | null): Promise<ModelFilesJs>
+
+/** A tensor's place in `_CHECKPOINTABLE_OBJECT_GRAPH`. */
+export interface ObjectPathJs {
+  /** Attribute names from the root object, `/`-joined (`model/first/w`). */
+  path: string
+  /** The object's attribute holding the tensor (`VARIABLE_VALUE`). */
+  attribute: string
+  /** The value's name in Python (a `tf.Variable`'s), which objects may share. */
+  fullName: string
+}
 
 /** Rewrites a frozen graph file for inference, like TensorFlow's `optimize_for_inference`. */
 export declare function optimize(request: OptimizeRequest): Promise<OptimizeResult>
@@ -299,8 +309,9 @@ export declare const enum QuantizeModeName {
 export declare function readTensor(source: string, name: string): Promise<TensorValue>
 
 /**
- * What `path` names; for no model, the core's FILE_NOT_FOUND error suggesting
- * the model sources beside it (an import that meant a model but misspelled it).
+ * What `path` names; for no model, the core's error: FILE_NOT_FOUND suggesting
+ * the model sources beside it (an import that meant a model but misspelled
+ * it), or UNSUPPORTED_FORMAT for a Keras file or a V1 checkpoint.
  */
 export declare function requireSource(path: string): IdentifiedSource
 
@@ -347,6 +358,8 @@ export interface TensorEntry {
   /** Bytes stored in the checkpoint. */
   bytes: number
   partitioned: boolean
+  /** Where an object-based checkpoint's object graph puts this tensor. */
+  object?: ObjectPathJs
 }
 
 export interface TensorQuantization {

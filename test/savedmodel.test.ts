@@ -17,7 +17,7 @@ import { type Backend, loadGraph, maxRelativeError, run, toTensor } from './tfjs
 const SAVED_MODELS = resolve(import.meta.dirname, '../fixtures/saved_model')
 
 interface SavedModelManifest {
-  fixtures: Record<string, { saved_model: string; signatures: Record<string, string> }>
+  fixtures: Record<string, { saved_model: string; signatures: Record<string, string>; checkpoints?: { dir: string; io: Record<string, string> } }>
 }
 
 interface IoFile {
@@ -103,5 +103,76 @@ describe('Keras files', () => {
       expect(errors.join('\n'), argv[0]).toContain('UNSUPPORTED_FORMAT')
       expect(errors.join('\n'), argv[0]).toContain('model.export("m")')
     }
+  })
+})
+
+// fixtures/saved_model/checkpointed: a SavedModel exported before training
+// and a CheckpointManager directory of three later steps. Both Dense objects
+// name their variables "w" and "b": only the object graphs tell them apart.
+const checkpointed = manifest.fixtures.checkpointed!
+const exported = join(SAVED_MODELS, checkpointed.saved_model)
+const trainDir = join(SAVED_MODELS, checkpointed.checkpoints!.dir)
+const steps = Object.entries(checkpointed.checkpoints!.io)
+
+async function expectTensorFlowOutputs(modelJson: string, ioFile: string): Promise<void> {
+  const io = readJson<IoFile>(ioFile)
+  const { model } = await loadGraph(modelJson, 'cpu')
+  const outputs = await run(model, io.inputs, Object.keys(io.outputs))
+  for (const [output, expected] of Object.entries(io.outputs)) {
+    const want = toTensor(expected).dataSync()
+    expect(outputs[output]!.length, output).toBe(want.length)
+    expect(maxRelativeError(outputs[output]!, want as ArrayLike<number>), `${ioFile}: ${output}`).toBeLessThan(1e-4)
+  }
+  model.dispose()
+}
+
+describe('a SavedModel paired with a newer object-based checkpoint', () => {
+  it.each(steps)('%s: the SavedModel\'s graph with the checkpoint\'s values matches TensorFlow', async (step, io) => {
+    const out = mkdtempSync(join(tmpdir(), `tfmodel-paired-${step}-`))
+    const result = await convert({ source: join(trainDir, step), inputGraph: exported, outputDir: out })
+    expect(result.signature.inputs.map((i) => i.name)).toEqual(['x'])
+    expect(result.signature.outputs.map((o) => o.name)).toEqual(['y'])
+    await expectTensorFlowOutputs(join(out, 'model.json'), join(SAVED_MODELS, io))
+  })
+
+  it('the training directory means its newest checkpoint, and differs from the SavedModel\'s own values', async () => {
+    const [newest, io] = steps.at(-1)!
+    const out = mkdtempSync(join(tmpdir(), 'tfmodel-paired-dir-'))
+    await convert({ source: trainDir, inputGraph: exported, outputDir: out })
+    await expectTensorFlowOutputs(join(out, 'model.json'), join(SAVED_MODELS, io))
+    expect(newest).toBe('ckpt-3')
+    // The export's own (untrained) outputs are far from the trained ones, so
+    // the check above could not pass on the SavedModel's variables.
+    const own = readJson<IoFile>(join(exported, 'io.json')).outputs.y!
+    const trained = readJson<IoFile>(join(SAVED_MODELS, io)).outputs.y!
+    expect(maxRelativeError(toTensor(own).dataSync() as ArrayLike<number>, toTensor(trained).dataSync() as ArrayLike<number>)).toBeGreaterThan(0.05)
+  })
+
+  it('the CLI takes the SavedModel as --input_graph beside the checkpoint', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'tfmodel-paired-cli-'))
+    const lines: string[] = []
+    expect(await main(['convert', trainDir, out, '--input_graph', exported], (l) => lines.push(l), (l) => lines.push(l))).toBe(0)
+    await expectTensorFlowOutputs(join(out, 'model.json'), join(SAVED_MODELS, steps.at(-1)![1]))
+  })
+
+  it('inspect shows each tensor\'s object path, telling apart the variables that share a name', async () => {
+    const lines: string[] = []
+    expect(await main(['inspect', trainDir], (l) => lines.push(l))).toBe(0)
+    const row = (key: string) => lines.find((l) => l.startsWith(`${key} `)) ?? ''
+    expect(row('model/first/w/.ATTRIBUTES/VARIABLE_VALUE')).toMatch(/float32\s+\[4,4\]\s+64 B\s+object model\/first\/w \("w"\)$/)
+    expect(row('model/second/w/.ATTRIBUTES/VARIABLE_VALUE')).toMatch(/object model\/second\/w \("w"\)$/)
+    expect(row('save_counter/.ATTRIBUTES/VARIABLE_VALUE')).toMatch(/object save_counter/)
+    expect(row('_CHECKPOINTABLE_OBJECT_GRAPH')).not.toContain('object')
+    expect(lines.at(-1) ?? '').toContain(join(trainDir, 'ckpt-3'))
+  })
+
+  it('a name-based (TF1) checkpoint cannot be matched to the SavedModel: VARIABLE_MISSING naming the checkpoint', async () => {
+    const tf1 = resolve(import.meta.dirname, '../fixtures/convnet/model.ckpt')
+    const error = await convert({ source: tf1, inputGraph: exported }).catch((e: unknown) => e)
+    expect(isTfModelError(error)).toBe(true)
+    if (!isTfModelError(error)) return
+    expect(error.code).toBe('VARIABLE_MISSING')
+    expect(error.message).toContain('model.ckpt.index')
+    expect(error.message).toContain('_CHECKPOINTABLE_OBJECT_GRAPH')
   })
 })

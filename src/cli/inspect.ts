@@ -1,6 +1,6 @@
 // `tfmodel inspect`: TensorFlow's `inspect_checkpoint`, and for a SavedModel
 // what `saved_model_cli show --all` prints.
-import { identifySource, inferOutputs, inspect, inspectSavedModel, isTfModelError, readTensor } from '../native.js'
+import { type CheckpointInfo, identifySource, inferOutputs, inspect, inspectSavedModel, isTfModelError, readTensor } from '../native.js'
 import { UsageError } from './args.js'
 import { defineCommand } from './command.js'
 import { inferenceLines } from './report.js'
@@ -47,10 +47,12 @@ export const runInspect = defineCommand({
       return 0
     }
     const rows = info.tensors.map((t) => [t.name, t.dtype, `[${t.shape.join(',')}]`, `${t.bytes}`])
-    const widths = [0, 1, 2].map((c) => Math.max(...rows.map((r) => r[c]!.length), 0))
-    for (const row of rows) {
-      out(`${row[0]!.padEnd(widths[0]!)}  ${row[1]!.padEnd(widths[1]!)}  ${row[2]!.padEnd(widths[2]!)}  ${row[3]} B`)
-    }
+    const widths = [0, 1, 2, 3].map((c) => Math.max(...rows.map((r) => r[c]!.length), 0))
+    info.tensors.forEach((tensor, i) => {
+      const row = rows[i]!
+      const line = `${row[0]!.padEnd(widths[0]!)}  ${row[1]!.padEnd(widths[1]!)}  ${row[2]!.padEnd(widths[2]!)}  ${row[3]} B`
+      out(tensor.object ? `${line.padEnd(line.length + widths[3]! - row[3]!.length)}  ${objectText(tensor.object)}` : line)
+    })
     const total = info.tensors.reduce((sum, t) => sum + t.bytes, 0)
     out(`# ${info.tensors.length} tensors, ${total} bytes, in ${info.prefix}`)
     for (const line of await outputLines(source)) out(`# ${line}`)
@@ -72,10 +74,20 @@ async function inspectSavedModelDir(dir: string, json: boolean, out: (line: stri
       for (const t of tensors) out(`  ${side.padEnd(6)}  ${t.key}: ${t.dtype} ${shape(t.shape)}  (${t.tensor})`)
     }
   }
-  for (const v of info.variables) out(`${v.name}  ${v.dtype}  [${v.shape.join(',')}]  ${v.bytes} B`)
+  for (const v of info.variables) out(`${v.name}  ${v.dtype}  [${v.shape.join(',')}]  ${v.bytes} B${v.object ? `  ${objectText(v.object)}` : ''}`)
   const total = info.variables.reduce((sum, v) => sum + v.bytes, 0)
   out(`# ${info.signatures.length} signatures, ${info.variables.length} variables (${total} bytes), in ${info.graphFile}`)
   return 0
+}
+
+/** An object-based checkpoint's tensor as the object graph places it: the
+ * object's path from the root, and the name the value had in Python (which
+ * two objects' variables may share: only the path tells them apart). */
+type ObjectPath = NonNullable<CheckpointInfo['tensors'][number]['object']>
+
+function objectText(object: ObjectPath): string {
+  const attribute = object.attribute === 'VARIABLE_VALUE' ? '' : ` .${object.attribute}`
+  return `object ${object.path || '(root)'}${attribute}${object.fullName ? ` (${JSON.stringify(object.fullName)})` : ''}`
 }
 
 /** The outputs a conversion would infer, when the checkpoint has a graph beside it. */

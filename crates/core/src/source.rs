@@ -157,7 +157,9 @@ fn sources_in(dir: &Path) -> Vec<String> {
     names
 }
 
-/// Resolves `path` (and an optional graph to pair with a checkpoint).
+/// Resolves `path` (and an optional graph to pair with a checkpoint: a
+/// GraphDef file, or a SavedModel directory whose graph an object-based
+/// checkpoint's values go into).
 pub fn resolve(path: &Path, graph: Option<&Path>) -> Result<Source> {
     let mut source = Source::default();
     if path.is_dir() && crate::savedmodel::graph_file(path).is_some() {
@@ -172,9 +174,17 @@ pub fn resolve(path: &Path, graph: Option<&Path>) -> Result<Source> {
         source.checkpoint = Some(prefix);
         source.state_file = state_file;
     }
-    if let Some(graph) = graph {
-        require_file(graph)?;
-        source.graph = Some(graph.to_path_buf());
+    // A SavedModel as the graph of a (newer, object-based) checkpoint: its
+    // signatures and functions, the checkpoint's values.
+    match graph {
+        Some(graph) if graph.is_dir() && crate::savedmodel::graph_file(graph).is_some() => {
+            source.saved_model = Some(graph.to_path_buf());
+        }
+        Some(graph) => {
+            require_file(graph)?;
+            source.graph = Some(graph.to_path_buf());
+        }
+        None => {}
     }
     Ok(source)
 }
@@ -186,9 +196,12 @@ impl Source {
         let mut files: Vec<PathBuf> = Vec::new();
         if let Some(dir) = &self.saved_model {
             files.extend(crate::savedmodel::graph_file(dir));
+            // Paired with a checkpoint, the SavedModel's own values are not read.
             let variables = crate::savedmodel::variables_prefix(dir);
-            files.push(with_suffix(&variables, ".index"));
-            files.extend(data_files(&variables)?);
+            if self.checkpoint.is_none() && with_suffix(&variables, ".index").is_file() {
+                files.push(with_suffix(&variables, ".index"));
+                files.extend(data_files(&variables)?);
+            }
         }
         files.extend(self.graph.iter().cloned());
         files.extend(self.meta_graph.iter().cloned());

@@ -150,3 +150,44 @@ fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+#[test]
+fn a_paired_checkpoint_is_matched_through_both_object_graphs() {
+    // Both Dense objects name their variables "w" and "b"; each variable must
+    // get the entry of its own object: the SavedModel's own bundle keys it
+    // `first/w/...`, the training checkpoint (the model under "model")
+    // `model/first/w/...`.
+    let dir = saved_model("checkpointed/saved_model");
+    let newest = saved_model("checkpointed/train/ckpt-3");
+    let own = savedmodel::prepare(&dir, None, None).unwrap().checkpoint_keys;
+    let checkpoint = tfmodel_core::checkpoint::Checkpoint::open(&newest).unwrap();
+    let paired = savedmodel::prepare(&dir, None, Some(checkpoint)).unwrap().checkpoint_keys;
+    assert_eq!(own.len(), 4, "{own:?}");
+    assert_eq!(own.keys().collect::<Vec<_>>(), paired.keys().collect::<Vec<_>>());
+    for (node, key) in &own {
+        assert_eq!(paired[node], format!("model/{key}"), "{node}");
+    }
+    let mut keys: Vec<&str> = paired.values().map(String::as_str).collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            "model/first/b/.ATTRIBUTES/VARIABLE_VALUE",
+            "model/first/w/.ATTRIBUTES/VARIABLE_VALUE",
+            "model/second/b/.ATTRIBUTES/VARIABLE_VALUE",
+            "model/second/w/.ATTRIBUTES/VARIABLE_VALUE"
+        ]
+    );
+}
+
+#[test]
+fn a_checkpoint_directory_with_a_saved_model_as_its_graph() {
+    let train = saved_model("checkpointed/train");
+    let found = source::resolve(&train, Some(&saved_model("checkpointed/saved_model"))).unwrap();
+    assert_eq!(found.checkpoint, Some(train.join("ckpt-3")));
+    assert_eq!(found.saved_model, Some(saved_model("checkpointed/saved_model")));
+    // The SavedModel's own values are not read, so not watched.
+    let files = found.files().unwrap();
+    assert!(files.iter().all(|f| !f.to_string_lossy().contains("variables")), "{files:?}");
+    assert!(files.contains(&train.join("checkpoint")));
+}

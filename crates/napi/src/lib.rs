@@ -7,13 +7,14 @@
 //! (field declarations with their docs, which become the generated `.d.cts`),
 //! grouped by tool in the order the README lists them.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use napi::bindgen_prelude::JsObjectValue;
 use napi::bindgen_prelude::{AsyncTask, Buffer};
 use napi::{Env, JsValue, Status, Task};
 use napi_derive::napi;
-use tfmodel_core::checkpoint::Checkpoint;
+use tfmodel_core::checkpoint::{objects, Checkpoint};
 use tfmodel_core::freeze::InferredOutputs;
 use tfmodel_core::optimize::OptimizedGraph;
 use tfmodel_core::pipeline::{self as core, Converted, FreezeOutcome, ModelFlags};
@@ -95,6 +96,28 @@ pub struct TensorEntry {
     /// Bytes stored in the checkpoint.
     pub bytes: i64,
     pub partitioned: bool,
+    /// Where an object-based checkpoint's object graph puts this tensor.
+    pub object: Option<ObjectPathJs>,
+}
+
+/// A tensor's place in `_CHECKPOINTABLE_OBJECT_GRAPH`.
+#[napi(object)]
+pub struct ObjectPathJs {
+    /// Attribute names from the root object, `/`-joined (`model/first/w`).
+    pub path: String,
+    /// The object's attribute holding the tensor (`VARIABLE_VALUE`).
+    pub attribute: String,
+    /// The value's name in Python (a `tf.Variable`'s), which objects may share.
+    pub full_name: String,
+}
+
+/// Checkpoint key → object path, empty for a name-based checkpoint.
+fn object_paths(checkpoint: &Checkpoint) -> CoreResult<BTreeMap<String, ObjectPathJs>> {
+    let Some(graph) = objects::object_graph(checkpoint)? else { return Ok(BTreeMap::new()) };
+    Ok(objects::object_paths(&graph)
+        .into_iter()
+        .map(|(key, o)| (key, ObjectPathJs { path: o.path, attribute: o.attribute, full_name: o.full_name }))
+        .collect())
 }
 
 #[napi(object)]
@@ -115,6 +138,7 @@ pub fn inspect(source: String) -> AsyncTask<Job<CheckpointInfo, CheckpointInfo>>
             let checkpoint = open_checkpoint(&source)?;
             let mut files = vec![path_string(&checkpoint.index_path())];
             files.extend(checkpoint.data_paths().iter().map(|p| path_string(p)));
+            let mut paths = object_paths(&checkpoint)?;
             let tensors = checkpoint
                 .tensors()
                 .map(|t| TensorEntry {
@@ -123,6 +147,7 @@ pub fn inspect(source: String) -> AsyncTask<Job<CheckpointInfo, CheckpointInfo>>
                     shape: t.shape.clone(),
                     bytes: t.size as i64,
                     partitioned: t.partitioned,
+                    object: paths.remove(&t.name),
                 })
                 .collect();
             Ok(CheckpointInfo { prefix: path_string(checkpoint.prefix()), files, tensors })
@@ -184,12 +209,17 @@ pub fn inspect_saved_model(dir: String) -> AsyncTask<Job<SavedModelInfo, SavedMo
                 .collect();
             let sizes =
                 |key: &str| model.checkpoint.as_ref().and_then(|c| c.get(key)).map(|t| (t.size as i64, t.partitioned));
+            let mut paths = match &model.checkpoint {
+                Some(checkpoint) => object_paths(checkpoint)?,
+                None => BTreeMap::new(),
+            };
             let variables = model
                 .variables()
                 .into_iter()
                 .map(|v| {
                     let (bytes, partitioned) = sizes(&v.checkpoint_key).unwrap_or_default();
                     TensorEntry {
+                        object: paths.remove(&v.checkpoint_key),
                         name: v.checkpoint_key,
                         dtype: dtype::name(v.dtype).to_string(),
                         shape: v.shape,

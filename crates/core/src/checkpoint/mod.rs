@@ -6,6 +6,7 @@
 
 mod bundle;
 pub mod crc;
+pub mod objects;
 pub mod slice;
 pub mod table;
 

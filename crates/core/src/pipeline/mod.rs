@@ -101,7 +101,7 @@ pub fn load(files: &ModelFiles) -> Result<LoadedModel> {
 /// Loads and freezes; graph-level errors name the graph file.
 pub fn freeze(files: &ModelFiles, options: &FreezeOptions) -> Result<FrozenGraph> {
     if let Some(dir) = &files.saved_model {
-        return freeze_saved_model(dir, files.signature_name.as_deref(), options);
+        return freeze_saved_model(dir, files, options);
     }
     let model = load(files)?;
     let graph_file = model.graph_file.clone();
@@ -110,9 +110,14 @@ pub fn freeze(files: &ModelFiles, options: &FreezeOptions) -> Result<FrozenGraph
 }
 
 /// A SavedModel signature frozen: its outputs (named by their keys) unless
-/// others are named, its captured variables keyed through the object graph.
-fn freeze_saved_model(dir: &Path, signature: Option<&str>, options: &FreezeOptions) -> Result<FrozenGraph> {
-    let prepared = savedmodel::prepare(dir, signature)?;
+/// others are named, its captured variables keyed through the object graph,
+/// valued from `input_checkpoint` when one is paired, else from `variables/`.
+fn freeze_saved_model(dir: &Path, files: &ModelFiles, options: &FreezeOptions) -> Result<FrozenGraph> {
+    let checkpoint = match &files.input_checkpoint {
+        Some(path) => Some(Checkpoint::open(source::resolve_checkpoint(path)?.0)?),
+        None => None,
+    };
+    let prepared = savedmodel::prepare(dir, files.signature_name.as_deref(), checkpoint)?;
     let mut options = options.clone();
     if options.output_node_names.is_empty() {
         options.output_node_names = prepared.outputs.clone();

@@ -158,7 +158,7 @@ impl SavedModelDir {
         let Some(checkpoint) = &self.checkpoint else { return Vec::new() };
         checkpoint
             .tensors()
-            .filter(|t| t.name != object_graph::OBJECT_GRAPH_KEY)
+            .filter(|t| t.name != crate::checkpoint::objects::OBJECT_GRAPH_KEY)
             .map(|t| VariableInfo { checkpoint_key: t.name.clone(), dtype: t.dtype, shape: t.shape.clone() })
             .collect()
     }
@@ -182,9 +182,12 @@ pub struct Prepared {
 }
 
 /// Picks signature `name` (default [`DEFAULT_SIGNATURE`]) of the SavedModel
-/// in `dir` and makes its graph one the freezer takes.
-pub fn prepare(dir: &Path, name: Option<&str>) -> Result<Prepared> {
+/// in `dir` and makes its graph one the freezer takes. `paired`: an
+/// object-based checkpoint of the same model whose values replace the
+/// SavedModel's own (a training run that went on after the export).
+pub fn prepare(dir: &Path, name: Option<&str>, paired: Option<Checkpoint>) -> Result<Prepared> {
     let SavedModelDir { graph_file, mut meta, checkpoint, .. } = read(dir)?;
+    let checkpoint = paired.or(checkpoint);
     let mut graph = meta.graph_def.take().unwrap_or_default();
     let name = name.unwrap_or(DEFAULT_SIGNATURE);
     let bound = signature::bind(&mut graph, &meta, name).map_err(|e| e.or_file(&graph_file))?;

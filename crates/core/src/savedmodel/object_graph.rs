@@ -7,17 +7,12 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
-use prost::Message;
-
+use crate::checkpoint::objects::{self, OBJECT_GRAPH_KEY};
 use crate::checkpoint::Checkpoint;
 use crate::error::{Error, ErrorKind, Result};
 use crate::graph::{self, attr, index_by_name};
 use crate::names::node_of;
 use crate::proto::{attr_value, saved_object, GraphDef, SavedObjectGraph, TrackableObjectGraph};
-use crate::tensor::TensorData;
-
-/// The bundle entry holding the serialized `TrackableObjectGraph`.
-pub(super) const OBJECT_GRAPH_KEY: &str = "_CHECKPOINTABLE_OBJECT_GRAPH";
 
 /// The attribute of a variable's trackable node that holds its value.
 const VARIABLE_VALUE: &str = "VARIABLE_VALUE";
@@ -67,12 +62,57 @@ pub(super) fn variable_keys(
 }
 
 /// SavedObjectGraph node id → checkpoint key, for every variable both graphs
-/// reach from their roots through children of the same names.
+/// reach through children of the same names. The SavedModel's own variables
+/// mirror its object graph from the root; a training checkpoint
+/// (`tf.train.Checkpoint(model=net, optimizer=...)`) holds the model one level
+/// down, under a name of the user's choosing, so each child of its root is
+/// tried as well and the one matching the most variables wins.
 fn checkpoint_keys(objects: &SavedObjectGraph, checkpoint: &Checkpoint) -> Result<HashMap<i32, String>> {
     let trackable = trackable_graph(checkpoint)?;
+    let roots = std::iter::once((String::new(), 0)).chain(
+        trackable
+            .nodes
+            .first()
+            .into_iter()
+            .flat_map(|root| root.children.iter().map(|c| (c.local_name.clone(), c.node_id))),
+    );
+    let mut best: Vec<(String, i32, HashMap<i32, String>)> = Vec::new();
+    for (name, root) in roots {
+        let keys = matched_keys(objects, &trackable, root);
+        match best.first().map(|(_, _, b)| b.len()) {
+            Some(count) if keys.len() < count => {}
+            Some(count) if keys.len() == count => best.push((name, root, keys)),
+            _ => best = vec![(name, root, keys)],
+        }
+    }
+    // Two objects holding the same structure (a model and its moving-average
+    // copy): which one is meant cannot be guessed.
+    let distinct: Vec<&(String, i32, HashMap<i32, String>)> =
+        best.iter().filter(|(_, root, _)| *root != best[0].1).collect();
+    if !distinct.is_empty() && !best[0].2.is_empty() {
+        let names: Vec<String> = best.iter().map(|(name, _, _)| name.clone()).collect();
+        return Err(Error::new(
+            ErrorKind::InvalidArgument,
+            format!(
+                "the checkpoint holds the model's variables under {} alike; save the model alone or under one name",
+                crate::error::quoted_list(&names)
+            ),
+        )
+        .in_file(checkpoint.index_path()));
+    }
+    Ok(best.into_iter().next().map(|(_, _, keys)| keys).unwrap_or_default())
+}
+
+/// The walk of [`checkpoint_keys`] from the SavedModel's root and the
+/// trackable node `tracked_root`.
+fn matched_keys(
+    objects: &SavedObjectGraph,
+    trackable: &TrackableObjectGraph,
+    tracked_root: i32,
+) -> HashMap<i32, String> {
     let mut keys = HashMap::new();
     let mut matched: HashMap<i32, i32> = HashMap::new();
-    let mut queue = VecDeque::from([(0i32, 0i32)]);
+    let mut queue = VecDeque::from([(0i32, tracked_root)]);
     while let Some((saved, tracked)) = queue.pop_front() {
         if matched.insert(saved, tracked).is_some() {
             continue;
@@ -82,7 +122,8 @@ fn checkpoint_keys(objects: &SavedObjectGraph, checkpoint: &Checkpoint) -> Resul
         else {
             continue;
         };
-        if let Some(value) = tracked_node.attributes.iter().find(|a| a.name == VARIABLE_VALUE) {
+        let is_variable = matches!(saved_node.kind, Some(saved_object::Kind::Variable(_)));
+        if let Some(value) = tracked_node.attributes.iter().find(|a| a.name == VARIABLE_VALUE).filter(|_| is_variable) {
             keys.insert(saved, value.checkpoint_key.clone());
         }
         for child in &saved_node.children {
@@ -91,18 +132,18 @@ fn checkpoint_keys(objects: &SavedObjectGraph, checkpoint: &Checkpoint) -> Resul
             }
         }
     }
-    Ok(keys)
+    keys
 }
 
 fn trackable_graph(checkpoint: &Checkpoint) -> Result<TrackableObjectGraph> {
-    let invalid = |why: String| Error::new(ErrorKind::IndexCorrupt, why).in_file(checkpoint.index_path());
-    if checkpoint.get(OBJECT_GRAPH_KEY).is_none() {
-        return Err(invalid(format!("the SavedModel's variables hold no {OBJECT_GRAPH_KEY} entry")));
-    }
-    let tensor = checkpoint.read(OBJECT_GRAPH_KEY)?;
-    let bytes = match &tensor.data {
-        TensorData::Strings(items) if items.len() == 1 => items[0].clone(),
-        _ => return Err(invalid(format!("{OBJECT_GRAPH_KEY} is not one string"))),
-    };
-    TrackableObjectGraph::decode(bytes).map_err(|e| invalid(format!("{OBJECT_GRAPH_KEY} does not parse: {e}")))
+    objects::object_graph(checkpoint)?.ok_or_else(|| {
+        Error::new(
+            ErrorKind::VariableMissing,
+            format!(
+                "the checkpoint holds no {OBJECT_GRAPH_KEY} entry (a TF1 Saver wrote it, not tf.train.Checkpoint), \
+                 so its values cannot be matched to the SavedModel's objects"
+            ),
+        )
+        .in_file(checkpoint.index_path())
+    })
 }
