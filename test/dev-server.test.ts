@@ -3,7 +3,7 @@
 // (written the way TensorFlow writes one: data first, state file last) is
 // converted and pushed over HMR; a broken one shows an error while the last
 // good model stays served.
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs'
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { AddressInfo } from 'node:net'
@@ -226,3 +226,100 @@ describe('vite dev', () => {
 function isUpdate(message: HmrMessage): boolean {
   return message.type === 'custom' && message.event === 'tfmodel:update'
 }
+
+// TF2: a SavedModel exported once, and a training loop whose
+// tf.train.CheckpointManager keeps writing `ckpt-N` plus its state file
+// (fixtures/saved_model/checkpointed). The import names the training
+// directory; the models option pairs it with the SavedModel as its graph.
+describe('vite dev, a TF2 training loop (CheckpointManager beside a SavedModel)', () => {
+  const fixture = join(fixturesDir, 'saved_model', 'checkpointed')
+  const stepIo = (step: number) =>
+    readJson<{ inputs: Record<string, JsonTensor>; outputs: Record<string, JsonTensor> }>(join(fixture, `io_ckpt-${step}.json`))
+  let server: ViteDevServer
+  let base: string
+  let socket: WebSocket
+  const messages: HmrMessage[] = []
+  let modelDir: string
+
+  /** Copies `ckpt-<step>` as CheckpointManager writes it: the data, the index, then the state file. */
+  function saveStep(step: number): void {
+    for (const suffix of ['.data-00000-of-00001', '.index']) {
+      copyFileSync(join(fixture, 'train', `ckpt-${step}${suffix}`), join(modelDir, `ckpt-${step}${suffix}`))
+    }
+    writeFileSync(join(modelDir, 'checkpoint'), `model_checkpoint_path: "ckpt-${step}"\nall_model_checkpoint_paths: "ckpt-${step}"\n`)
+  }
+
+  beforeAll(async () => {
+    const appDir = outDirFor('dev-tf2')
+    cpSync(join(fixture, 'saved_model'), join(appDir, 'export'), { recursive: true })
+    modelDir = join(appDir, 'train')
+    mkdirSync(modelDir)
+    saveStep(1)
+    writeFileSync(join(appDir, 'index.html'), '<script type="module" src="/main.js"></script>\n')
+    writeFileSync(join(appDir, 'main.js'), "import model from './train'\nexport default model\n")
+    const { createServer } = await import('vite')
+    const { default: tfmodel } = await import('../src/vite.js')
+    server = await createServer({
+      root: appDir,
+      configFile: false,
+      logLevel: 'silent',
+      plugins: [tfmodel({ cacheDir: mkdtempSync(join(tmpdir(), 'tfmodel-cache-')), dts: false, models: [{ include: 'train', graph: 'export' }] })],
+      server: { host: '127.0.0.1', port: 0, strictPort: false },
+    })
+    await server.listen()
+    base = `http://127.0.0.1:${(server.httpServer!.address() as AddressInfo).port}`
+    socket = new WebSocket(base.replace('http', 'ws'), 'vite-hmr')
+    socket.on('message', (data) => messages.push(JSON.parse(data.toString()) as HmrMessage))
+    await new Promise((resolve) => socket.once('open', resolve))
+  })
+
+  afterAll(async () => {
+    socket?.close()
+    await server?.close()
+  })
+
+  async function text(path: string): Promise<string> {
+    const response = await fetch(new URL(path, base))
+    expect(response.status, path).toBe(200)
+    return response.text()
+  }
+
+  /** The served model at `url`, run by TF.js on step `step`'s inputs: its max relative error against TensorFlow's y. */
+  async function errorAgainst(url: string, step: number): Promise<number> {
+    const dir = mkdtempSync(join(tmpdir(), 'tfmodel-served-tf2-'))
+    const json = JSON.parse(await text(url)) as { weightsManifest: { paths: string[] }[] }
+    writeFileSync(join(dir, 'model.json'), JSON.stringify(json))
+    for (const path of json.weightsManifest[0]!.paths) {
+      writeFileSync(join(dir, path), Buffer.from(await (await fetch(new URL(path, new URL(url, base)))).arrayBuffer()))
+    }
+    const io = stepIo(step)
+    const { model } = await loadGraph(join(dir, 'model.json'))
+    const { y } = await run(model, io.inputs, ['y'])
+    model.dispose()
+    return maxRelativeError(y!, floats(io.outputs.y!))
+  }
+
+  it("serves the newest CheckpointManager step with TensorFlow's outputs, and pushes the next one over HMR", async () => {
+    const main = await text('/main.js')
+    const loader = await text(/from "([^"]+tfmodel[^"]*)"/.exec(main)![1]!)
+    const first = JSON.parse(/descriptor\.url = ("[^"]+")/.exec(loader)![1]!) as string
+    expect(await errorAgainst(first, 1), "step 1 gives TensorFlow's outputs").toBeLessThan(1e-4)
+    expect(await errorAgainst(first, 3), 'step 1 is not step 3').toBeGreaterThan(1e-3)
+
+    saveStep(2)
+    saveStep(3)
+    // An update may go out for step 2 before step 3's: wait for the newest.
+    const deadline = Date.now() + 20_000
+    let checked: string | undefined
+    let error = Number.POSITIVE_INFINITY
+    while (error >= 1e-4 && Date.now() < deadline) {
+      const failed = messages.find((m) => m.type === 'error')
+      if (failed) throw new Error(failed.err!.message)
+      const url = messages.filter(isUpdate).at(-1)?.data?.descriptor.url
+      if (url && url !== checked) error = await errorAgainst((checked = url), 3)
+      else await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+    expect(checked, JSON.stringify(messages)).toBeDefined()
+    expect(error, "the newest step gives TensorFlow's outputs").toBeLessThan(1e-4)
+  }, 60_000)
+})
