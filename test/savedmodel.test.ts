@@ -17,7 +17,18 @@ import { type Backend, loadGraph, maxRelativeError, run, toTensor } from './tfjs
 const SAVED_MODELS = resolve(import.meta.dirname, '../fixtures/saved_model')
 
 interface SavedModelManifest {
-  fixtures: Record<string, { saved_model: string; signatures: Record<string, string>; checkpoints?: { dir: string; io: Record<string, string> } }>
+  fixtures: Record<
+    string,
+    {
+      saved_model: string
+      signatures: Record<string, string>
+      checkpoints?: { dir: string; io: Record<string, string> }
+      /** More inputs for serving_default (another branch of a tf.cond). */
+      extra_io?: string[]
+      /** Nodes (functions' included) of TensorFlow's convert_variables_to_constants_v2 output. */
+      tf_frozen_node_count?: number
+    }
+  >
 }
 
 interface IoFile {
@@ -174,5 +185,23 @@ describe('a SavedModel paired with a newer object-based checkpoint', () => {
     expect(error.code).toBe('VARIABLE_MISSING')
     expect(error.message).toContain('model.ckpt.index')
     expect(error.message).toContain('_CHECKPOINTABLE_OBJECT_GRAPH')
+  })
+})
+
+describe('tf.while_loop and tf.cond in the traced function', () => {
+  const spec = manifest.fixtures.control_flow!
+  const dir = join(SAVED_MODELS, spec.saved_model)
+
+  it('kept as While and If with their functions: both branches give TensorFlow\'s outputs, in no more nodes than TensorFlow\'s freezer', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'tfmodel-savedmodel-cf-'))
+    const result = await convert({ source: dir, outputDir: out })
+    expect(result.dynamicOps.sort()).toEqual(['If', 'While'])
+    for (const io of [spec.signatures.serving_default!, ...spec.extra_io!]) await expectTensorFlowOutputs(join(out, 'model.json'), join(dir, io))
+    const { modelTopology } = readJson<{ modelTopology: { node: unknown[]; library?: { function?: { nodeDef?: unknown[] }[] } } }>(join(out, 'model.json'))
+    const functions = modelTopology.library?.function ?? []
+    expect(functions.length).toBeGreaterThanOrEqual(4) // cond true/false, while cond/body
+    const ours = modelTopology.node.length + functions.reduce((sum, f) => sum + (f.nodeDef?.length ?? 0), 0)
+    console.log(`control_flow nodes: ours ${ours}, convert_variables_to_constants_v2 ${spec.tf_frozen_node_count}`)
+    expect(ours).toBeLessThanOrEqual(spec.tf_frozen_node_count!)
   })
 })
