@@ -14,7 +14,7 @@ import { parseDirectives } from './directives.js'
 import { DeclarationFile, type DeclaredImport } from './dts.js'
 import { modelTfOps, TFJS_PART_ID, TfjsParts } from './kernels.js'
 import { TFJS_KERNELS } from './tfjs-kernels.js'
-import { type InstalledPackages, installedPackages, loaderModule, packageNames, urlModule } from './loader-module.js'
+import { type InstalledPackages, installedPackages, type LiteRtFiles, loaderModule, packageNames, urlModule } from './loader-module.js'
 import { isModelId, type ModelRequest, modelId, modelSource, requestFromId, requestSlug, resolveModelImport } from './model-request.js'
 import { type Options, type ResolvedOptions, resolveOptions } from './options.js'
 
@@ -35,6 +35,8 @@ export class PluginContext {
   private parts: TfjsParts | undefined
   /** The WASM binaries with content-hashed names, read once. */
   private wasmBinaries: { name: string; data: Uint8Array }[] | undefined
+  /** LiteRT.js's glue scripts and binaries with content-hashed names, read once. */
+  private litertBinaries: Record<string, { js: HashedFile; wasm: HashedFile }> | undefined
   /** The first module importing each model id, for error messages. */
   private readonly importers = new Map<string, { importer: string | undefined; specifier: string }>()
   /** For the declaration file: every model import as written → the ids it resolved to → the modules that wrote it. */
@@ -63,6 +65,7 @@ export class PluginContext {
     this.packages = undefined
     this.parts = undefined
     this.wasmBinaries = undefined
+    this.litertBinaries = undefined
   }
 
   /** A context for one Vite worker bundle: this one's options, conversions and declaration file,
@@ -119,8 +122,8 @@ export class PluginContext {
       return expression
     }
     assets.shards.forEach(emit)
-    const wasmUrls = this.wasmFiles((name, data) => emit({ fileName: `${emitter.assetsDir}/${name}`, data }))
-    return this.moduleSource(request, model, assets, emit(assets.entry), false, wasmUrls)
+    const publish = (name: string, data: Uint8Array) => emit({ fileName: `${emitter.assetsDir}/${name}`, data })
+    return this.moduleSource(request, model, assets, emit(assets.entry), false, publish)
   }
 
   /** A new build (or watch rebuild) emits its files afresh. */
@@ -132,8 +135,7 @@ export class PluginContext {
   /** The loader module in `vite dev`: the model is served from memory and updates over HMR. */
   devModule(request: ModelRequest, model: ConvertedModel, dev: DevModels): string {
     const url = dev.register(request, model)
-    const wasmUrls = this.wasmFiles((name, data) => JSON.stringify(dev.serveFile(name, data)))
-    return this.moduleSource(request, model, devAssets(model), JSON.stringify(url), true, wasmUrls)
+    return this.moduleSource(request, model, devAssets(model), JSON.stringify(url), true, (name, data) => JSON.stringify(dev.serveFile(name, data)))
   }
 
   private get installed(): InstalledPackages {
@@ -145,12 +147,19 @@ export class PluginContext {
   private wasmFiles(publish: (name: string, data: Uint8Array) => string): { plain: string; simd: string } | undefined {
     const files = this.installed.wasmFiles
     if (!files) return undefined
-    this.wasmBinaries ??= [files.plain, files.simd].map((path) => {
-      const data = new Uint8Array(readFileSync(path))
-      return { name: basename(path).replace(/\.wasm$/, `-${createHash('sha256').update(data).digest('hex').slice(0, 10)}.wasm`), data }
-    })
+    this.wasmBinaries ??= [files.plain, files.simd].map(hashedFile)
     const [plain, simd] = this.wasmBinaries.map((binary) => publish(binary.name, binary.data))
     return { plain: plain!, simd: simd! }
+  }
+
+  /** Serves LiteRT.js's builds from the app's own files (never a CDN): `publish` returns a URL expression. */
+  private litertFiles(publish: (name: string, data: Uint8Array) => string): LiteRtFiles | undefined {
+    const files = this.installed.litertFiles
+    if (!files) return undefined
+    this.litertBinaries ??= Object.fromEntries(Object.entries(files).map(([build, f]) => [build, { js: hashedFile(f.js), wasm: hashedFile(f.wasm) }]))
+    return Object.fromEntries(
+      Object.entries(this.litertBinaries).map(([build, f]) => [build, { js: publish(f.js.name, f.js.data), wasm: publish(f.wasm.name, f.wasm.data) }]),
+    ) as LiteRtFiles
   }
 
   private moduleSource(
@@ -159,13 +168,27 @@ export class PluginContext {
     assets: ModelAssets,
     urlExpression: string,
     hot: boolean,
-    wasmUrls?: { plain: string; simd: string },
+    publish: (name: string, data: Uint8Array) => string,
   ): string {
     this.recordTypes(request, model)
     if (request.settings.url) return urlModule(urlExpression)
+    const tflite = request.settings.format === 'tflite'
+    const wasmUrls = tflite ? undefined : this.wasmFiles(publish)
+    const litertUrls = tflite ? this.litertFiles(publish) : undefined
     const packages = this.installed
     const pruned = hot || request.settings.format !== 'tfjs' ? undefined : this.tfjsParts?.imports(modelTfOps(model.files[0]!.data), packages.backends)
-    return loaderModule({ request, model, assets, urlExpression, runtimePath: runtimePath(), packages, hot, ...(wasmUrls && { wasmUrls }), ...(pruned && { pruned }) })
+    return loaderModule({
+      request,
+      model,
+      assets,
+      urlExpression,
+      runtimePath: runtimePath(),
+      packages,
+      hot,
+      ...(wasmUrls && { wasmUrls }),
+      ...(litertUrls && { litertUrls }),
+      ...(pruned && { pruned }),
+    })
   }
 
   /** The part of TF.js a build bundles, when only its models' (`kernels: 'model'`, never in dev, and
@@ -252,6 +275,18 @@ export class PluginContext {
     const { code: errorCode, file, subject, suggestions } = original
     return Object.assign(explained, { code: errorCode, file, subject, suggestions, outputsToName: outputs })
   }
+}
+
+interface HashedFile {
+  name: string
+  data: Uint8Array
+}
+
+/** A package's file under a content-hashed name (`x.wasm` → `x-<hash>.wasm`). */
+function hashedFile(path: string): HashedFile {
+  const data = new Uint8Array(readFileSync(path))
+  const hash = createHash('sha256').update(data).digest('hex').slice(0, 10)
+  return { name: basename(path).replace(/\.(\w+)$/, `-${hash}.$1`), data }
 }
 
 interface CoreErrorFields {

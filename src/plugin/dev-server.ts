@@ -122,7 +122,8 @@ export class DevModels {
     const [slug, hash, ...rest] = path.slice(at + DEV_PREFIX.length + 1).split('/')
     const staticFile = slug === 'files' ? this.staticFiles.get(hash ?? '') : undefined
     if (staticFile) {
-      res.setHeader('Content-Type', 'application/wasm')
+      // WASM binaries, and LiteRT.js's glue script beside its binary.
+      res.setHeader('Content-Type', hash?.endsWith('.js') ? 'text/javascript' : 'application/wasm')
       res.end(Buffer.from(staticFile.buffer, staticFile.byteOffset, staticFile.byteLength))
       return
     }

@@ -4,8 +4,7 @@ import { closestNames, defaults, type OutputFormat, type QuantizeMode } from '..
 import { PluginError } from './errors.js'
 
 export type { QuantizeMode }
-// The core also writes `tflite`; the plugin takes it once its loader runs LiteRT.js.
-export type ModelFormat = Exclude<OutputFormat, 'tflite'>
+export type ModelFormat = OutputFormat
 
 export interface Directives {
   /** `quantize` alone means uint8; absent means float32 weights. */
@@ -28,7 +27,7 @@ export interface Directives {
 export const DIRECTIVES = ['quantize', 'outputs', 'inputs', 'format', 'url', 'ema', 'placeholders', 'signature'] as const
 export const QUANTIZE_MODES: readonly QuantizeMode[] = defaults().quantizeModes
 // Checked against the core's enum: a format added there fails to compile here.
-const FORMATS = Object.keys({ tfjs: true, pb: true } satisfies Record<ModelFormat, true>) as ModelFormat[]
+export const FORMATS = Object.keys({ tfjs: true, pb: true, tflite: true } satisfies Record<ModelFormat, true>) as ModelFormat[]
 
 /** Parameters bundlers add to ids themselves; never the user's. */
 const BUNDLER_PARAMETERS = new Set(['t', 'v', 'import', 'used', 'direct', 'lang', 'inline'])

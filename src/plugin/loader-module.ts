@@ -1,10 +1,10 @@
 // Source of the module a model import turns into: `{ url, signature, sizes,
 // load() }` built by the runtime's `createModel`, with TF.js and the app's
-// installed backends imported lazily.
+// installed backends (or LiteRT.js, for a `.tflite`) imported lazily.
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 
-import type { BackendName, ModelDescriptor } from '../runtime/types.js'
+import type { BackendName, LiteRtBuild, ModelDescriptor } from '../runtime/types.js'
 import type { ModelAssets } from './assets.js'
 import type { ConvertedModel } from './converter.js'
 import type { PrunedImports } from './kernels.js'
@@ -26,7 +26,12 @@ export interface LoaderModuleParts {
   wasmUrls?: { plain: string; simd: string }
   /** Set when the build bundles only the part of TF.js its models use: what to import instead of the packages. */
   pruned?: PrunedImports
+  /** For a `.tflite`: URL expressions of LiteRT.js's builds, served with the app. */
+  litertUrls?: LiteRtFiles
 }
+
+/** LiteRT.js's glue script and binary for each build the loader may pick (paths, or URL expressions). */
+export type LiteRtFiles = Record<LiteRtBuild, { js: string; wasm: string }>
 
 export interface InstalledPackages {
   tfjs: boolean
@@ -35,7 +40,14 @@ export interface InstalledPackages {
   wasmFiles?: { plain: string; simd: string }
   /** The version of TF.js core, the converter and the backends, when they have one. */
   version?: string
+  /** LiteRT.js's builds, when `@litertjs/core` is installed. */
+  litertFiles?: LiteRtFiles
 }
+
+export const LITERT_PACKAGE = '@litertjs/core'
+
+/** The files of each LiteRT.js build in its `wasm/` folder; the threaded and JSPI builds are never shipped. */
+const LITERT_BUILDS: Record<LiteRtBuild, string> = { compat: 'litert_wasm_compat_internal', relaxedSimd: 'litert_wasm_internal' }
 
 /** The TF.js packages a loader imports besides the backends. */
 const TFJS_PACKAGES = ['@tensorflow/tfjs-core', '@tensorflow/tfjs-converter'] as const
@@ -61,12 +73,18 @@ export function installedPackages(root: string, backends: BackendName[]): Instal
   const installed = backends.filter((b) => has(BACKEND_PACKAGES[b]))
   const versions = new Set([...TFJS_PACKAGES, ...installed.map((b) => BACKEND_PACKAGES[b])].map(versionOf))
   const wasmDir = installed.includes('wasm') ? dirname(require.resolve(`${BACKEND_PACKAGES.wasm}/package.json`)) : undefined
+  const litertDir = has(LITERT_PACKAGE) ? join(dirname(require.resolve(`${LITERT_PACKAGE}/package.json`)), 'wasm') : undefined
   return {
     tfjs: TFJS_PACKAGES.every(has),
     backends: installed,
     ...(versions.size === 1 && { version: [...versions][0] }),
     ...(wasmDir && {
       wasmFiles: { plain: join(wasmDir, 'dist', 'tfjs-backend-wasm.wasm'), simd: join(wasmDir, 'dist', 'tfjs-backend-wasm-simd.wasm') },
+    }),
+    ...(litertDir && {
+      litertFiles: Object.fromEntries(
+        Object.entries(LITERT_BUILDS).map(([build, stem]) => [build, { js: join(litertDir, `${stem}.js`), wasm: join(litertDir, `${stem}.wasm`) }]),
+      ) as LiteRtFiles,
     }),
   }
 }
@@ -107,13 +125,21 @@ export function loaderModule(parts: LoaderModuleParts): string {
     `const descriptor = ${JSON.stringify(descriptor, null, 2)}`,
     `descriptor.url = ${parts.urlExpression}`,
   ]
-  const { pruned } = parts
-  if (packages.tfjs) {
+  const { pruned, litertUrls } = parts
+  if (request.settings.format === 'tflite') {
+    // A .tflite runs on LiteRT.js alone: no TF.js is imported for it.
+    if (litertUrls) {
+      const builds = Object.entries(litertUrls).map(([build, urls]) => `  ${build}: { js: ${urls.js}, wasm: ${urls.wasm} },`)
+      lines.push(`descriptor.litert = () => import(${JSON.stringify(LITERT_PACKAGE)})`, `descriptor.litertWasm = {\n${builds.join('\n')}\n}`)
+    }
+  } else if (packages.tfjs) {
     const [core, converter] = TFJS_PACKAGES
     lines.push(`descriptor.tfjs = () => Promise.all([${[pruned?.tfjs ?? core, converter].map((p) => `import(${JSON.stringify(p)})`).join(', ')}])`)
   }
-  const backends = packages.backends.map((b) => `  ${b}: () => ${backendImport(b, pruned?.backends[b] ?? BACKEND_PACKAGES[b], parts.wasmUrls)},`)
-  lines.push(`descriptor.backends = {\n${backends.join('\n')}\n}`)
+  if (request.settings.format !== 'tflite') {
+    const backends = packages.backends.map((b) => `  ${b}: () => ${backendImport(b, pruned?.backends[b] ?? BACKEND_PACKAGES[b], parts.wasmUrls)},`)
+    lines.push(`descriptor.backends = {\n${backends.join('\n')}\n}`)
+  }
   if (pruned) lines.push(`descriptor.kernels = ${JSON.stringify(pruned.kernels)}`)
   lines.push('const model = createModel(descriptor)', 'export default model')
   if (parts.hot) {

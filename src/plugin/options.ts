@@ -5,7 +5,7 @@ import { isAbsolute, join, resolve } from 'node:path'
 import picomatch from 'picomatch'
 
 import type { BackendName } from '../runtime/types.js'
-import { type ModelFormat, QUANTIZE_MODES, type QuantizeMode } from './directives.js'
+import { FORMATS, type ModelFormat, QUANTIZE_MODES, type QuantizeMode } from './directives.js'
 import { closestNames, defaults } from '../native.js'
 import { PluginError } from './errors.js'
 
@@ -36,7 +36,8 @@ export interface Options {
    * @default false
    */
   quantize?: boolean | QuantizeMode
-  /** Asset kind: a TF.js graph model (`model.json` + `.bin` shards) or a frozen binary GraphDef. @default 'tfjs' */
+  /** Asset kind: a TF.js graph model (`model.json` + `.bin` shards), a frozen binary GraphDef, or a
+   * `.tflite` the loader runs with LiteRT.js (`@litertjs/core`; `quantize` then takes `'float16'` or `'int8'`). @default 'tfjs' */
   format?: ModelFormat
   /** What an op TF.js cannot run does to a build: fail it, or warn. @default 'error' */
   opCheck?: 'error' | 'warn'
@@ -198,8 +199,9 @@ function quantizeMode(value: unknown, name: string): QuantizeMode | undefined {
 }
 
 function format(value: unknown, name: string): ModelFormat {
-  if (value === undefined || value === 'tfjs' || value === 'pb') return (value ?? 'tfjs') as ModelFormat
-  throw new PluginError('INVALID_OPTION', `option "${name}" takes "tfjs" or "pb", not ${JSON.stringify(value)}`)
+  if (value === undefined) return 'tfjs'
+  if ((FORMATS as unknown[]).includes(value)) return value as ModelFormat
+  throw new PluginError('INVALID_OPTION', `option "${name}" takes ${FORMATS.map((f) => `"${f}"`).join(', ')}, not ${JSON.stringify(value)}`, closestNames(String(value), FORMATS))
 }
 
 function rejectUnknown(object: object, known: string[], what: string): void {

@@ -45,11 +45,19 @@ interface ModelFile {
 }
 
 /**
- * All of a model's bytes: model.json, then every shard, streamed into one
- * buffer (the content hash covers exactly that sequence). A copy that fails
- * the integrity checks and came from Cache Storage is dropped and fetched again.
+ * model.json and every shard, streamed into one buffer (the content hash
+ * covers exactly that sequence). A copy that fails the integrity checks and
+ * came from Cache Storage is dropped and fetched again.
  */
 export async function fetchModel(descriptor: ModelDescriptor, url: string, options: FetchOptions = {}): Promise<FetchedModel> {
+  const buffer = await fetchModelBytes(descriptor, url, options)
+  const jsonBytes = descriptor.sizes.modelJson
+  const modelJson = JSON.parse(new TextDecoder().decode(buffer.subarray(0, jsonBytes))) as Record<string, unknown>
+  return { modelJson, weightData: buffer.buffer.slice(buffer.byteOffset + jsonBytes, buffer.byteOffset + buffer.byteLength) as ArrayBuffer }
+}
+
+/** The entry file then every shard, as one buffer (for a `.tflite`: the file itself), with the same checks. */
+export async function fetchModelBytes(descriptor: ModelDescriptor, url: string, options: FetchOptions = {}): Promise<Uint8Array> {
   // A bundler may give a path ("/assets/m.json"); shard paths resolve against it.
   const entry = absoluteUrl(url, options.baseUrl ?? globalThis.location?.href)
   // Two loads of one model at once (React StrictMode mounts twice) share one
@@ -77,9 +85,9 @@ export async function fetchModel(descriptor: ModelDescriptor, url: string, optio
 type ProgressListener = NonNullable<FetchOptions['onProgress']>
 
 /** Downloads in progress, by entry URL and content hash. */
-const inFlight = new Map<string, { download: Promise<FetchedModel>; listeners: Set<ProgressListener>; fetch: FetchOptions['fetch'] }>()
+const inFlight = new Map<string, { download: Promise<Uint8Array>; listeners: Set<ProgressListener>; fetch: FetchOptions['fetch'] }>()
 
-async function downloadModel(descriptor: ModelDescriptor, entry: string, options: FetchOptions, onProgress: ProgressListener): Promise<FetchedModel> {
+async function downloadModel(descriptor: ModelDescriptor, entry: string, options: FetchOptions, onProgress: ProgressListener): Promise<Uint8Array> {
   const files: ModelFile[] = [
     { url: entry, bytes: descriptor.sizes.modelJson },
     ...descriptor.files.map((f) => ({ url: new URL(f.path, entry).href, bytes: f.bytes })),
@@ -96,10 +104,7 @@ async function downloadModel(descriptor: ModelDescriptor, entry: string, options
   }
   if (cache) await storeAll(cache, files, descriptor.hash, buffer)
   progress.finish()
-
-  const jsonBytes = descriptor.sizes.modelJson
-  const modelJson = JSON.parse(new TextDecoder().decode(buffer.subarray(0, jsonBytes))) as Record<string, unknown>
-  return { modelJson, weightData: buffer.buffer.slice(buffer.byteOffset + jsonBytes, buffer.byteOffset + buffer.byteLength) as ArrayBuffer }
+  return buffer
 }
 
 async function download(

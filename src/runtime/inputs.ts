@@ -1,4 +1,5 @@
-// Turns what an app passes to `run()` into TF.js tensors of the input's dtype and shape.
+// Turns what an app passes to `run()` into TF.js tensors of the input's dtype and shape
+// (the reading of shapes and pixels is shared with the LiteRT.js loader).
 import type * as tfc from '@tensorflow/tfjs-core'
 
 import { TfModelRuntimeError } from './errors.js'
@@ -27,11 +28,11 @@ function dtypeOf(values: unknown): 'float32' | 'int32' | 'bool' | 'string' {
   return 'float32'
 }
 
-function isExplicit(value: unknown): value is { data: ArrayLike<number>; shape: readonly number[] } {
+export function isExplicit(value: unknown): value is { data: ArrayLike<number>; shape: readonly number[] } {
   return typeof value === 'object' && value !== null && 'data' in value && 'shape' in value
 }
 
-function isImageSource(value: unknown): value is ImageSourceLike {
+export function isImageSource(value: unknown): value is ImageSourceLike {
   return (
     typeof value === 'object' &&
     value !== null &&
@@ -43,7 +44,7 @@ function isImageSource(value: unknown): value is ImageSourceLike {
 }
 
 /** The signature's shape with its one unknown dim (usually the batch) filled from the data length. */
-function inferShape(spec: TensorSpec, length: number): number[] {
+export function inferShape(spec: TensorSpec, length: number): number[] {
   if (!spec.shape) return [length]
   const known = spec.shape.reduce((a, d) => (d >= 0 ? a * d : a), 1)
   const unknown = spec.shape.filter((d) => d < 0).length
@@ -77,7 +78,7 @@ function imageTensor(tf: TfjsCore, spec: TensorSpec, source: ImageSourceLike): t
   })
 }
 
-type Pixels = Parameters<typeof tfc.browser.fromPixels>[0] & { width: number; height: number }
+export type Pixels = Parameters<typeof tfc.browser.fromPixels>[0] & { width: number; height: number }
 
 /**
  * The source's pixels at its natural size: an `<img>` shown at another size
@@ -86,7 +87,7 @@ type Pixels = Parameters<typeof tfc.browser.fromPixels>[0] & { width: number; he
  * 1:1 onto a 2D canvas, so every kind of source is read the same way (a WebGL
  * canvas too, which has no 2D context to read).
  */
-function readPixels(spec: TensorSpec, source: ImageSourceLike): Pixels {
+export function readPixels(spec: TensorSpec, source: ImageSourceLike): Pixels {
   if ('data' in source) return source as Pixels
   const { width, height } = naturalSize(spec, source)
   const context = scratchContext(spec, width, height)

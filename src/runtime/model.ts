@@ -1,5 +1,6 @@
 // The object a model import's default export is: what the build knows about
-// the model, `load()` to fetch and build it on TF.js, and live updates in dev.
+// the model, `load()` to fetch and build it on TF.js (or LiteRT.js, for a
+// `.tflite`), and live updates in dev.
 import type * as tfconv from '@tensorflow/tfjs-converter'
 import type * as tfc from '@tensorflow/tfjs-core'
 
@@ -8,6 +9,7 @@ import { dequantizeInt8, type WeightSpec } from './dequantize.js'
 import { TfModelRuntimeError } from './errors.js'
 import { type FetchOptions, fetchModel } from './fetch-model.js'
 import { toTensor } from './inputs.js'
+import { loadTflite } from './litert.js'
 import type { TfjsCore } from './tfjs-api.js'
 import type {
   BackendName,
@@ -23,7 +25,8 @@ import type {
 } from './types.js'
 
 export interface LoadOptions extends FetchOptions {
-  /** Force a backend; by default WebGL, then WASM, then CPU, whichever is installed and works. */
+  /** Force a backend; by default WebGL, then WASM, then CPU, whichever is installed and works.
+   * A `.tflite` runs on LiteRT.js's `'wasm'` (the default) or `'webgpu'`. */
   backend?: BackendName
   /** Run the model once on zeros after loading, so the first real run is fast (default true). */
   warmup?: boolean
@@ -37,8 +40,10 @@ export interface LoadedModel<I extends SpecMap = SpecMap, O extends SpecMap = Sp
   readonly backend: BackendName
   /** Runs the model: named inputs in, named outputs out (as TypedArrays with shapes). */
   run(inputs: Inputs<I>): Promise<Outputs<O>>
-  /** The underlying TF.js GraphModel, for anything `run` does not cover. */
+  /** The underlying TF.js GraphModel, for anything `run` does not cover (a `.tflite` has none: reading it throws). */
   readonly graphModel: tfconv.GraphModel
+  /** The LiteRT.js model of a `.tflite` (compiled for batch 1); undefined for TF.js models. */
+  readonly compiledModel?: import('@litertjs/core').CompiledModel
   dispose(): void
 }
 
@@ -103,6 +108,7 @@ async function loadTfjs(descriptor: ModelDescriptor): Promise<[TfjsCore, typeof 
 }
 
 async function loadModel<I extends SpecMap, O extends SpecMap>(descriptor: ModelDescriptor, options: LoadOptions): Promise<LoadedModel<I, O>> {
+  if (descriptor.format === 'tflite') return tfliteModel<I, O>(descriptor, options)
   if (descriptor.format !== 'tfjs') {
     throw new TfModelRuntimeError('INVALID_INPUT', `${descriptor.id} was built with format=pb; only TF.js models can be loaded in the app`)
   }
@@ -153,6 +159,20 @@ async function loadModel<I extends SpecMap, O extends SpecMap>(descriptor: Model
     }
   }
   throw backendError(undefined, lastError, descriptor.id)
+}
+
+async function tfliteModel<I extends SpecMap, O extends SpecMap>(descriptor: ModelDescriptor, options: LoadOptions): Promise<LoadedModel<I, O>> {
+  const loaded = await loadTflite<I, O>(descriptor, options)
+  return {
+    signature: descriptor.signature,
+    backend: loaded.backend,
+    compiledModel: loaded.compiledModel,
+    get graphModel(): tfconv.GraphModel {
+      throw new TfModelRuntimeError('INVALID_INPUT', `${descriptor.id} is a .tflite run by LiteRT.js: it has no TF.js GraphModel (see compiledModel)`)
+    },
+    run: (inputs) => loaded.run(inputs),
+    dispose: () => loaded.dispose(),
+  }
 }
 
 function backendError(backend: BackendName | undefined, cause: unknown, model?: string): TfModelRuntimeError {

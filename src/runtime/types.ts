@@ -18,7 +18,7 @@ export interface Signature {
 }
 
 export interface ModelSizes {
-  /** Bytes of `model.json`. */
+  /** Bytes of `model.json` (of the `.pb` or `.tflite`, for those formats). */
   modelJson: number
   /** Bytes of the weight shards as served. */
   weights: number
@@ -41,11 +41,11 @@ export type QuantizationMode = `${import('../../native/index.cjs').QuantizeModeN
 export interface ModelDescriptor {
   /** Stable id of the import (source path + directives). */
   id: string
-  /** URL of `model.json` (or of the frozen `.pb` for `format=pb`). */
+  /** URL of `model.json` (or of the `.pb` or `.tflite` for those formats). */
   url: string
   /** Content hash of all model files; part of every cache key. */
   hash: string
-  format: 'tfjs' | 'pb'
+  format: 'tfjs' | 'pb' | 'tflite'
   signature: Signature
   sizes: ModelSizes
   files: readonly ModelFile[]
@@ -56,11 +56,18 @@ export interface ModelDescriptor {
   tfjs?: () => Promise<[unknown, unknown]>
   /** Backends installed in the app, each imported lazily. */
   backends?: Partial<Record<BackendName, () => Promise<unknown>>>
+  /** Loads LiteRT.js (`@litertjs/core`, a peer dependency imported lazily), for `format=tflite`. */
+  litert?: () => Promise<unknown>
+  /** URLs of LiteRT.js's two non-threaded builds, served with the app: `compat`, and `relaxedSimd` where the engine has it. */
+  litertWasm?: Record<LiteRtBuild, { js: string; wasm: string }>
   /** Set when the build bundled only the kernels it found its models using: their names. */
   kernels?: readonly string[]
 }
 
 export type BackendName = 'webgl' | 'wasm' | 'cpu' | 'webgpu'
+
+/** The LiteRT.js builds an app ships (never the threaded or JSPI ones). */
+export type LiteRtBuild = 'compat' | 'relaxedSimd'
 
 /** A TypedArray of the kind TF.js uses for a dtype. */
 export type TypedArrayFor<D extends DType> = D extends 'float32' | 'complex64'
