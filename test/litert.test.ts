@@ -1,0 +1,130 @@
+// Our .tflite files run by LiteRT.js (`@litertjs/core`, WASM) through the
+// runtime's loader, against TensorFlow's outputs for the fixtures.
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+
+import { convert } from '../src/native.js'
+import { parseDirectives } from '../src/plugin/directives.js'
+import { resolveOptions } from '../src/plugin/options.js'
+import type { Signature } from '../src/runtime/types.js'
+import { fixture, type JsonTensor, readJson, root } from './fixtures.js'
+import { fileFetch, tfliteModel } from './litert-node.js'
+import { floats } from './tfjs-loader.js'
+
+async function convertTflite(name: string, options: { outputs?: string[]; quantize?: string } = {}) {
+  const spec = fixture(name)
+  const dir = mkdtempSync(join(tmpdir(), `tfmodel-litert-${name}-`))
+  const result = await convert({
+    source: spec.path(spec.checkpoint!),
+    outputNodeNames: options.outputs ?? spec.output_node_names,
+    quantize: options.quantize,
+    format: 'tflite',
+    outputDir: dir,
+  })
+  const toSpec = (s: { name: string; dtype: string; shape?: number[] | null }) => ({ name: s.name, dtype: s.dtype, shape: s.shape ?? null })
+  const signature = { inputs: result.signature.inputs.map(toSpec), outputs: result.signature.outputs.map(toSpec) } as Signature
+  return tfliteModel(join(dir, 'model.tflite'), signature)
+}
+
+const input = (tensor: JsonTensor) => ({ data: floats(tensor), shape: tensor.shape })
+
+/** The worst |actual - expected| as a fraction of 1e-5 + 1e-4·|expected| (numpy's allclose at
+ * parity.py's tolerances): at most 1 passes. */
+function closeness(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
+  let worst = 0
+  for (let i = 0; i < expected.length; i++) worst = Math.max(worst, Math.abs(actual[i]! - expected[i]!) / (1e-5 + 1e-4 * Math.abs(expected[i]!)))
+  return worst
+}
+
+describe('LiteRT.js runs our .tflite to TensorFlow\'s outputs', () => {
+  it('convnet, float32, a batch of 8 (the file keeps batch -1)', async () => {
+    const spec = fixture('convnet')
+    const io = readJson<{ inputs: Record<string, JsonTensor>; outputs: Record<string, JsonTensor> }>(spec.path(spec.io!))
+    const loaded = await (await convertTflite('convnet')).load({ fetch: fileFetch })
+    expect(loaded.backend).toBe('wasm')
+    const outputs = await loaded.run({ input: input(io.inputs.input!) })
+    for (const [name, expected] of Object.entries(io.outputs)) {
+      expect(outputs[name]!.shape, name).toEqual(expected.shape)
+      expect(closeness(outputs[name]!.data as Float32Array, floats(expected)), name).toBeLessThanOrEqual(1)
+    }
+    // Batch 1 after batch 8: each batch has its own compiled copy.
+    const one = await loaded.run({ input: { data: floats(io.inputs.input!).subarray(0, 24 * 24 * 3), shape: [1, 24, 24, 3] } })
+    expect(closeness(one.probs!.data as Float32Array, floats(io.outputs.probs!).subarray(0, 4))).toBeLessThanOrEqual(1)
+    loaded.dispose()
+    await expect(loaded.run({ input: input(io.inputs.input!) })).rejects.toThrow()
+  })
+
+  it('convnet, dynamic-range int8: held-out accuracy within 1 point of TensorFlow\'s', async () => {
+    const heldout = readJson<{ inputs: Record<string, JsonTensor>; labels: JsonTensor; accuracy: number }>(fixture('convnet').path('heldout.json'))
+    const labelBytes = Buffer.from(heldout.labels.data as string, 'base64')
+    const labels = new Int32Array(labelBytes.buffer.slice(labelBytes.byteOffset, labelBytes.byteOffset + labelBytes.byteLength))
+    const model = await convertTflite('convnet', { quantize: 'int8' })
+    expect(model.quantization).toBe(null) // the test's own descriptor; the plugin fills it
+    const loaded = await model.load({ fetch: fileFetch })
+    const { probs } = await loaded.run({ input: input(heldout.inputs.input!) })
+    const p = probs!.data as Float32Array
+    let correct = 0
+    for (let i = 0; i < labels.length; i++) {
+      const row = Array.from(p.subarray(i * 4, i * 4 + 4))
+      if (row.indexOf(Math.max(...row)) === labels[i]) correct++
+    }
+    expect(correct / labels.length).toBeGreaterThanOrEqual(heldout.accuracy - 0.01)
+    loaded.dispose()
+  })
+
+  it('detector raw heads (outputs=box_encodings,class_predictions), uint8 images', async () => {
+    const heads = ['box_encodings', 'class_predictions']
+    const images = readJson<{ input: JsonTensor }[]>(fixture('detector').path('images.json'))
+    const expected = tensorflowHeads(heads)
+    const loaded = await (await convertTflite('detector', { outputs: heads })).load({ fetch: fileFetch })
+    for (const [i, image] of images.entries()) {
+      const bytes = Buffer.from(image.input.data as string, 'base64')
+      const outputs = await loaded.run({ image_tensor: { data: new Uint8Array(bytes), shape: image.input.shape } })
+      for (const head of heads) {
+        const want = expected[i]![head]!
+        expect(outputs[head]!.shape, `image ${i} ${head}`).toEqual(want.shape)
+        expect(closeness(outputs[head]!.data as Float32Array, floats(want)), `image ${i} ${head}`).toBeLessThanOrEqual(1)
+      }
+    }
+    loaded.dispose()
+  })
+
+  it('format=tflite refuses quantize=uint8, naming int8', async () => {
+    await expect(convertTflite('convnet', { quantize: 'uint8' })).rejects.toThrow(/int8/)
+  })
+})
+
+/** TensorFlow running its own frozen detector graph (freeze_graph's) on the stored images. */
+function tensorflowHeads(heads: string[]): Record<string, JsonTensor>[] {
+  const script = `
+import base64, json, sys, numpy as np, tensorflow as tf
+d = sys.argv[1]
+graph = tf.compat.v1.GraphDef(); graph.ParseFromString(open(d + "/frozen_tf.pb", "rb").read())
+g = tf.Graph()
+with g.as_default(): tf.compat.v1.import_graph_def(graph, name="")
+out = []
+with tf.compat.v1.Session(graph=g) as s:
+    for image in json.load(open(d + "/images.json")):
+        x = np.frombuffer(base64.b64decode(image["input"]["data"]), dtype=np.uint8).reshape(image["input"]["shape"])
+        values = s.run([h + ":0" for h in sys.argv[2:]], {"image_tensor:0": x})
+        out.append({h: {"dtype": "float32", "shape": list(v.shape), "data": base64.b64encode(v.astype(np.float32).tobytes()).decode()} for h, v in zip(sys.argv[2:], values)})
+print(json.dumps(out))
+`
+  const stdout = execFileSync(join(root, '.venv', 'bin', 'python'), ['-c', script, fixture('detector').dir, ...heads], {
+    env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '3' },
+    maxBuffer: 1 << 28,
+  })
+  return JSON.parse(stdout.toString()) as Record<string, JsonTensor>[]
+}
+
+describe('format=tflite in the plugin', () => {
+  it('is a directive, a global option and a per-glob one', () => {
+    expect(parseDirectives('format=tflite&quantize=int8')).toEqual({ format: 'tflite', quantize: 'int8' })
+    expect(resolveOptions({ format: 'tflite' }, root).format).toBe('tflite')
+    expect(resolveOptions({ models: [{ include: '**/*.ckpt', format: 'tflite' }] }, root).models[0]!.options.format).toBe('tflite')
+    expect(() => resolveOptions({ format: 'tflit' as 'tflite' }, root)).toThrow(/"tfjs", "pb", "tflite"/)
+  })
+})
