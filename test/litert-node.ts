@@ -1,5 +1,7 @@
 // LiteRT.js in Node, for tests: its glue is a classic browser script, so give
 // it what it looks for (`self`, `importScripts`, and CommonJS's `require`).
+// Also what the LiteRT.js tests compare with: TensorFlow's detector heads.
+import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
@@ -8,7 +10,7 @@ import vm from 'node:vm'
 
 import { createModel } from '../dist/runtime/index.js'
 import type { ModelDescriptor, Signature } from '../src/runtime/types.js'
-import { root } from './fixtures.js'
+import { fixture, type JsonTensor, root } from './fixtures.js'
 
 const require = createRequire(import.meta.url)
 const g = globalThis as Record<string, unknown>
@@ -42,4 +44,36 @@ export function tfliteModel(path: string, signature: Signature) {
     litertWasm: { compat: build('litert_wasm_compat_internal'), relaxedSimd: build('litert_wasm_internal') },
   }
   return createModel(descriptor)
+}
+
+/** The worst |actual - expected| as a fraction of 1e-5 + 1e-4·|expected| (numpy's allclose at
+ * parity.py's tolerances): at most 1 passes. */
+export function closeness(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
+  let worst = 0
+  for (let i = 0; i < expected.length; i++) worst = Math.max(worst, Math.abs(actual[i]! - expected[i]!) / (1e-5 + 1e-4 * Math.abs(expected[i]!)))
+  return worst
+}
+
+/** TensorFlow running its own frozen detector graph (freeze_graph's) on the stored images. */
+export function tensorflowHeads(heads: string[]): Record<string, JsonTensor>[] {
+  const script = `
+import base64, json, sys, numpy as np, tensorflow as tf
+d = sys.argv[1]
+graph = tf.compat.v1.GraphDef(); graph.ParseFromString(open(d + "/frozen_tf.pb", "rb").read())
+g = tf.Graph()
+with g.as_default(): tf.compat.v1.import_graph_def(graph, name="")
+out = []
+with tf.compat.v1.Session(graph=g) as s:
+    for image in json.load(open(d + "/images.json")):
+        x = np.frombuffer(base64.b64decode(image["input"]["data"]), dtype=np.uint8).reshape(image["input"]["shape"])
+        values = s.run([h + ":0" for h in sys.argv[2:]], {"image_tensor:0": x})
+        out.append({h: {"dtype": "float32", "shape": list(v.shape), "data": base64.b64encode(v.astype(np.float32).tobytes()).decode()} for h, v in zip(sys.argv[2:], values)})
+print(json.dumps(out))
+`
+  const stdout = execFileSync(join(root, '.venv', 'bin', 'python'), ['-c', script, fixture('detector').dir, ...heads], {
+    env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '3' },
+    stdio: ['ignore', 'pipe', 'ignore'],
+    maxBuffer: 1 << 28,
+  })
+  return JSON.parse(stdout.toString()) as Record<string, JsonTensor>[]
 }

@@ -1,6 +1,5 @@
 // Our .tflite files run by LiteRT.js (`@litertjs/core`, WASM) through the
 // runtime's loader, against TensorFlow's outputs for the fixtures.
-import { execFileSync } from 'node:child_process'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -11,7 +10,7 @@ import { parseDirectives } from '../src/plugin/directives.js'
 import { resolveOptions } from '../src/plugin/options.js'
 import type { Signature } from '../src/runtime/types.js'
 import { fixture, type JsonTensor, readJson, root } from './fixtures.js'
-import { fileFetch, tfliteModel } from './litert-node.js'
+import { closeness, fileFetch, tensorflowHeads, tfliteModel } from './litert-node.js'
 import { floats } from './tfjs-loader.js'
 
 async function convertTflite(name: string, options: { outputs?: string[]; quantize?: string } = {}) {
@@ -30,14 +29,6 @@ async function convertTflite(name: string, options: { outputs?: string[]; quanti
 }
 
 const input = (tensor: JsonTensor) => ({ data: floats(tensor), shape: tensor.shape })
-
-/** The worst |actual - expected| as a fraction of 1e-5 + 1e-4·|expected| (numpy's allclose at
- * parity.py's tolerances): at most 1 passes. */
-function closeness(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  let worst = 0
-  for (let i = 0; i < expected.length; i++) worst = Math.max(worst, Math.abs(actual[i]! - expected[i]!) / (1e-5 + 1e-4 * Math.abs(expected[i]!)))
-  return worst
-}
 
 describe('LiteRT.js runs our .tflite to TensorFlow\'s outputs', () => {
   it('convnet, float32, a batch of 8 (the file keeps batch -1)', async () => {
@@ -96,29 +87,6 @@ describe('LiteRT.js runs our .tflite to TensorFlow\'s outputs', () => {
     await expect(convertTflite('convnet', { quantize: 'uint8' })).rejects.toThrow(/int8/)
   })
 })
-
-/** TensorFlow running its own frozen detector graph (freeze_graph's) on the stored images. */
-function tensorflowHeads(heads: string[]): Record<string, JsonTensor>[] {
-  const script = `
-import base64, json, sys, numpy as np, tensorflow as tf
-d = sys.argv[1]
-graph = tf.compat.v1.GraphDef(); graph.ParseFromString(open(d + "/frozen_tf.pb", "rb").read())
-g = tf.Graph()
-with g.as_default(): tf.compat.v1.import_graph_def(graph, name="")
-out = []
-with tf.compat.v1.Session(graph=g) as s:
-    for image in json.load(open(d + "/images.json")):
-        x = np.frombuffer(base64.b64decode(image["input"]["data"]), dtype=np.uint8).reshape(image["input"]["shape"])
-        values = s.run([h + ":0" for h in sys.argv[2:]], {"image_tensor:0": x})
-        out.append({h: {"dtype": "float32", "shape": list(v.shape), "data": base64.b64encode(v.astype(np.float32).tobytes()).decode()} for h, v in zip(sys.argv[2:], values)})
-print(json.dumps(out))
-`
-  const stdout = execFileSync(join(root, '.venv', 'bin', 'python'), ['-c', script, fixture('detector').dir, ...heads], {
-    env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '3' },
-    maxBuffer: 1 << 28,
-  })
-  return JSON.parse(stdout.toString()) as Record<string, JsonTensor>[]
-}
 
 describe('format=tflite in the plugin', () => {
   it('is a directive, a global option and a per-glob one', () => {
