@@ -11,7 +11,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, 
 import { tmpdir } from 'node:os'
 import { delimiter, join } from 'node:path'
 import { NapiCli, parseTriple } from '@napi-rs/cli'
-import { beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
 
 import { currentHost, hostTarget, type PackageManifest } from '../src/native-binary.js'
 import { fixture, type JsonTensor, readJson, root } from './fixtures.js'
@@ -55,6 +55,8 @@ describe('npm pack', () => {
     pack = JSON.parse(sh('npm', ['pack', '--json', '--pack-destination', dir], { cwd: root }))[0]
     console.log(`npm pack: ${pack.filename}, ${pack.size} bytes packed, ${pack.unpackedSize} unpacked, ${pack.entryCount} files`)
   })
+  // The app's node_modules is some 100 MB.
+  afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
   it('carries the built package and the local binary, and nothing of the sources', () => {
     const paths = pack.files.map((f) => f.path)
@@ -138,6 +140,7 @@ describe('npm pack', () => {
 describe('release wiring', () => {
   it('npm/ holds one package per napi.targets entry, as `napi create-npm-dirs` lays them out', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tfmodel-npm-dirs-'))
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }))
     cpSync(join(root, 'package.json'), join(dir, 'package.json'))
     await new NapiCli().createNpmDirs({ cwd: dir })
     expect(readdirSync(join(root, 'npm')).sort()).toEqual(targets.map((t) => t.platformArchABI).sort())
@@ -152,6 +155,8 @@ describe('release wiring', () => {
 
   it('npm version, napi artifacts and napi pre-publish pin every platform package to the new version', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tfmodel-release-'))
+    // Removes the node_modules link, not what it links to.
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }))
     cpSync(join(root, 'package.json'), join(dir, 'package.json'))
     cpSync(join(root, 'npm'), join(dir, 'npm'), { recursive: true })
     symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'), 'junction')
