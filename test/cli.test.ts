@@ -203,6 +203,6 @@ describe('every command', () => {
   it('accepts freeze_graph flags it ignores', () => {
     const { code, stderr } = tfmodel('freeze', '--restore_op_name=save/restore_all', '--output_graph=x.pb')
     expect(code).toBe(2)
-    expect(stderr.trim()).toBe('tfmodel freeze: give --input_checkpoint (with its .meta beside it), --input_meta_graph or --input_graph')
+    expect(stderr.trim()).toBe('tfmodel freeze: give --input_checkpoint (with its .meta beside it), --input_meta_graph, --input_graph or --input_saved_model_dir')
   })
 })
