@@ -3,31 +3,21 @@
 // (written the way TensorFlow writes one: data first, state file last) is
 // converted and pushed over HMR; a broken one shows an error while the last
 // good model stays served.
-import { copyFileSync, cpSync, mkdirSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { copyFileSync, cpSync, mkdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import WebSocket from 'ws'
-import type { ViteDevServer } from 'vite'
 
 import { haveChromium, launch } from './chromium.js'
+import { type DevApp, type HmrMessage, isUpdate, startDevApp } from './dev-app.js'
 import { fixturesDir, type JsonTensor, readJson } from './fixtures.js'
 import { outDirFor } from './bundlers.js'
-import { floats, loadGraph, maxRelativeError, run } from './tfjs-loader.js'
+import { floats, maxRelativeError, run } from './tfjs-loader.js'
 
 /** Checkpoints at steps 30 and 60; TensorFlow's outputs (io.json) are step 60's. */
 const trainDir = join(fixturesDir, 'training', 'dropout_keep_prob', 'train')
 const io = readJson<{ inputs: Record<string, JsonTensor>; outputs: Record<string, JsonTensor> }>(
   join(fixturesDir, 'training', 'dropout_keep_prob', 'io.json'),
 )
-
-interface HmrMessage {
-  type: string
-  event?: string
-  data?: { id: string; descriptor: { url: string } }
-  err?: { message: string }
-}
 
 /** Copies checkpoint `from` of the fixture as step `step` (default: the same). */
 function copyStep(to: string, from: number, truncate = false, step = from): void {
@@ -43,10 +33,7 @@ function writeState(dir: string, step: number): void {
 }
 
 describe('vite dev', () => {
-  let server: ViteDevServer
-  let base: string
-  let socket: WebSocket
-  const messages: HmrMessage[] = []
+  let app: DevApp
   let appDir: string
   let modelDir: string
 
@@ -56,80 +43,35 @@ describe('vite dev', () => {
     mkdirSync(modelDir)
     copyStep(modelDir, 30)
     writeState(modelDir, 30)
-    writeFileSync(join(appDir, 'index.html'), '<script type="module" src="/main.js"></script>\n')
-    writeFileSync(
-      join(appDir, 'main.js'),
+    app = await startDevApp(
+      appDir,
       "import model from './train'\nwindow.model = model\nwindow.updates = []\nmodel.onUpdate((m) => window.updates.push(m.hash))\nexport default model\n",
     )
-    const { createServer } = await import('vite')
-    const { default: tfmodel } = await import('../src/vite.js')
-    server = await createServer({
-      root: appDir,
-      configFile: false,
-      logLevel: 'silent',
-      plugins: [tfmodel({ cacheDir: mkdtempSync(join(tmpdir(), 'tfmodel-cache-')), dts: false })],
-      server: { host: '127.0.0.1', port: 0, strictPort: false },
-    })
-    await server.listen()
-    base = `http://127.0.0.1:${(server.httpServer!.address() as AddressInfo).port}`
-    socket = new WebSocket(base.replace('http', 'ws'), 'vite-hmr')
-    socket.on('message', (data) => messages.push(JSON.parse(data.toString()) as HmrMessage))
-    await new Promise((resolve) => socket.once('open', resolve))
   })
 
   afterAll(async () => {
-    socket?.close()
-    await server?.close()
+    await app?.close()
   })
-
-  async function text(path: string): Promise<string> {
-    const response = await fetch(new URL(path, base))
-    expect(response.status, path).toBe(200)
-    return response.text()
-  }
-
-  /** The model.json URL the loader module points at. */
-  async function modelUrl(): Promise<string> {
-    const main = await text('/main.js')
-    const modulePath = /from "([^"]+tfmodel[^"]*)"/.exec(main)?.[1]
-    expect(modulePath, main).toBeDefined()
-    const loader = await text(modulePath!)
-    return JSON.parse(/descriptor\.url = ("[^"]+")/.exec(loader)![1]!) as string
-  }
 
   /** The model served at `url`, downloaded and run by TF.js on the fixture's inputs. */
   async function servedProbs(url: string): Promise<{ probs: Float32Array; inputs: string[]; outputs: string[] }> {
-    const dir = mkdtempSync(join(tmpdir(), 'tfmodel-served-'))
-    const json = JSON.parse(await text(url)) as { weightsManifest: { paths: string[] }[]; signature: { inputs: object; outputs: object } }
-    writeFileSync(join(dir, 'model.json'), JSON.stringify(json))
-    for (const path of json.weightsManifest[0]!.paths) {
-      writeFileSync(join(dir, path), Buffer.from(await (await fetch(new URL(path, new URL(url, base)))).arrayBuffer()))
-    }
-    const { model } = await loadGraph(join(dir, 'model.json'))
+    const { model, json } = await app.loadServed(url)
     const { probs } = await run(model, io.inputs, ['probs'])
     model.dispose()
     return { probs: probs as Float32Array, inputs: Object.keys(json.signature.inputs), outputs: Object.keys(json.signature.outputs) }
   }
 
-  async function nextMessage(match: (m: HmrMessage) => boolean, timeoutMs = 15_000): Promise<HmrMessage> {
-    const deadline = Date.now() + timeoutMs
-    for (;;) {
-      const found = messages.find(match)
-      if (found) return found
-      if (Date.now() > deadline) throw new Error(`no such HMR message; got ${JSON.stringify(messages)}`)
-      await new Promise((resolve) => setTimeout(resolve, 20))
-    }
-  }
+  const nextMessage = (match: (m: HmrMessage) => boolean, timeoutMs?: number) => app.nextMessage(match, timeoutMs)
 
   it('pre-bundles the installed TF.js packages, so the first visit does not reload', () => {
-    expect(server.config.optimizeDeps.include).toEqual(
+    expect(app.server.config.optimizeDeps.include).toEqual(
       expect.arrayContaining(['@tensorflow/tfjs-core', '@tensorflow/tfjs-converter', '@tensorflow/tfjs-backend-cpu', '@tensorflow/tfjs-backend-wasm']),
     )
   })
 
   it('serves the newest checkpoint, pushes a new one over HMR, and keeps the last good one when one breaks', async () => {
     const want = floats(io.outputs.probs!)
-    const first = await servedProbs(await modelUrl())
+    const first = await servedProbs(await app.modelUrl())
     // The prediction head and the real input: no loss, labels or keep_prob.
     expect([first.inputs, first.outputs]).toEqual([['x'], ['probs']])
     expect(maxRelativeError(first.probs, want), 'step 30 is not step 60').toBeGreaterThan(1e-3)
@@ -138,7 +80,7 @@ describe('vite dev', () => {
     // changes nothing served, so no update goes out for it.
     copyStep(modelDir, 60)
     await new Promise((resolve) => setTimeout(resolve, 1500))
-    expect(messages.filter(isUpdate), 'files that change nothing served push no update').toEqual([])
+    expect(app.messages.filter(isUpdate), 'files that change nothing served push no update').toEqual([])
     const written = Date.now()
     writeState(modelDir, 60)
     const update = await nextMessage(isUpdate)
@@ -158,13 +100,13 @@ describe('vite dev', () => {
     const browser = await launch()
     try {
       const page = await browser.newPage()
-      await page.goto(base)
+      await page.goto(app.base)
       await page.waitForFunction(() => Array.isArray((window as { updates?: unknown }).updates))
       const overlays = () => page.locator('vite-error-overlay').count()
       const updates = () => page.evaluate(() => (window as unknown as { updates: string[] }).updates)
       // A page loaded after live updates starts from the newest good model, not
       // from the loader Vite transformed when the server started.
-      const lastGood = messages.filter(isUpdate).at(-1)!.data!.descriptor.url
+      const lastGood = app.messages.filter(isUpdate).at(-1)!.data!.descriptor.url
       expect(await page.evaluate(() => (window as unknown as { model: { url: string } }).model.url)).toBe(lastGood)
 
       copyStep(modelDir, 60, true, 100)
@@ -172,10 +114,10 @@ describe('vite dev', () => {
       await page.waitForSelector('vite-error-overlay', { state: 'attached', timeout: 15_000 })
 
       // Step 120 holds step 60's weights again: the overlay goes, but the model did not change.
-      const before = messages.filter(isUpdate).length
+      const before = app.messages.filter(isUpdate).length
       copyStep(modelDir, 60, false, 120)
       writeState(modelDir, 120)
-      await nextMessage(() => messages.filter(isUpdate).length > before)
+      await nextMessage(() => app.messages.filter(isUpdate).length > before)
       await page.waitForFunction(() => document.querySelectorAll('vite-error-overlay').length === 0, null, { timeout: 15_000 })
       expect(await updates(), 'the same weights are no update').toEqual([])
 
@@ -190,8 +132,8 @@ describe('vite dev', () => {
   }, 90_000)
 
   it('survives its training directory deleted and recreated, a shard half-written in place, and a state file naming a deleted checkpoint', async () => {
-    const since = () => messages.length
-    const next = (from: number, match: (m: HmrMessage) => boolean) => nextMessage((m) => messages.indexOf(m) >= from && match(m), 20_000)
+    const since = () => app.messages.length
+    const next = (from: number, match: (m: HmrMessage) => boolean) => nextMessage((m) => app.messages.indexOf(m) >= from && match(m), 20_000)
     const urlOf = (m: HmrMessage) => m.data!.descriptor.url
     const want = floats(io.outputs.probs!)
 
@@ -223,10 +165,6 @@ describe('vite dev', () => {
   }, 90_000)
 })
 
-function isUpdate(message: HmrMessage): boolean {
-  return message.type === 'custom' && message.event === 'tfmodel:update'
-}
-
 // TF2: a SavedModel exported once, and a training loop whose
 // tf.train.CheckpointManager keeps writing `ckpt-N` plus its state file
 // (fixtures/saved_model/checkpointed). The import names the training
@@ -235,10 +173,7 @@ describe('vite dev, a TF2 training loop (CheckpointManager beside a SavedModel)'
   const fixture = join(fixturesDir, 'saved_model', 'checkpointed')
   const stepIo = (step: number) =>
     readJson<{ inputs: Record<string, JsonTensor>; outputs: Record<string, JsonTensor> }>(join(fixture, `io_ckpt-${step}.json`))
-  let server: ViteDevServer
-  let base: string
-  let socket: WebSocket
-  const messages: HmrMessage[] = []
+  let app: DevApp
   let modelDir: string
 
   /** Copies `ckpt-<step>` as CheckpointManager writes it: the data, the index, then the state file. */
@@ -255,54 +190,24 @@ describe('vite dev, a TF2 training loop (CheckpointManager beside a SavedModel)'
     modelDir = join(appDir, 'train')
     mkdirSync(modelDir)
     saveStep(1)
-    writeFileSync(join(appDir, 'index.html'), '<script type="module" src="/main.js"></script>\n')
-    writeFileSync(join(appDir, 'main.js'), "import model from './train'\nexport default model\n")
-    const { createServer } = await import('vite')
-    const { default: tfmodel } = await import('../src/vite.js')
-    server = await createServer({
-      root: appDir,
-      configFile: false,
-      logLevel: 'silent',
-      plugins: [tfmodel({ cacheDir: mkdtempSync(join(tmpdir(), 'tfmodel-cache-')), dts: false, models: [{ include: 'train', graph: 'export' }] })],
-      server: { host: '127.0.0.1', port: 0, strictPort: false },
-    })
-    await server.listen()
-    base = `http://127.0.0.1:${(server.httpServer!.address() as AddressInfo).port}`
-    socket = new WebSocket(base.replace('http', 'ws'), 'vite-hmr')
-    socket.on('message', (data) => messages.push(JSON.parse(data.toString()) as HmrMessage))
-    await new Promise((resolve) => socket.once('open', resolve))
+    app = await startDevApp(appDir, "import model from './train'\nexport default model\n", { models: [{ include: 'train', graph: 'export' }] })
   })
 
   afterAll(async () => {
-    socket?.close()
-    await server?.close()
+    await app?.close()
   })
-
-  async function text(path: string): Promise<string> {
-    const response = await fetch(new URL(path, base))
-    expect(response.status, path).toBe(200)
-    return response.text()
-  }
 
   /** The served model at `url`, run by TF.js on step `step`'s inputs: its max relative error against TensorFlow's y. */
   async function errorAgainst(url: string, step: number): Promise<number> {
-    const dir = mkdtempSync(join(tmpdir(), 'tfmodel-served-tf2-'))
-    const json = JSON.parse(await text(url)) as { weightsManifest: { paths: string[] }[] }
-    writeFileSync(join(dir, 'model.json'), JSON.stringify(json))
-    for (const path of json.weightsManifest[0]!.paths) {
-      writeFileSync(join(dir, path), Buffer.from(await (await fetch(new URL(path, new URL(url, base)))).arrayBuffer()))
-    }
     const io = stepIo(step)
-    const { model } = await loadGraph(join(dir, 'model.json'))
+    const { model } = await app.loadServed(url)
     const { y } = await run(model, io.inputs, ['y'])
     model.dispose()
     return maxRelativeError(y!, floats(io.outputs.y!))
   }
 
   it("serves the newest CheckpointManager step with TensorFlow's outputs, and pushes the next one over HMR", async () => {
-    const main = await text('/main.js')
-    const loader = await text(/from "([^"]+tfmodel[^"]*)"/.exec(main)![1]!)
-    const first = JSON.parse(/descriptor\.url = ("[^"]+")/.exec(loader)![1]!) as string
+    const first = await app.modelUrl()
     expect(await errorAgainst(first, 1), "step 1 gives TensorFlow's outputs").toBeLessThan(1e-4)
     expect(await errorAgainst(first, 3), 'step 1 is not step 3').toBeGreaterThan(1e-3)
 
@@ -313,13 +218,13 @@ describe('vite dev, a TF2 training loop (CheckpointManager beside a SavedModel)'
     let checked: string | undefined
     let error = Number.POSITIVE_INFINITY
     while (error >= 1e-4 && Date.now() < deadline) {
-      const failed = messages.find((m) => m.type === 'error')
+      const failed = app.messages.find((m) => m.type === 'error')
       if (failed) throw new Error(failed.err!.message)
-      const url = messages.filter(isUpdate).at(-1)?.data?.descriptor.url
+      const url = app.messages.filter(isUpdate).at(-1)?.data?.descriptor.url
       if (url && url !== checked) error = await errorAgainst((checked = url), 3)
       else await new Promise((resolve) => setTimeout(resolve, 50))
     }
-    expect(checked, JSON.stringify(messages)).toBeDefined()
+    expect(checked, JSON.stringify(app.messages)).toBeDefined()
     expect(error, "the newest step gives TensorFlow's outputs").toBeLessThan(1e-4)
   }, 60_000)
 })

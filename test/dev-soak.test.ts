@@ -5,15 +5,12 @@
 // updates keep coming (in order) while the loop saves, memory stays bounded,
 // and the last checkpoint is what is served in the end.
 import { spawn, spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
-import type { AddressInfo } from 'node:net'
-import { tmpdir } from 'node:os'
+import { existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import type { ViteDevServer } from 'vite'
 import { describe, expect, it } from 'vitest'
-import WebSocket from 'ws'
 
 import { outDirFor } from './bundlers.js'
+import { type DevApp, isUpdate, startDevApp } from './dev-app.js'
 import { root } from './fixtures.js'
 
 const venvPython = join(root, '.venv', 'bin', 'python')
@@ -49,39 +46,16 @@ describe.skipIf(!haveTensorflow)('vite dev under a training loop saving every 10
     const trainDir = join(appDir, 'train')
     const log = join(appDir, 'steps.jsonl')
     mkdirSync(trainDir)
-    writeFileSync(join(appDir, 'index.html'), '<script type="module" src="/main.js"></script>\n')
-    writeFileSync(join(appDir, 'main.js'), "import model from './train'\nexport default model\n")
 
     const loop = spawn(python, [join(root, 'test', 'training-loop.py'), trainDir, log, String(SECONDS), String(INTERVAL)], { stdio: ['ignore', 'inherit', 'ignore'] })
     const loopDone = new Promise<number | null>((resolve) => loop.on('exit', resolve))
-    let server: ViteDevServer | undefined
-    let socket: WebSocket | undefined
+    let app: DevApp | undefined
     try {
       while (!existsSync(join(trainDir, 'checkpoint'))) await sleep(100)
-      const { createServer } = await import('vite')
-      const { default: tfmodel } = await import('../src/vite.js')
-      server = await createServer({
-        root: appDir,
-        configFile: false,
-        logLevel: 'silent',
-        plugins: [tfmodel({ cacheDir: mkdtempSync(join(tmpdir(), 'tfmodel-cache-')), dts: false })],
-        server: { host: '127.0.0.1', port: 0, strictPort: false },
-      })
-      await server.listen()
-      const base = `http://127.0.0.1:${(server.httpServer!.address() as AddressInfo).port}`
-      const updates: { url: string; at: number }[] = []
-      socket = new WebSocket(base.replace('http', 'ws'), 'vite-hmr')
-      socket.on('message', (data) => {
-        const message = JSON.parse(data.toString()) as { event?: string; data?: { descriptor: { url: string } } }
-        if (message.event === 'tfmodel:update') updates.push({ url: message.data!.descriptor.url, at: Date.now() })
-      })
-      await new Promise((resolve) => socket!.once('open', resolve))
-
-      const main = await (await fetch(`${base}/main.js`)).text()
-      const loader = await (await fetch(new URL(/from "([^"]+tfmodel[^"]*)"/.exec(main)![1]!, base))).text()
-      const found = /descriptor\.url = ("[^"]+")/.exec(loader)
-      expect(found, loader).not.toBeNull()
-      const firstUrl = JSON.parse(found![1]!) as string
+      app = await startDevApp(appDir, "import model from './train'\nexport default model\n")
+      const { base, messages } = app
+      const updates = () => messages.filter(isUpdate).map((m) => ({ url: m.data!.descriptor.url, at: m.at }))
+      const firstUrl = await app.modelUrl()
 
       // The client: download whatever is newest, again and again, until the loop ends.
       const served: Served[] = []
@@ -92,7 +66,7 @@ describe.skipIf(!haveTensorflow)('vite dev under a training loop saving every 10
       let running = true
       void loopDone.then(() => (running = false))
       while (running) {
-        const url = updates.at(-1)?.url ?? firstUrl
+        const url = updates().at(-1)?.url ?? firstUrl
         try {
           served.push(await download(base, url))
         } catch (error) {
@@ -107,7 +81,7 @@ describe.skipIf(!haveTensorflow)('vite dev under a training loop saving every 10
       expect(await loopDone, 'the training loop ran').toBe(0)
 
       const steps = readFileSync(log, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as Step)
-      console.log(`dev soak: ${steps.length} checkpoints, ${updates.length} updates, ${served.length} downloads, rss +${((rssPeak - rssStart!) / 2 ** 20).toFixed(0)} MiB after warm-up`)
+      console.log(`dev soak: ${steps.length} checkpoints, ${updates().length} updates, ${served.length} downloads, rss +${((rssPeak - rssStart!) / 2 ** 20).toFixed(0)} MiB after warm-up`)
       expect(steps.length, 'the loop saved often').toBeGreaterThan(50)
       expect(failures, 'no download failed').toEqual([])
 
@@ -118,10 +92,10 @@ describe.skipIf(!haveTensorflow)('vite dev under a training loop saving every 10
 
       // Updates name ever newer steps (those the client got to download before
       // the next one), and keep coming while the loop saves.
-      const updateSteps = updates.flatMap(({ url }) => served.filter((m) => m.url === url).slice(0, 1).map(stepOf))
-      expect(updateSteps.length, 'updates downloaded').toBeGreaterThan(updates.length / 2)
+      const updateSteps = updates().flatMap(({ url }) => served.filter((m) => m.url === url).slice(0, 1).map(stepOf))
+      expect(updateSteps.length, 'updates downloaded').toBeGreaterThan(updates().length / 2)
       expect(updateSteps.every((step, i) => i === 0 || step! > updateSteps[i - 1]!), `update steps ${updateSteps.join(',')}`).toBe(true)
-      const during = updates.filter((u) => u.at <= loopEnd).map((u) => u.at)
+      const during = updates().filter((u) => u.at <= loopEnd).map((u) => u.at)
       const gaps = during.slice(1).map((at, i) => at - during[i]!)
       expect(during.length, 'updates while the loop saved').toBeGreaterThan(SECONDS / 2)
       expect(Math.max(...gaps), 'longest wait for new weights').toBeLessThanOrEqual(MAX_UPDATE_GAP_MS)
@@ -130,12 +104,11 @@ describe.skipIf(!haveTensorflow)('vite dev under a training loop saving every 10
       // Once the loop stops, the last checkpoint is what is served.
       const last = steps.at(-1)!.step
       const deadline = Date.now() + 10_000
-      while (Date.now() < deadline && stepOf(await download(base, updates.at(-1)!.url)) !== last) await sleep(100)
-      expect(stepOf(await download(base, updates.at(-1)!.url))).toBe(last)
+      while (Date.now() < deadline && stepOf(await download(base, updates().at(-1)!.url)) !== last) await sleep(100)
+      expect(stepOf(await download(base, updates().at(-1)!.url))).toBe(last)
     } finally {
       loop.kill()
-      socket?.close()
-      await server?.close()
+      await app?.close()
     }
   }, 120_000)
 })
