@@ -89,14 +89,19 @@ export async function buildApp(bundler: Bundler, appDir: string, entry: string, 
         optimization: { minimize: false },
         plugins: [tfmodel(options)],
       })
-      await new Promise<void>((resolve, reject) =>
-        compiler.run((error, stats) => {
-          if (error) return reject(error)
-          if (stats?.hasErrors()) return reject(new Error(stats.toString({ all: false, errors: true })))
-          compiler.close(() => resolve())
-        }),
-      )
+      await runWebpack(compiler)
       return
     }
   }
+}
+
+/** Runs a webpack compiler once; its compilation errors reject. */
+export function runWebpack(compiler: import('webpack').Compiler): Promise<void> {
+  return new Promise<void>((resolve, reject) =>
+    compiler.run((error, stats) => {
+      if (error) return reject(error)
+      if (stats?.hasErrors()) return reject(new Error(stats.toString({ all: false, errors: true })))
+      compiler.close(() => resolve())
+    }),
+  )
 }

@@ -16,7 +16,7 @@ import type { Options } from '../src/plugin/index.js'
 import { modelTfOps, TfjsParts } from '../src/plugin/kernels.js'
 import type { BackendName, TfModel } from '../src/runtime/index.js'
 import { TFJS_CORE_API } from '../src/runtime/tfjs-api.js'
-import { buildApp, outDirFor } from './bundlers.js'
+import { buildApp, outDirFor, runWebpack } from './bundlers.js'
 import { type Detection, expectSameDetections, haveChromium, launch } from './chromium.js'
 import { fixture, fixturesDir, type JsonTensor, manifest, readJson, root } from './fixtures.js'
 import { serveStatic } from './static-server.js'
@@ -196,13 +196,7 @@ const builds: Record<'vite' | 'rolldown' | 'esbuild' | 'webpack', Built> = {
       optimization: { minimize: false },
       plugins: [tfmodel(options)],
     })
-    await new Promise<void>((resolve, reject) =>
-      compiler.run((error, stats) => {
-        if (error) return reject(error)
-        if (stats?.hasErrors()) return reject(new Error(stats.toString({ all: false, errors: true })))
-        compiler.close(() => resolve())
-      }),
-    )
+    await runWebpack(compiler)
   },
 }
 
