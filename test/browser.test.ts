@@ -7,19 +7,12 @@ import { join } from 'node:path'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
-import { outDirFor } from './bundlers.js'
+import { buildExample } from './browser-apps.js'
 import { type Detection, expectSameDetections, haveChromium, launch, tensorflowDetections } from './chromium.js'
 import { root } from './fixtures.js'
 import { serveStatic, type StaticServer } from './static-server.js'
 
 const artifacts = join(root, 'test-results')
-
-async function buildExample(config: string): Promise<string> {
-  const { build } = await import('vite')
-  const outDir = outDirFor('example')
-  await build({ configFile: join(root, 'examples', config), logLevel: 'silent', build: { outDir, emptyOutDir: true } })
-  return outDir
-}
 
 async function detectionsOnPage(page: Page): Promise<Detection[]> {
   await page.waitForFunction(() => ['done', 'error'].includes(document.body.dataset.state ?? ''), null, { timeout: 90_000 })
