@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One command from a fresh clone to a built example: installs the npm
 # packages, Python with TensorFlow (for the parity tests), Debian's Chromium
-# (for the browser tests, when this user can install packages), actionlint
+# and WebKitGTK WebDriver with Xvfb (for the browser tests, when this user can
+# install packages), actionlint
 # (for `npm run lint`'s workflow check, when Go is installed), builds the
 # Rust core and the TypeScript, then builds examples/web — which converts the
 # detector checkpoint in fixtures/ at build time.
@@ -17,17 +18,22 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 
-echo "== Chromium, for the browser tests"
-if command -v chromium >/dev/null 2>&1; then
-  echo "chromium is installed"
+echo "== Chromium, and WebKitGTK's WebDriver on Xvfb, for the browser tests"
+# WebKit is the engine of iOS WKWebView; Debian's webkit2gtk-driver is the closest we can run.
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v WebKitWebDriver >/dev/null 2>&1 || missing+=(webkit2gtk-driver)
+command -v Xvfb >/dev/null 2>&1 || missing+=(xvfb)
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "chromium, webkit2gtk-driver and xvfb are installed"
 else
   apt=(apt-get)
   [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1 && apt=(sudo apt-get)
   if [ "$(id -u)" -eq 0 ] || [ "${apt[0]}" = sudo ]; then
     DEBIAN_FRONTEND=noninteractive "${apt[@]}" update -q
-    DEBIAN_FRONTEND=noninteractive "${apt[@]}" install -y -q --no-install-recommends chromium
+    DEBIAN_FRONTEND=noninteractive "${apt[@]}" install -y -q --no-install-recommends "${missing[@]}"
   else
-    echo "cannot install chromium (not root, no sudo): the browser tests will report themselves skipped"
+    echo "cannot install ${missing[*]} (not root, no sudo): the browser tests that need them will report themselves skipped"
   fi
 fi
 
