@@ -1,10 +1,13 @@
-//! TF.js-only leaner graphs: bypassed `Identity`s and constants stored once.
+//! TF.js-only leaner graphs: bypassed `Identity`s, reshape chains made one
+//! `Reshape`, and constants stored once.
 
 use std::collections::HashSet;
 
-use tfmodel_core::emit::tfjs_lean::{bypass_identities, share_equal_constants};
-use tfmodel_core::proto::{GraphDef, NodeDef};
-use tfmodel_core::tensor::Tensor;
+use bytes::Bytes;
+use tfmodel_core::emit::tfjs_lean::{bypass_identities, collapse_reshapes, share_equal_constants};
+use tfmodel_core::graph::attr_tensor;
+use tfmodel_core::proto::{attr_value, AttrValue, DataType, GraphDef, NodeDef};
+use tfmodel_core::tensor::{shape_proto, Tensor, TensorData};
 
 mod common;
 use common::{const_node, node};
@@ -78,4 +81,120 @@ fn a_protected_constant_keeps_its_name() {
     let one = Tensor::from_f32(vec![1], &[1.0]);
     let mut graph = GraphDef { node: vec![const_node("a", &one), const_node("out", &one)], ..Default::default() };
     assert!(share_equal_constants(&mut graph, &protected(&["out"])).is_empty());
+}
+
+// ---- reshape chains --------------------------------------------------------------
+
+fn placeholder(name: &str, dims: &[i64]) -> NodeDef {
+    let mut n = node(name, "Placeholder", &[]);
+    n.attr.insert("dtype".into(), AttrValue { value: Some(attr_value::Value::Type(DataType::DtFloat as i32)) });
+    n.attr.insert("shape".into(), AttrValue { value: Some(attr_value::Value::Shape(shape_proto(dims))) });
+    n
+}
+
+fn ints(name: &str, values: &[i32]) -> NodeDef {
+    let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+    let shape = if values.len() == 1 { vec![] } else { vec![values.len() as i64] };
+    const_node(name, &Tensor { dtype: DataType::DtInt32, shape, data: TensorData::Raw(Bytes::from(bytes)) })
+}
+
+fn squeeze(name: &str, input: &str, axes: &[i64]) -> NodeDef {
+    let mut n = node(name, "Squeeze", &[input]);
+    let list = attr_value::ListValue { i: axes.to_vec(), ..Default::default() };
+    n.attr.insert("squeeze_dims".into(), AttrValue { value: Some(attr_value::Value::List(list)) });
+    n
+}
+
+/// The `Reshape` `name` became: what it reads, and the shape it reshapes to.
+fn reshape_of(graph: &GraphDef, name: &str) -> (String, Vec<i32>) {
+    let reshape = find(graph, name).unwrap();
+    assert_eq!(reshape.op, "Reshape");
+    let shape = find(graph, &reshape.input[1]).unwrap();
+    let tensor = Tensor::from_proto(attr_tensor(shape, "value").unwrap()).unwrap();
+    let values = tensor.raw().unwrap().chunks_exact(4).map(|c| i32::from_le_bytes(c.try_into().unwrap())).collect();
+    (reshape.input[0].clone(), values)
+}
+
+#[test]
+fn reshape_after_reshape_is_one_reshape_to_the_last_shape() {
+    let mut graph = GraphDef {
+        node: vec![
+            placeholder("x", &[2, 3, 4]),
+            ints("s1", &[6, 4]),
+            node("r1", "Reshape", &["x", "s1"]),
+            ints("s2", &[24]),
+            node("r2", "Reshape", &["r1", "s2"]),
+        ],
+        ..Default::default()
+    };
+    assert_eq!(collapse_reshapes(&mut graph, &protected(&["x", "r2"])), ["r2"]);
+    assert!(find(&graph, "r1").is_none());
+    assert_eq!(reshape_of(&graph, "r2"), ("x".to_string(), vec![24]));
+}
+
+#[test]
+fn squeeze_then_expand_dims_keeps_one_unknown_dim_as_minus_one() {
+    let mut graph = GraphDef {
+        node: vec![
+            placeholder("x", &[-1, 1, 4]),
+            squeeze("sq", "x", &[1]),
+            ints("axis", &[-1]),
+            node("ex", "ExpandDims", &["sq", "axis"]),
+        ],
+        ..Default::default()
+    };
+    assert_eq!(collapse_reshapes(&mut graph, &protected(&["x", "ex"])), ["ex"]);
+    assert!(find(&graph, "sq").is_none());
+    assert_eq!(reshape_of(&graph, "ex"), ("x".to_string(), vec![-1, 4, 1]));
+}
+
+#[test]
+fn a_minus_one_in_the_chain_is_worked_out_from_a_known_input() {
+    let mut graph = GraphDef {
+        node: vec![
+            placeholder("x", &[2, 3]),
+            ints("zero", &[0]),
+            node("ex", "ExpandDims", &["x", "zero"]),
+            ints("flat", &[-1, 3]),
+            node("r", "Reshape", &["ex", "flat"]),
+            squeeze("sq", "r", &[]),
+        ],
+        ..Default::default()
+    };
+    assert_eq!(collapse_reshapes(&mut graph, &protected(&["x", "sq"])), ["sq"]);
+    assert_eq!(graph.node.iter().filter(|n| n.op == "Reshape").count(), 1);
+    assert_eq!(reshape_of(&graph, "sq"), ("x".to_string(), vec![2, 3]));
+}
+
+#[test]
+fn chains_stay_when_a_link_is_shared_watched_or_their_shape_is_not_expressible() {
+    let mut graph = GraphDef {
+        node: vec![
+            placeholder("x", &[-1, 1, 4]),
+            placeholder("u", &[-1, -1, 1]),
+            // read twice
+            squeeze("shared", "x", &[1]),
+            ints("axis", &[0]),
+            node("ex1", "ExpandDims", &["shared", "axis"]),
+            node("other", "Relu", &["shared"]),
+            // an output itself
+            squeeze("out_link", "x", &[1]),
+            node("ex2", "ExpandDims", &["out_link", "axis"]),
+            // waited on by control edge
+            squeeze("waited", "x", &[1]),
+            node("ex3", "ExpandDims", &["waited", "axis"]),
+            node("after", "Relu", &["x", "^waited"]),
+            // two unknown dims at the end
+            squeeze("two", "u", &[2]),
+            node("ex4", "ExpandDims", &["two", "axis"]),
+            // which dims a bare Squeeze drops depends on the unknown one
+            squeeze("bare", "x", &[]),
+            node("ex5", "ExpandDims", &["bare", "axis"]),
+        ],
+        ..Default::default()
+    };
+    let keep = protected(&["x", "u", "ex1", "other", "out_link", "ex2", "ex3", "after", "ex4", "ex5"]);
+    let before = graph.node.clone();
+    assert!(collapse_reshapes(&mut graph, &keep).is_empty());
+    assert_eq!(graph.node, before);
 }

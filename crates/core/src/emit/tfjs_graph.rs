@@ -30,6 +30,8 @@ pub enum TfjsRewrite {
     Prelus { nodes: Vec<String> },
     /// `Identity`s that only passed a tensor on, bypassed.
     Identities { nodes: Vec<String> },
+    /// Chains of `Reshape`/`Squeeze`/`ExpandDims` now one `Reshape`, named as their last node.
+    Reshapes { nodes: Vec<String> },
     /// Constants equal to an earlier one, whose readers now read that one.
     SharedConstants { nodes: Vec<String> },
 }
@@ -68,6 +70,15 @@ impl fmt::Display for TfjsRewrite {
                 if nodes.len() == 1 { "node" } else { "nodes" },
                 shown(nodes)
             ),
+            TfjsRewrite::Reshapes { nodes } => {
+                write!(
+                    f,
+                    "collapsed {} reshape {} into one Reshape each ({})",
+                    nodes.len(),
+                    chains(nodes.len()),
+                    shown(nodes)
+                )
+            }
             TfjsRewrite::SharedConstants { nodes } => write!(
                 f,
                 "stored {} {} once, as the equal constant before {} ({})",
@@ -120,6 +131,10 @@ pub fn rewrite(graph: &mut GraphDef, protected: &HashSet<String>) -> (Vec<TfjsRe
     let identities = tfjs_lean::bypass_identities(graph, protected);
     if !identities.is_empty() {
         applied.push(TfjsRewrite::Identities { nodes: identities });
+    }
+    let reshapes = tfjs_lean::collapse_reshapes(graph, protected);
+    if !reshapes.is_empty() {
+        applied.push(TfjsRewrite::Reshapes { nodes: reshapes });
     }
     let shared = tfjs_lean::share_equal_constants(graph, protected);
     if !shared.is_empty() {

@@ -1,17 +1,20 @@
 //! A leaner graph for TF.js, whose executor pays for every node it visits:
-//! `Identity`s that only pass a tensor on are bypassed, and constants with
-//! equal values are stored once. TF.js-only because TensorFlow's v1 control
+//! `Identity`s that only pass a tensor on are bypassed, chains of reshapes
+//! become one `Reshape`, and constants with equal values are stored once. TF.js-only because TensorFlow's v1 control
 //! flow needs some of those `Identity`s as pivots, and because a `.pb`
 //! should keep TensorFlow's node names.
 
 use std::collections::{HashMap, HashSet};
 
+use bytes::Bytes;
 use prost::Message;
 
-use crate::graph;
-use crate::names::{is_control_input, node_of};
-use crate::optimize::edit::{data_inputs, Consumers};
-use crate::proto::{DataType, GraphDef};
+use crate::graph::shapes::ShapeInference;
+use crate::graph::{self, type_attr};
+use crate::names::{is_control_input, node_of, output_index};
+use crate::optimize::edit::{self, data_inputs, Consumers};
+use crate::proto::{attr_value, DataType, GraphDef, NodeDef};
+use crate::tensor::{Tensor, TensorData};
 
 /// Ops whose outputs are live one branch at a time: an `Identity` after one
 /// stands for that branch (a cond's pivot) and stays.
@@ -102,4 +105,160 @@ pub fn share_equal_constants(graph: &mut GraphDef, protected: &HashSet<String>) 
     let mut dropped: Vec<String> = replaced.into_keys().collect();
     dropped.sort();
     dropped
+}
+
+/// Ops that change only a tensor's shape, never its values or their order.
+const RESHAPING_OPS: [&str; 3] = ["Reshape", "Squeeze", "ExpandDims"];
+
+/// A chain of `Reshape`/`Squeeze`/`ExpandDims` becomes one `Reshape` to the
+/// chain's final shape, when that shape is fully known or has one unknown
+/// dim (a `-1` the `Reshape` works out from the element count). The links
+/// before the last go; they must have one reader, no control edges, not be
+/// protected and not run in a loop frame. The last keeps its name. Returns
+/// the last nodes of the chains collapsed.
+pub fn collapse_reshapes(graph: &mut GraphDef, protected: &HashSet<String>) -> Vec<String> {
+    let mut collapsed = Vec::new();
+    let mut taken = edit::node_names(&graph.node);
+    while let Some(plan) = find_reshape_chain(graph, protected) {
+        let shape_name = graph::unique_name(&format!("{}/shape", graph.node[plan.last].name), &mut taken);
+        let dims: Vec<i32> = plan.shape.iter().map(|&d| d as i32).collect();
+        graph.node.push(int32_constant(&shape_name, &dims));
+        let last = &mut graph.node[plan.last];
+        let control: Vec<String> = edit::control_inputs(last).cloned().collect();
+        last.input = [vec![plan.source, shape_name], control].concat();
+        last.op = "Reshape".to_string();
+        last.attr.retain(|name, _| name == "T" || name == "_output_shapes");
+        last.attr.insert("Tshape".to_string(), type_attr(DataType::DtInt32));
+        collapsed.push(last.name.clone());
+        let links: HashSet<String> = plan.links.iter().map(|&i| graph.node[i].name.clone()).collect();
+        graph.node.retain(|n| !links.contains(&n.name));
+    }
+    collapsed
+}
+
+struct ReshapeChain {
+    /// The link that stays (as the `Reshape`), and the ones before it.
+    last: usize,
+    links: Vec<usize>,
+    /// What the first link reads, and the chain's final shape.
+    source: String,
+    shape: Vec<i64>,
+}
+
+fn find_reshape_chain(graph: &GraphDef, protected: &HashSet<String>) -> Option<ReshapeChain> {
+    let index = graph::index_by_name(graph);
+    let consumers = Consumers::of(&graph.node);
+    let in_loop = edit::in_while_frames(&graph.node);
+    let shapes = ShapeInference::new(graph);
+    let reshaping = |i: usize| RESHAPING_OPS.contains(&graph.node[i].op.as_str()) && !in_loop[i];
+    // A link that may go: read once, by data, and nothing else about it matters.
+    let removable = |i: usize| {
+        let node = &graph.node[i];
+        reshaping(i)
+            && !protected.contains(&node.name)
+            && edit::control_inputs(node).next().is_none()
+            && consumers.all(&node.name).len() == 1
+            && consumers.control(&node.name).next().is_none()
+    };
+    let data_input = |i: usize| data_inputs(&graph.node[i]).next();
+    (0..graph.node.len()).filter(|&i| reshaping(i)).find_map(|last| {
+        let mut links = Vec::new();
+        let mut current = last;
+        while let Some(input) = data_input(current) {
+            let Some(&previous) = index.get(node_of(input)) else { break };
+            if output_index(input) != 0 || !removable(previous) {
+                break;
+            }
+            links.push(previous);
+            current = previous;
+        }
+        // A lone link is already one node; one a later link may absorb is not the chain's end.
+        let absorbed =
+            removable(last) && consumers.data(&graph.node[last].name).any(|e| reshaping(e.consumer) && e.position == 0);
+        if links.is_empty() || absorbed {
+            return None;
+        }
+        let source = data_input(current)?.clone();
+        let mut shape = shapes.shape_of(&source).filter(|_| output_index(&source) == 0);
+        for &link in links.iter().rev().chain([&last]) {
+            shape = reshaped(graph, &index, &graph.node[link], shape);
+        }
+        let shape = shape?;
+        let unknown = shape.iter().filter(|&&d| d < 0).count();
+        // With a 0 dim, a -1 could stand for any size.
+        let expressible = unknown == 0 || (unknown == 1 && !shape.contains(&0));
+        expressible.then_some(ReshapeChain { last, links, source, shape })
+    })
+}
+
+/// The shape `node` (a reshaping op) gives an input of shape `input`
+/// (`-1` for an unknown dim, `None` for an unknown rank).
+fn reshaped(
+    graph: &GraphDef,
+    index: &std::collections::HashMap<&str, usize>,
+    node: &NodeDef,
+    input: Option<Vec<i64>>,
+) -> Option<Vec<i64>> {
+    let second = node.input.get(1).filter(|s| !is_control_input(s));
+    match node.op.as_str() {
+        "Reshape" => {
+            let mut target = constant_ints(graph, index, second?)?;
+            let known: i64 = target.iter().filter(|&&d| d >= 0).product();
+            let total = input.filter(|dims| dims.iter().all(|&d| d >= 0)).map(|dims| dims.iter().product::<i64>());
+            match (target.iter().position(|&d| d < 0), total) {
+                (Some(k), Some(total)) if known > 0 => target[k] = total / known,
+                _ => {}
+            }
+            Some(target)
+        }
+        "ExpandDims" => {
+            let mut dims = input?;
+            let [axis] = constant_ints(graph, index, second?)?[..] else { return None };
+            let axis = if axis < 0 { axis + dims.len() as i64 + 1 } else { axis };
+            if !(0..=dims.len() as i64).contains(&axis) {
+                return None;
+            }
+            dims.insert(axis as usize, 1);
+            Some(dims)
+        }
+        "Squeeze" => {
+            let dims = input?;
+            let axes: Vec<i64> = match graph::attr(node, "squeeze_dims") {
+                Some(attr_value::Value::List(list)) => list.i.clone(),
+                _ => Vec::new(),
+            };
+            let rank = dims.len() as i64;
+            let axes: HashSet<i64> = axes.iter().map(|&a| if a < 0 { a + rank } else { a }).collect();
+            if axes.is_empty() && dims.contains(&-1) {
+                return None; // which dims go depends on the unknown ones
+            }
+            let keep = |(i, &d): &(usize, &i64)| if axes.is_empty() { d != 1 } else { !axes.contains(&(*i as i64)) };
+            Some(dims.iter().enumerate().filter(keep).map(|(_, &d)| d).collect())
+        }
+        _ => None,
+    }
+}
+
+/// An int32/int64 `Const`'s values (through `Identity`s).
+fn constant_ints(graph: &GraphDef, index: &std::collections::HashMap<&str, usize>, name: &str) -> Option<Vec<i64>> {
+    let (_, node) = graph::through_identities(graph, index, name)?;
+    let tensor = edit::const_value(node)?;
+    let raw = tensor.raw()?;
+    match tensor.dtype {
+        DataType::DtInt32 => {
+            Some(raw.chunks_exact(4).map(|c| i64::from(i32::from_le_bytes(c.try_into().unwrap()))).collect())
+        }
+        DataType::DtInt64 => Some(raw.chunks_exact(8).map(|c| i64::from_le_bytes(c.try_into().unwrap())).collect()),
+        _ => None,
+    }
+}
+
+fn int32_constant(name: &str, values: &[i32]) -> NodeDef {
+    let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+    let tensor = Tensor {
+        dtype: DataType::DtInt32,
+        shape: vec![values.len() as i64],
+        data: TensorData::Raw(Bytes::from(bytes)),
+    };
+    graph::constant(name, &tensor)
 }
