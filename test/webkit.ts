@@ -138,8 +138,9 @@ export async function launchWebKit(): Promise<WebKit> {
       capabilities: { alwaysMatch: { browserName: 'MiniBrowser', 'webkitgtk:browserOptions': { binary: MINIBROWSER, args: ['--automation'] } } },
     })
     session = created.sessionId
-    // The model loads and WASM compiles inside one script call.
-    await request(base, 'POST', `/session/${session}/timeouts`, { script: 90_000, pageLoad: 60_000 })
+    // A model loads and its WASM compiles inside one script call; under the tests' own timeout,
+    // so a hang reports the driver's error rather than vitest's.
+    await request(base, 'POST', `/session/${session}/timeouts`, { script: 45_000, pageLoad: 30_000 })
   } catch (error) {
     await close()
     throw error
