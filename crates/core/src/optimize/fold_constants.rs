@@ -9,7 +9,8 @@ use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use super::edit::{self, Consumers, Edge};
 use super::kernels;
 use super::{Log, Protected, Rewrite};
-use crate::graph::{attr_shape, attr_type};
+use crate::graph::attr_type;
+use crate::graph::shapes::ShapeInference;
 use crate::names::{node_of, output_index};
 use crate::proto::{DataType, GraphDef, NodeDef};
 use crate::tensor::{Tensor, TensorData};
@@ -22,7 +23,8 @@ pub(crate) fn fold(graph: &mut GraphDef, protected: &Protected, log: &mut Log) {
     let mut folded: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut rejected = HashSet::new();
     loop {
-        let mut changed = fold_pure_ops(&mut graph.node, &mut folded);
+        let mut changed = fold_known_shapes(graph, &mut folded);
+        changed |= fold_pure_ops(&mut graph.node, &mut folded);
         changed |= resolve_constant_switches(graph, protected, &mut rejected, log);
         // A constant predicate that loses its last control input becomes resolvable.
         changed |= edit::tidy_control_inputs(&mut graph.node);
@@ -65,22 +67,45 @@ fn fold_pure_ops(nodes: &mut [NodeDef], folded: &mut BTreeMap<String, Vec<String
     }
 }
 
-/// The node's value if every data input is a `Const` (or, for `Shape`, has
-/// a fully known static shape), with the control inputs the result needs.
+/// `Shape` of a tensor whose static shape is fully known is a constant
+/// (TensorFlow rejects a feed of another shape). The tensor's producer
+/// becomes a control input unless it is always live (a `Placeholder` or
+/// `Const`), so that in a cond branch the constant is dead when it would be.
+fn fold_known_shapes(graph: &mut GraphDef, folded: &mut BTreeMap<String, Vec<String>>) -> bool {
+    let plans: Vec<(usize, Tensor, Option<String>)> = {
+        let shapes = ShapeInference::new(graph);
+        let in_loop = edit::in_while_frames(&graph.node);
+        let index: HashMap<&str, &NodeDef> = graph.node.iter().map(|n| (n.name.as_str(), n)).collect();
+        let shape_of = |node: &NodeDef| {
+            let input = edit::data_inputs(node).next().filter(|i| output_index(i) == 0)?;
+            let dims = shapes.shape_of(input).filter(|dims| dims.iter().all(|&d| d >= 0))?;
+            let value = kernels::shape_tensor(&dims, attr_type(node, "out_type").unwrap_or(DataType::DtInt32))?;
+            let producer = index.get(node_of(input))?;
+            let live = matches!(producer.op.as_str(), "Placeholder" | "Const") && producer.input.is_empty();
+            Some((value, (!live).then(|| edit::control_input(&producer.name))))
+        };
+        let shape_nodes = graph.node.iter().enumerate().filter(|&(i, n)| n.op == "Shape" && !in_loop[i]);
+        shape_nodes.filter_map(|(i, node)| shape_of(node).map(|(value, gate)| (i, value, gate))).collect()
+    };
+    let changed = !plans.is_empty();
+    for (i, value, gate) in plans {
+        let node = &graph.node[i];
+        let mut constant = crate::graph::constant(&node.name, &value);
+        constant.input = edit::control_inputs(node).cloned().chain(gate).collect();
+        folded.entry(node.op.clone()).or_default().push(node.name.clone());
+        graph.node[i] = constant;
+    }
+    changed
+}
+
+/// The node's value if every data input is a `Const`, with the control
+/// inputs the result needs.
 fn evaluate_node(nodes: &[NodeDef], index: &HashMap<String, usize>, i: usize) -> Option<(Tensor, Vec<String>)> {
     let node = &nodes[i];
     let producers: Vec<&NodeDef> = edit::data_inputs(node)
         .map(|input| (output_index(input) == 0).then(|| index.get(node_of(input)).map(|&p| &nodes[p]))?)
         .collect::<Option<_>>()?;
     let mut control: Vec<String> = edit::control_inputs(node).cloned().collect();
-    if let ("Shape", [producer]) = (node.op.as_str(), producers.as_slice()) {
-        if producer.op == "Placeholder" {
-            // TensorFlow rejects a feed of another shape, so a fully known one is constant.
-            let out_type = attr_type(node, "out_type").unwrap_or(DataType::DtInt32);
-            let dims = attr_shape(producer, "shape").filter(|dims| dims.iter().all(|&d| d >= 0))?;
-            return Some((kernels::shape_tensor(&dims, out_type)?, control));
-        }
-    }
     // Check every input before decoding any: weights can be large.
     if producers.iter().any(|p| p.op != "Const") {
         return None;
@@ -274,5 +299,60 @@ fn shrink_merge(merge: &mut NodeDef, lost: &[usize]) {
             "N".to_string(),
             crate::proto::AttrValue { value: Some(crate::proto::attr_value::Value::I(remaining as i64)) },
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::graph::type_attr;
+    use crate::proto::{attr_value, AttrValue};
+    use crate::tensor::shape_proto;
+    use crate::test_graphs::node;
+
+    fn placeholder(name: &str, dims: &[i64]) -> NodeDef {
+        let mut n = node(name, "Placeholder", &[]);
+        n.attr.insert("dtype".into(), type_attr(DataType::DtFloat));
+        n.attr.insert("shape".into(), AttrValue { value: Some(attr_value::Value::Shape(shape_proto(dims))) });
+        n
+    }
+
+    fn typed(mut n: NodeDef, attr: &str, dtype: DataType) -> NodeDef {
+        n.attr.insert(attr.into(), type_attr(dtype));
+        n
+    }
+
+    fn ints(graph: &GraphDef, name: &str) -> (String, Vec<i32>, Vec<String>) {
+        let n = graph.node.iter().find(|n| n.name == name).unwrap();
+        let values = edit::const_value(n)
+            .and_then(|t| {
+                t.raw().map(|r| r.chunks_exact(4).map(|c| i32::from_le_bytes(c.try_into().unwrap())).collect())
+            })
+            .unwrap_or_default();
+        (n.op.clone(), values, n.input.clone())
+    }
+
+    #[test]
+    fn shapes_fully_known_fold_and_folding_goes_on_through_them() {
+        let mut graph = GraphDef {
+            node: vec![
+                placeholder("x", &[2, 3]),
+                placeholder("batch", &[-1, 3]),
+                typed(node("relu", "Relu", &["x"]), "T", DataType::DtFloat),
+                typed(node("shape", "Shape", &["relu"]), "out_type", DataType::DtInt32),
+                typed(node("doubled", "AddV2", &["shape", "shape"]), "T", DataType::DtInt32),
+                typed(node("of_input", "Shape", &["x"]), "out_type", DataType::DtInt32),
+                typed(node("unknown", "Shape", &["batch"]), "out_type", DataType::DtInt32),
+            ],
+            ..Default::default()
+        };
+        let protected = Protected::new(&["x".into(), "batch".into()], &["doubled".into(), "of_input".into()]);
+        let mut log = Log::default();
+        fold(&mut graph, &protected, &mut log);
+        // The folded shape waits for what it measures, so a cond branch still gates it.
+        assert_eq!(ints(&graph, "shape"), ("Const".into(), vec![2, 3], vec!["^relu".into()]));
+        assert_eq!(ints(&graph, "doubled"), ("Const".into(), vec![4, 6], vec!["^relu".into()]));
+        assert_eq!(ints(&graph, "of_input"), ("Const".into(), vec![2, 3], vec![]));
+        assert_eq!(ints(&graph, "unknown").0, "Shape", "a batch of unknown size has no constant shape");
     }
 }
