@@ -170,4 +170,20 @@ describe('graph size', () => {
     expect(ops).toEqual(expect.arrayContaining(['_FusedConv2D', 'FusedDepthwiseConv2dNative', '_FusedMatMul']))
     expect(ops).not.toContain('BiasAdd')
   })
+
+  it('the Keras model runs every activation inside a fused kernel', async () => {
+    const { dir } = await convertFixture('keras_activations')
+    const { json } = await loadGraph(join(dir, 'model.json'))
+    type Node = { op: string; attr?: { fused_ops?: { list?: { s?: string[] } } } }
+    const nodes = (json.modelTopology as { node: Node[] }).node
+    const fused = nodes.flatMap((n) => (n.attr?.fused_ops?.list?.s ?? []).map((s) => `${n.op}:${Buffer.from(s, 'base64').toString()}`))
+    for (const op of ['_FusedConv2D', 'FusedDepthwiseConv2dNative', '_FusedMatMul']) {
+      expect(fused, op).toContain(`${op}:BiasAdd`)
+    }
+    for (const fusion of ['_FusedConv2D:Prelu', '_FusedConv2D:Elu', '_FusedConv2D:LeakyRelu', 'FusedDepthwiseConv2dNative:Sigmoid', '_FusedMatMul:Sigmoid', '_FusedMatMul:Elu', '_FusedMatMul:LeakyRelu', '_FusedMatMul:Prelu']) {
+      expect(fused, fusion).toContain(fusion)
+    }
+    expect(nodes.map((n) => n.op)).not.toEqual(expect.arrayContaining(['BiasAdd']))
+    expect(nodes.filter((n) => ['Elu', 'Sigmoid', 'Prelu', 'Relu'].includes(n.op)).map((n) => n.op)).toEqual([])
+  })
 })
