@@ -30,6 +30,8 @@ pub enum ErrorKind {
     GraphEmpty,
     /// A graph or meta graph file does not parse.
     GraphInvalid,
+    /// A binary GraphDef would pass protobuf's 2 GB limit.
+    GraphTooLarge,
     /// A tensor name that the checkpoint does not hold.
     TensorNotFound,
     /// A node name that the graph does not hold.
@@ -69,6 +71,7 @@ impl ErrorKind {
             ErrorKind::UnsupportedFormat => "UNSUPPORTED_FORMAT",
             ErrorKind::GraphEmpty => "GRAPH_EMPTY",
             ErrorKind::GraphInvalid => "GRAPH_INVALID",
+            ErrorKind::GraphTooLarge => "GRAPH_TOO_LARGE",
             ErrorKind::TensorNotFound => "TENSOR_NOT_FOUND",
             ErrorKind::UnknownNode => "UNKNOWN_NODE",
             ErrorKind::VariableMissing => "VARIABLE_MISSING",
@@ -85,7 +88,7 @@ impl ErrorKind {
     }
 
     /// Every kind, for documentation and exhaustive tests.
-    pub const ALL: [ErrorKind; 22] = [
+    pub const ALL: [ErrorKind; 23] = [
         ErrorKind::FileNotFound,
         ErrorKind::Io,
         ErrorKind::IndexTruncated,
@@ -96,6 +99,7 @@ impl ErrorKind {
         ErrorKind::UnsupportedFormat,
         ErrorKind::GraphEmpty,
         ErrorKind::GraphInvalid,
+        ErrorKind::GraphTooLarge,
         ErrorKind::TensorNotFound,
         ErrorKind::UnknownNode,
         ErrorKind::VariableMissing,

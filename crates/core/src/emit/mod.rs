@@ -24,7 +24,9 @@ use crate::error::{Error, Result};
 
 pub use dequantize::{dequantize_into_graph, tf_dequantize_min_first};
 pub use dir::write_model_dir;
-pub use pb::{encode_graph_def, write_graph_def, write_graph_text};
+pub use pb::{
+    encode_graph_def, write_graph_def, write_graph_def_deferred, write_graph_text, Deferred, MAX_GRAPH_DEF_BYTES,
+};
 
 /// Writes `path` through `write`, via a temporary file in the same directory
 /// that is renamed over `path` only once everything was written and flushed.

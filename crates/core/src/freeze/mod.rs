@@ -12,17 +12,18 @@ mod readers;
 mod restore;
 mod roles;
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
 use crate::checkpoint::Checkpoint;
 use crate::error::{Error, ErrorKind, Result};
 use crate::graph::{self, colocation_targets, index_by_name};
 use crate::names::{self, node_of};
 use crate::proto::{DataType, GraphDef, MetaGraphDef, NodeDef};
+use crate::tensor::{Tensor, TensorData};
 
 pub use outputs::{infer_outputs, serving_signature, InferredOutput, InferredOutputs};
 use readers::{rewrite_ref_consumers, rewrite_resource_reads};
-use restore::{restore, saved_variables, SavedVariable};
+use restore::{restore, saved_variables, stored_numeric, SavedVariable};
 
 /// What to freeze; mirrors `freeze_graph`'s flags.
 #[derive(Debug, Clone)]
@@ -41,6 +42,10 @@ pub struct FreezeOptions {
     /// Variable node → checkpoint key, where something other than the graph
     /// says (a SavedModel's object graph); wins over restore ops and `VariableDef`s.
     pub checkpoint_keys: std::collections::BTreeMap<String, String>,
+    /// Leave whole numeric variables' values in the checkpoint: their `Const`s
+    /// hold dtype and shape only, and [`FrozenGraph::deferred`] says where each
+    /// value is, so a writer can read one tensor at a time.
+    pub defer_values: bool,
 }
 
 impl Default for FreezeOptions {
@@ -52,6 +57,7 @@ impl Default for FreezeOptions {
             variable_names_blacklist: Vec::new(),
             use_ema: false,
             checkpoint_keys: Default::default(),
+            defer_values: false,
         }
     }
 }
@@ -74,6 +80,9 @@ pub struct FrozenGraph {
     /// The ops that fill the lookup tables the outputs read (kept in the
     /// graph; a model runs them once before its first lookup).
     pub table_initializers: Vec<String>,
+    /// `Const` node → checkpoint key of the value it still lacks
+    /// ([`FreezeOptions::defer_values`]).
+    pub deferred: BTreeMap<String, String>,
 }
 
 /// One variable turned into a constant, and where its value came from.
@@ -127,6 +136,7 @@ pub fn freeze(
     }
 
     let mut frozen = Vec::new();
+    let mut deferred = BTreeMap::new();
     let mut resource_dtypes = HashMap::new();
     let mut without_shadow = Vec::new();
     for i in 0..nodes.len() {
@@ -150,10 +160,22 @@ pub fn freeze(
                 without_shadow.push(node.name.clone());
             }
         }
-        let value = restore(checkpoint, node, &variable).map_err(|e| match &inferred {
+        let explain = |e: Error| match &inferred {
             Some(inferred) if e.kind == ErrorKind::VariableMissing => inferred.explain(e, &nodes, &nodes[i].name),
             _ => e,
-        })?;
+        };
+        let stored = match options.defer_values {
+            true => stored_numeric(checkpoint, node, &variable).map_err(explain)?,
+            false => None,
+        };
+        let value = match stored {
+            // The value's bytes are left out; the writer reads them.
+            Some((dtype, shape)) => {
+                deferred.insert(node.name.clone(), variable.key.clone());
+                Tensor { dtype, shape, data: TensorData::Raw(Default::default()) }
+            }
+            None => restore(checkpoint, node, &variable).map_err(explain)?,
+        };
         let node = &mut nodes[i];
         if node.op == "VarHandleOp" {
             resource_dtypes.insert(node.name.clone(), value.dtype);
@@ -185,7 +207,17 @@ pub fn freeze(
     let mut graph = GraphDef { node: nodes, versions, library, debug_info };
     graph::prune_library(&mut graph);
     let checkpoint = checkpoint.map(|c| c.prefix().to_path_buf());
-    Ok(FrozenGraph { graph, outputs, inputs, variables: frozen, inferred, rewrites, checkpoint, table_initializers })
+    Ok(FrozenGraph {
+        graph,
+        outputs,
+        inputs,
+        variables: frozen,
+        inferred,
+        rewrites,
+        checkpoint,
+        table_initializers,
+        deferred,
+    })
 }
 
 /// Ops that fill a lookup table (what `tables_initializer()` runs).

@@ -9,7 +9,7 @@ use crate::dtype;
 use crate::error::{Error, ErrorKind, Result};
 use crate::graph::{self, attr_shape, attr_type, index_by_name};
 use crate::names::{self, node_of};
-use crate::proto::{GraphDef, MetaGraphDef, NodeDef, VariableDef};
+use crate::proto::{DataType, GraphDef, MetaGraphDef, NodeDef, VariableDef};
 use crate::tensor::{format_shape, Tensor, TensorData};
 
 // ---- checkpoint keys -------------------------------------------------------
@@ -108,23 +108,7 @@ fn slice_spec(full_shape: &[i64], offset: &[i64], shape: &[i64]) -> String {
 
 /// Reads a variable's value and checks it against the graph's dtype and shape.
 pub(super) fn restore(checkpoint: &Checkpoint, node: &NodeDef, variable: &SavedVariable) -> Result<Tensor> {
-    let missing = || {
-        let keys: Vec<&str> = checkpoint.tensors().map(|t| t.name.as_str()).collect();
-        Error::new(
-            ErrorKind::VariableMissing,
-            if variable.key == node.name {
-                format!("variable \"{}\" is not in the checkpoint", node.name)
-            } else {
-                format!("variable \"{}\" (checkpoint key \"{}\") is not in the checkpoint", node.name, variable.key)
-            },
-        )
-        .in_file(checkpoint.index_path())
-        .about(&node.name)
-        .suggest(names::closest(&variable.key, keys))
-    };
-    if checkpoint.get(&variable.key).is_none() {
-        return Err(missing());
-    }
+    require_stored(checkpoint, node, variable)?;
     let value = match &variable.slice {
         Some(spec) => {
             let (_, slice) = TensorSlice::parse_spec(spec).map_err(|e| e.about(&node.name))?;
@@ -132,23 +116,63 @@ pub(super) fn restore(checkpoint: &Checkpoint, node: &NodeDef, variable: &SavedV
         }
         None => checkpoint.read(&variable.key)?,
     };
+    check_against_graph(checkpoint, node, value.dtype, &value.shape)?;
+    Ok(value)
+}
+
+/// The index entry of a whole numeric variable, checked against the graph
+/// like [`restore`] checks its value, but without reading it: its bytes can be
+/// read when they are written. `None` for what must be read now (a slice of a
+/// partitioned variable, strings, dtypes the reader rejects).
+pub(super) fn stored_numeric(
+    checkpoint: &Checkpoint,
+    node: &NodeDef,
+    variable: &SavedVariable,
+) -> Result<Option<(DataType, Vec<i64>)>> {
+    require_stored(checkpoint, node, variable)?;
+    let Some(info) = checkpoint.get(&variable.key) else { return Ok(None) };
+    if variable.slice.is_some() || dtype::element_size(info.dtype).is_none() {
+        return Ok(None);
+    }
+    check_against_graph(checkpoint, node, info.dtype, &info.shape)?;
+    Ok(Some((info.dtype, info.shape.clone())))
+}
+
+fn require_stored(checkpoint: &Checkpoint, node: &NodeDef, variable: &SavedVariable) -> Result<()> {
+    if checkpoint.get(&variable.key).is_some() {
+        return Ok(());
+    }
+    let keys: Vec<&str> = checkpoint.tensors().map(|t| t.name.as_str()).collect();
+    Err(Error::new(
+        ErrorKind::VariableMissing,
+        if variable.key == node.name {
+            format!("variable \"{}\" is not in the checkpoint", node.name)
+        } else {
+            format!("variable \"{}\" (checkpoint key \"{}\") is not in the checkpoint", node.name, variable.key)
+        },
+    )
+    .in_file(checkpoint.index_path())
+    .about(&node.name)
+    .suggest(names::closest(&variable.key, keys)))
+}
+
+fn check_against_graph(checkpoint: &Checkpoint, node: &NodeDef, dtype: DataType, shape: &[i64]) -> Result<()> {
     let graph_dtype = attr_type(node, "dtype").map(dtype::base);
-    if let Some(expected) = graph_dtype.filter(|&d| d != value.dtype) {
+    if let Some(expected) = graph_dtype.filter(|&d| d != dtype) {
         return Err(Error::new(
             ErrorKind::DtypeMismatch,
             format!(
                 "variable \"{}\" is {} in the graph but {} in the checkpoint {}",
                 node.name,
                 dtype::name(expected),
-                dtype::name(value.dtype),
+                dtype::name(dtype),
                 checkpoint.prefix().display()
             ),
         )
         .about(&node.name));
     }
     if let Some(expected) = attr_shape(node, "shape") {
-        let compatible =
-            expected.len() == value.shape.len() && expected.iter().zip(&value.shape).all(|(&g, &c)| g < 0 || g == c);
+        let compatible = expected.len() == shape.len() && expected.iter().zip(shape).all(|(&g, &c)| g < 0 || g == c);
         if !compatible {
             return Err(Error::new(
                 ErrorKind::ShapeMismatch,
@@ -156,12 +180,12 @@ pub(super) fn restore(checkpoint: &Checkpoint, node: &NodeDef, variable: &SavedV
                     "variable \"{}\" has shape {} in the graph but {} in the checkpoint {}",
                     node.name,
                     format_shape(&expected),
-                    format_shape(&value.shape),
+                    format_shape(shape),
                     checkpoint.prefix().display()
                 ),
             )
             .about(&node.name));
         }
     }
-    Ok(value)
+    Ok(())
 }

@@ -133,19 +133,38 @@ pub fn infer_outputs(files: &ModelFiles) -> Result<freeze::InferredOutputs> {
     freeze::infer_outputs(&model.graph, model.meta.as_ref()).map_err(|e| e.or_file(&model.graph_file))
 }
 
-/// Freezes and writes a binary (or text) GraphDef atomically.
+/// Freezes and writes a binary (or text) GraphDef atomically. A binary one
+/// gets each weight read from the checkpoint as it is written, so the
+/// returned graph's [`FrozenGraph::deferred`] constants hold no bytes.
 pub fn freeze_to_file(
     files: &ModelFiles,
     options: &FreezeOptions,
     output: &Path,
     as_text: bool,
 ) -> Result<(FrozenGraph, u64)> {
-    let frozen = freeze(files, options)?;
-    let bytes = if as_text {
-        emit::write_graph_text(&frozen.graph, output)?
-    } else {
-        emit::write_graph_def(&frozen.graph, output)?
+    if as_text {
+        let frozen = freeze(files, options)?;
+        let bytes = emit::write_graph_text(&frozen.graph, output)?;
+        return Ok((frozen, bytes));
+    }
+    // Weights go from the checkpoint to the file one tensor at a time.
+    let frozen = freeze(files, &FreezeOptions { defer_values: true, ..options.clone() })?;
+    let checkpoint = match (&frozen.checkpoint, frozen.deferred.is_empty()) {
+        (Some(prefix), false) => Some(Checkpoint::open(prefix)?),
+        _ => None,
     };
+    let read = |key: &str| -> Result<bytes::Bytes> {
+        let value = checkpoint.as_ref().map(|c| c.read(key)).transpose()?.map(|t| t.data);
+        match value {
+            Some(crate::tensor::TensorData::Raw(bytes)) => Ok(bytes),
+            _ => Err(Error::new(
+                ErrorKind::Internal,
+                format!("deferred value \"{key}\" is no numeric checkpoint tensor"),
+            )),
+        }
+    };
+    let deferred = emit::Deferred { nodes: &frozen.deferred, read: &read };
+    let bytes = emit::write_graph_def_deferred(&frozen.graph, Some(&deferred), output)?;
     Ok((frozen, bytes))
 }
 
@@ -334,7 +353,7 @@ pub fn convert(files: &ModelFiles, options: &ConvertOptions) -> Result<Converted
             };
             let bytes =
                 weights.as_ref().map_or_else(|| float32_weight_bytes(&optimized.graph), |w| w.report.bytes_after);
-            (vec![("model.pb".to_string(), emit::encode_graph_def(&graph))], bytes)
+            (vec![("model.pb".to_string(), emit::encode_graph_def(&graph)?)], bytes)
         }
     };
     let float32_weight_bytes =

@@ -99,6 +99,7 @@ impl FreezeRequest {
                 .unwrap_or(defaults.variable_names_blacklist),
             use_ema: self.use_ema.unwrap_or(defaults.use_ema),
             checkpoint_keys: defaults.checkpoint_keys,
+            defer_values: defaults.defer_values,
         }
     }
 
@@ -112,7 +113,7 @@ impl FreezeRequest {
             }
             None => {
                 let frozen = freeze(&files, &options)?;
-                let encoded = emit::encode_graph_def(&frozen.graph);
+                let encoded = emit::encode_graph_def(&frozen.graph)?;
                 Ok(FreezeOutcome { frozen, output_graph: None, bytes: encoded.len() as u64, graph: Some(encoded) })
             }
         }
