@@ -6,6 +6,7 @@ import { freezeSummary, runFreeze } from './freeze.js'
 import { inspectSummary, runInspect } from './inspect.js'
 import { optimizeSummary, runOptimize } from './optimize.js'
 import { quantizeSummary, runQuantize } from './quantize.js'
+import { runRun, runSummary } from './run.js'
 
 type Command = (argv: string[], out: (line: string) => void) => Promise<number>
 
@@ -15,6 +16,7 @@ const commands: Record<string, { run: Command; summary: string; replaces: string
   optimize: { run: runOptimize, summary: optimizeSummary, replaces: 'optimize_for_inference' },
   quantize: { run: runQuantize, summary: quantizeSummary, replaces: 'quantize_graph' },
   convert: { run: runConvert, summary: convertSummary, replaces: 'freeze_graph + optimize_for_inference + tensorflowjs_converter' },
+  run: { run: runRun, summary: runSummary, replaces: 'label_image' },
 }
 
 function help(): string {

@@ -1,0 +1,139 @@
+// Loads a model for `tfmodel run` in this Node process through the app's own
+// runtime: a TF.js model on tfjs's CPU or WASM backend, a `.tflite` on
+// LiteRT.js, and anything else converted to TF.js first, in memory.
+import { existsSync, readFileSync, statSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import vm from 'node:vm'
+
+import { convert } from '../native.js'
+import { createModel, type LoadedModel } from '../runtime/index.js'
+import type { DType, ModelDescriptor, Signature, TensorSpec } from '../runtime/types.js'
+
+const require = createRequire(import.meta.url)
+
+export type NodeBackend = 'cpu' | 'wasm'
+
+/** Opens `path`: a TF.js model directory or model.json, a `.tflite`, or a source `tfmodel convert` takes. */
+export async function loadForRun(path: string, backend: NodeBackend): Promise<LoadedModel> {
+  if (path.endsWith('.tflite')) return loadTflite(path)
+  const modelJson = statSync(path, { throwIfNoEntry: false })?.isDirectory() ? join(path, 'model.json') : path
+  if (modelJson.endsWith('.json') && existsSync(modelJson)) {
+    const json = readFileSync(modelJson)
+    const manifest = (JSON.parse(json.toString()) as { weightsManifest?: { paths: string[] }[] }).weightsManifest ?? []
+    const files = new Map([['model.json', json]])
+    for (const shard of manifest.flatMap((group) => group.paths)) files.set(shard, readFileSync(join(dirname(modelJson), shard)))
+    return loadTfjs(path, files, backend)
+  }
+  const result = await convert({ source: path, format: 'tfjs' })
+  return loadTfjs(path, new Map(result.files.map((f) => [f.name, Buffer.from(f.data)])), backend)
+}
+
+/** `fetch` over files held in memory, by name under `memory:/`. */
+function memoryFetch(files: Map<string, Buffer>): typeof fetch {
+  return async (url) => {
+    const name = new URL(String(url)).pathname.replace(/^\//, '')
+    const bytes = files.get(name)
+    return bytes ? new Response(new Uint8Array(bytes)) : new Response(null, { status: 404 })
+  }
+}
+
+function loadTfjs(id: string, files: Map<string, Buffer>, backend: NodeBackend): Promise<LoadedModel> {
+  const json = files.get('model.json')!
+  const weights = [...files.entries()].filter(([name]) => name !== 'model.json')
+  const weightBytes = weights.reduce((sum, [, data]) => sum + data.byteLength, 0)
+  const descriptor: ModelDescriptor = {
+    id,
+    url: 'memory:/model.json',
+    hash: '',
+    format: 'tfjs',
+    signature: signatureOf(JSON.parse(json.toString()) as ModelJson),
+    sizes: { modelJson: json.byteLength, weights: weightBytes, float32Weights: weightBytes, total: json.byteLength + weightBytes },
+    files: weights.map(([path, data]) => ({ path, bytes: data.byteLength })),
+    executeAsync: true,
+    quantization: null,
+    tfjs: () => Promise.all([import('@tensorflow/tfjs-core'), import('@tensorflow/tfjs-converter')]),
+    backends: {
+      cpu: () => import('@tensorflow/tfjs-backend-cpu'),
+      wasm: async () => {
+        const wasm = await import('@tensorflow/tfjs-backend-wasm')
+        wasm.setWasmPaths(`${join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist')}/`)
+      },
+    },
+  }
+  return createModel(descriptor).load({ backend, fetch: memoryFetch(files), warmup: false })
+}
+
+interface ModelJson {
+  signature?: Record<'inputs' | 'outputs', Record<string, { name: string; dtype: string; tensorShape?: { dim?: { size: string }[]; unknownRank?: boolean } }>>
+}
+
+/** model.json's `signature` (TensorFlow's TensorInfo) in the runtime's terms. */
+function signatureOf(json: ModelJson): Signature {
+  const specs = (side: 'inputs' | 'outputs'): TensorSpec[] =>
+    Object.values(json.signature?.[side] ?? {}).map((info) => ({
+      name: info.name.replace(/:0$/, ''),
+      dtype: tfDtype(info.dtype),
+      shape: info.tensorShape?.unknownRank || !info.tensorShape ? null : (info.tensorShape.dim ?? []).map((d) => Number(d.size)),
+    }))
+  return { inputs: specs('inputs'), outputs: specs('outputs') }
+}
+
+function tfDtype(name: string): DType | 'unknown' {
+  if (name === 'DT_FLOAT' || name === 'float32') return 'float32'
+  if (name === 'DT_BOOL' || name === 'bool') return 'bool'
+  if (name === 'DT_STRING') return 'string'
+  return /INT|int/.test(name) ? 'int32' : 'unknown'
+}
+
+/**
+ * LiteRT.js's glue is a classic browser script: give it what it looks for
+ * (`self`, `importScripts`, and CommonJS's `require`).
+ */
+function nodeLiteRtGlue(): void {
+  const g = globalThis as Record<string, unknown>
+  g.self ??= globalThis
+  g.importScripts ??= (url: string) => {
+    const file = fileURLToPath(url)
+    const wrapped = `(function (require, __dirname, __filename) {${readFileSync(file, 'utf8')}\nglobalThis.ModuleFactory = ModuleFactory})`
+    ;(vm.runInThisContext(wrapped, { filename: file }) as (r: NodeRequire, d: string, f: string) => void)(require, dirname(file), file)
+  }
+}
+
+async function loadTflite(path: string): Promise<LoadedModel> {
+  nodeLiteRtGlue()
+  const wasmDir = join(dirname(require.resolve('@litertjs/core/package.json')), 'wasm')
+  const build = (stem: string) => ({ js: pathToFileURL(join(wasmDir, `${stem}.js`)).href, wasm: pathToFileURL(join(wasmDir, `${stem}.wasm`)).href })
+  const bytes = readFileSync(path)
+  const descriptor: ModelDescriptor = {
+    id: path,
+    url: 'memory:/model.tflite',
+    hash: '',
+    format: 'tflite',
+    // Read from the compiled model below: a .tflite on disk comes with no loader module to say it.
+    signature: { inputs: [], outputs: [] },
+    sizes: { modelJson: bytes.byteLength, weights: 0, float32Weights: 0, total: bytes.byteLength },
+    files: [],
+    executeAsync: false,
+    quantization: null,
+    litert: () => import('@litertjs/core'),
+    litertWasm: { compat: build('litert_wasm_compat_internal'), relaxedSimd: build('litert_wasm_internal') },
+  }
+  const loaded = await createModel(descriptor).load({ fetch: memoryFetch(new Map([['model.tflite', bytes]])), warmup: false })
+  const compiled = loaded.compiledModel!
+  const spec = (d: { name: string; dtype: string; shape: Int32Array }): TensorSpec => ({ name: d.name, dtype: tfDtype(d.dtype), shape: [...d.shape] })
+  // The runtime reads the descriptor's signature each time it runs.
+  const signature = { inputs: compiled.getInputDetails().map(spec), outputs: compiled.getOutputDetails().map(spec) }
+  descriptor.signature = signature
+  return {
+    signature,
+    backend: loaded.backend,
+    compiledModel: compiled,
+    get graphModel() {
+      return loaded.graphModel
+    },
+    run: (inputs) => loaded.run(inputs),
+    dispose: () => loaded.dispose(),
+  }
+}
