@@ -1,0 +1,98 @@
+// `tfmodel run` (label_image) against TensorFlow's stored outputs: the
+// detector's PNGs through a TF.js model, the convnet's inputs (as .npy) through
+// TF.js and a .tflite, and a coded error for an input that does not fit.
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { beforeAll, describe, expect, it } from 'vitest'
+
+import { fixture, type JsonTensor, readJson, root, tensorBytes } from './fixtures.js'
+
+function tfmodel(...args: string[]) {
+  const result = spawnSync('node', [join(root, 'bin', 'tfmodel.js'), ...args], { encoding: 'utf8' })
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr }
+}
+
+const floats = (t: JsonTensor) => {
+  const bytes = tensorBytes(t)
+  return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4)
+}
+const argmax = (values: ArrayLike<number>) => Array.from(values).reduce((best, v, i, all) => (v > all[best]! ? i : best), 0)
+
+/** A float32 .npy of `data` with `shape`. */
+function writeNpy(path: string, data: Float32Array, shape: number[]): void {
+  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${shape.join(', ')},), }`
+  header += ' '.repeat(63 - ((10 + header.length) % 64)) + '\n'
+  const head = Buffer.alloc(10)
+  head.write('\x93NUMPY', 0, 'latin1')
+  head[6] = 1
+  head.writeUInt16LE(header.length, 8)
+  writeFileSync(path, Buffer.concat([head, Buffer.from(header, 'latin1'), Buffer.from(data.buffer, data.byteOffset, data.byteLength)]))
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'tfmodel-run-'))
+const convnet = fixture('convnet')
+const detector = fixture('detector')
+const io = readJson<{ inputs: Record<string, JsonTensor>; outputs: Record<string, JsonTensor> }>(convnet.path('io.json'))
+const images = readJson<{ outputs: Record<string, JsonTensor>; png: string }[]>(detector.path('images.json'))
+
+beforeAll(() => {
+  for (const [source, out, format] of [
+    [convnet.path(convnet.checkpoint!), 'convnet', 'tfjs'],
+    [convnet.path(convnet.checkpoint!), 'convnet-tflite', 'tflite'],
+    [detector.path(detector.checkpoint!), 'detector', 'tfjs'],
+  ] as const) {
+    const { code, stderr } = tfmodel('convert', source, join(dir, out), '--format', format)
+    expect(code, stderr).toBe(0)
+  }
+  // The first held-in image, as TensorFlow fed it.
+  const input = floats(io.inputs.input!)
+  writeNpy(join(dir, 'image.npy'), input.subarray(0, 24 * 24 * 3), [1, 24, 24, 3])
+  writeFileSync(join(dir, 'labels.txt'), 'circle\nsquare\nhorizontal_bars\nvertical_bars\n')
+}, 120_000)
+
+describe('tfmodel run', () => {
+  it("prints the detector's top score on a PNG as TensorFlow did", () => {
+    for (const image of images) {
+      const { code, stdout, stderr } = tfmodel('run', join(dir, 'detector'), '--image', detector.path(image.png), '--output_layer_name', 'detection_scores', '--json')
+      expect(code, stderr).toBe(0)
+      const top = (JSON.parse(stdout) as { top: { index: number; score: number }[] }).top
+      const expected = floats(image.outputs.detection_scores!)
+      expect(top[0]!.index).toBe(argmax(expected))
+      expect(top[0]!.score).toBeCloseTo(expected[argmax(expected)]!, 4)
+    }
+  }, 60_000)
+
+  for (const model of ['convnet', 'convnet-tflite/model.tflite']) {
+    it(`prints TensorFlow's top-1 class with its label (${model})`, () => {
+      const { code, stdout, stderr } = tfmodel('run', join(dir, model), '--image', join(dir, 'image.npy'), '--output_layer_name', 'probs', '--labels', join(dir, 'labels.txt'), '--top_k', '2')
+      expect(code, stderr).toBe(0)
+      const probs = floats(io.outputs.probs!).subarray(0, 4)
+      const best = argmax(probs)
+      const lines = stdout.trim().split('\n')
+      expect(lines).toHaveLength(2)
+      const [, label, index, score] = /^(\S+) \((\d+)\): (\S+)$/.exec(lines[0]!)!
+      expect([label, Number(index)]).toEqual([['circle', 'square', 'horizontal_bars', 'vertical_bars'][best], best])
+      expect(Number(score)).toBeCloseTo(probs[best]!, 4)
+    }, 60_000)
+  }
+
+  it('rejects an image that does not fit the input, naming both, with a code', () => {
+    const png = detector.path(images[0]!.png)
+    const { code, stderr } = tfmodel('run', join(dir, 'detector'), '--image', png, '--input_width', '32', '--output_layer_name', 'detection_scores')
+    expect(code).toBe(1)
+    expect(stderr).toContain('error SHAPE_MISMATCH')
+    expect(stderr).toContain('"image_tensor"')
+    expect(stderr).toContain(png)
+  })
+
+  it('rejects an .npy of the wrong shape with a code', () => {
+    const npy = join(dir, 'wrong.npy')
+    writeNpy(npy, new Float32Array(2 * 24 * 24), [1, 24, 24, 2])
+    const { code, stderr } = tfmodel('run', join(dir, 'convnet'), '--image', npy, '--output_layer_name', 'probs')
+    expect(code).toBe(1)
+    expect(stderr).toContain('error SHAPE_MISMATCH')
+    expect(stderr).toContain(npy)
+  })
+})
