@@ -24,10 +24,11 @@ export async function loadForRun(path: string, backend: NodeBackend): Promise<Lo
     const manifest = (JSON.parse(json.toString()) as { weightsManifest?: { paths: string[] }[] }).weightsManifest ?? []
     const files = new Map([['model.json', json]])
     for (const shard of manifest.flatMap((group) => group.paths)) files.set(shard, readFileSync(join(dirname(modelJson), shard)))
-    return loadTfjs(path, files, backend)
+    // Whether the graph needs executeAsync is not in model.json: TF.js's async path runs either kind.
+    return loadTfjs(path, files, backend, true)
   }
   const result = await convert({ source: path, format: 'tfjs' })
-  return loadTfjs(path, new Map(result.files.map((f) => [f.name, Buffer.from(f.data)])), backend)
+  return loadTfjs(path, new Map(result.files.map((f) => [f.name, Buffer.from(f.data)])), backend, result.executeAsync)
 }
 
 /** `fetch` over files held in memory, by name under `memory:/`. */
@@ -39,7 +40,7 @@ function memoryFetch(files: Map<string, Buffer>): typeof fetch {
   }
 }
 
-function loadTfjs(id: string, files: Map<string, Buffer>, backend: NodeBackend): Promise<LoadedModel> {
+function loadTfjs(id: string, files: Map<string, Buffer>, backend: NodeBackend, executeAsync: boolean): Promise<LoadedModel> {
   const json = files.get('model.json')!
   const weights = [...files.entries()].filter(([name]) => name !== 'model.json')
   const weightBytes = weights.reduce((sum, [, data]) => sum + data.byteLength, 0)
@@ -51,7 +52,7 @@ function loadTfjs(id: string, files: Map<string, Buffer>, backend: NodeBackend):
     signature: signatureOf(JSON.parse(json.toString()) as ModelJson),
     sizes: { modelJson: json.byteLength, weights: weightBytes, float32Weights: weightBytes, total: json.byteLength + weightBytes },
     files: weights.map(([path, data]) => ({ path, bytes: data.byteLength })),
-    executeAsync: true,
+    executeAsync,
     quantization: null,
     tfjs: () => Promise.all([import('@tensorflow/tfjs-core'), import('@tensorflow/tfjs-converter')]),
     backends: {
