@@ -1,25 +1,16 @@
-// LiteRT.js in Node, for tests: its glue is a classic browser script, so give
-// it what it looks for (`self`, `importScripts`, and CommonJS's `require`).
+// LiteRT.js in Node, for tests (its browser glue loads through the CLI's shim).
 // Also what the LiteRT.js tests compare with: TensorFlow's detector heads.
 import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
-import { createRequire } from 'node:module'
-import { dirname, join } from 'node:path'
+import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import vm from 'node:vm'
 
+import { nodeLiteRtGlue } from '../src/cli/run-model.js'
 import { createModel } from '../dist/runtime/index.js'
 import type { ModelDescriptor, Signature } from '../src/runtime/types.js'
 import { fixture, type JsonTensor, root } from './fixtures.js'
 
-const require = createRequire(import.meta.url)
-const g = globalThis as Record<string, unknown>
-g.self ??= globalThis
-g.importScripts ??= (url: string) => {
-  const file = fileURLToPath(url)
-  const wrapped = `(function (require, __dirname, __filename) {${readFileSync(file, 'utf8')}\nglobalThis.ModuleFactory = ModuleFactory})`
-  ;(vm.runInThisContext(wrapped, { filename: file }) as (r: NodeRequire, d: string, f: string) => void)(require, dirname(file), file)
-}
+nodeLiteRtGlue()
 
 const wasmDir = join(root, 'node_modules', '@litertjs', 'core', 'wasm')
 const build = (stem: string) => ({ js: pathToFileURL(join(wasmDir, `${stem}.js`)).href, wasm: pathToFileURL(join(wasmDir, `${stem}.wasm`)).href })

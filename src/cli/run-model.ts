@@ -92,7 +92,7 @@ function tfDtype(name: string): DType | 'unknown' {
  * LiteRT.js's glue is a classic browser script: give it what it looks for
  * (`self`, `importScripts`, and CommonJS's `require`).
  */
-function nodeLiteRtGlue(): void {
+export function nodeLiteRtGlue(): void {
   const g = globalThis as Record<string, unknown>
   g.self ??= globalThis
   g.importScripts ??= (url: string) => {

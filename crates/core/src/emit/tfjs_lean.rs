@@ -202,7 +202,7 @@ fn reshaped(
     let second = node.input.get(1).filter(|s| !is_control_input(s));
     match node.op.as_str() {
         "Reshape" => {
-            let mut target = constant_ints(graph, index, second?)?;
+            let mut target = crate::graph::shapes::constant_ints(graph, index, second?)?;
             let known: i64 = target.iter().filter(|&&d| d >= 0).product();
             let total = input.filter(|dims| dims.iter().all(|&d| d >= 0)).map(|dims| dims.iter().product::<i64>());
             match (target.iter().position(|&d| d < 0), total) {
@@ -213,7 +213,7 @@ fn reshaped(
         }
         "ExpandDims" => {
             let mut dims = input?;
-            let [axis] = constant_ints(graph, index, second?)?[..] else { return None };
+            let [axis] = crate::graph::shapes::constant_ints(graph, index, second?)?[..] else { return None };
             let axis = if axis < 0 { axis + dims.len() as i64 + 1 } else { axis };
             if !(0..=dims.len() as i64).contains(&axis) {
                 return None;
@@ -235,20 +235,6 @@ fn reshaped(
             let keep = |(i, &d): &(usize, &i64)| if axes.is_empty() { d != 1 } else { !axes.contains(&(*i as i64)) };
             Some(dims.iter().enumerate().filter(keep).map(|(_, &d)| d).collect())
         }
-        _ => None,
-    }
-}
-
-/// An int32/int64 `Const`'s values (through `Identity`s).
-fn constant_ints(graph: &GraphDef, index: &std::collections::HashMap<&str, usize>, name: &str) -> Option<Vec<i64>> {
-    let (_, node) = graph::through_identities(graph, index, name)?;
-    let tensor = edit::const_value(node)?;
-    let raw = tensor.raw()?;
-    match tensor.dtype {
-        DataType::DtInt32 => {
-            Some(raw.chunks_exact(4).map(|c| i64::from(i32::from_le_bytes(c.try_into().unwrap()))).collect())
-        }
-        DataType::DtInt64 => Some(raw.chunks_exact(8).map(|c| i64::from_le_bytes(c.try_into().unwrap())).collect()),
         _ => None,
     }
 }

@@ -178,19 +178,24 @@ impl<'g> ShapeInference<'g> {
 
     /// An int32/int64 `Const`'s values (through `Identity`).
     fn constant_ints(&self, name: &str) -> Option<Vec<i64>> {
-        let (_, node) = graph::through_identities(self.graph, &self.index, name)?;
-        if node.op != "Const" {
-            return None;
+        constant_ints(self.graph, &self.index, name)
+    }
+}
+
+/// The values of the int32/int64 `Const` that `name` reads (through `Identity`s).
+pub(crate) fn constant_ints(graph: &GraphDef, index: &HashMap<&str, usize>, name: &str) -> Option<Vec<i64>> {
+    let (_, node) = graph::through_identities(graph, index, name)?;
+    if node.op != "Const" {
+        return None;
+    }
+    let tensor = Tensor::from_proto(attr_tensor(node, "value")?).ok()?;
+    let raw = tensor.raw()?;
+    match tensor.dtype {
+        DataType::DtInt32 => {
+            Some(raw.chunks_exact(4).map(|c| i64::from(i32::from_le_bytes(c.try_into().unwrap()))).collect())
         }
-        let tensor = Tensor::from_proto(attr_tensor(node, "value")?).ok()?;
-        let raw = tensor.raw()?;
-        match tensor.dtype {
-            DataType::DtInt32 => {
-                Some(raw.chunks_exact(4).map(|c| i64::from(i32::from_le_bytes(c.try_into().unwrap()))).collect())
-            }
-            DataType::DtInt64 => Some(raw.chunks_exact(8).map(|c| i64::from_le_bytes(c.try_into().unwrap())).collect()),
-            _ => None,
-        }
+        DataType::DtInt64 => Some(raw.chunks_exact(8).map(|c| i64::from_le_bytes(c.try_into().unwrap())).collect()),
+        _ => None,
     }
 }
 
