@@ -97,6 +97,8 @@ export interface Defaults {
   /** Tensors with fewer elements stay float when quantizing. */
   quantizeMinimumSize: number
   quantizeModes: Array<QuantizeModeName>
+  /** The SavedModel signature converted when none is named. */
+  signatureName: string
 }
 
 /** The stable code of a core error ([`tfmodel_core::ErrorKind::code`]). */

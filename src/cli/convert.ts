@@ -19,7 +19,7 @@ export const runConvert = defineCommand({
     ...placeholderFlags,
     { name: 'use_ema', kind: 'boolean', help: 'freeze with the ExponentialMovingAverage shadow variables' },
     { name: 'input_graph', kind: 'string', help: 'GraphDef to pair with a checkpoint saved without a .meta, or the SavedModel of an object-based checkpoint' },
-    { name: 'signature_name', kind: 'string', help: 'the SavedModel signature to convert (default: serving_default)' },
+    { name: 'signature_name', kind: 'string', help: `the SavedModel signature to convert (default: ${defaults().signatureName})` },
     { name: 'format', kind: 'string', help: 'tfjs (model.json + shards), tflite (model.tflite, float32) or pb (frozen GraphDef)', default: 'tfjs' },
     { name: 'shard_size', kind: 'string', help: `bytes per weight shard (default: ${defaults().shardSize})` },
     { name: 'op_check', kind: 'string', help: 'error, warn or off: ops TF.js cannot run', default: 'error' },

@@ -1,5 +1,5 @@
 // `tfmodel freeze`: TensorFlow's `freeze_graph`, flag for flag.
-import { freeze } from '../native.js'
+import { defaults, freeze } from '../native.js'
 import { UsageError } from './args.js'
 import { defineCommand } from './command.js'
 import { inferenceLines } from './report.js'
@@ -16,7 +16,7 @@ export const runFreeze = defineCommand({
     { name: 'input_checkpoint', kind: 'string', help: 'checkpoint prefix or training directory' },
     { name: 'input_meta_graph', kind: 'string', help: '.meta file; its graph is the one frozen' },
     { name: 'input_saved_model_dir', kind: 'string', help: 'SavedModel directory; a signature of it is frozen' },
-    { name: 'signature_name', kind: 'string', help: 'the SavedModel signature to freeze (default: serving_default)' },
+    { name: 'signature_name', kind: 'string', help: `the SavedModel signature to freeze (default: ${defaults().signatureName})` },
     { name: 'output_graph', kind: 'string', help: 'where to write the frozen binary GraphDef' },
     { name: 'output_node_names', kind: 'list', help: 'output node names (default: the signature, else the prediction heads)' },
     { name: 'clear_devices', kind: 'boolean', help: 'blank device placements', default: true },

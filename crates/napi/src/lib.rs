@@ -850,6 +850,8 @@ pub struct Defaults {
     /// Tensors with fewer elements stay float when quantizing.
     pub quantize_minimum_size: u32,
     pub quantize_modes: Vec<QuantizeModeName>,
+    /// The SavedModel signature converted when none is named.
+    pub signature_name: String,
 }
 
 #[napi]
@@ -858,6 +860,7 @@ pub fn defaults() -> Defaults {
         shard_size: tfmodel_core::emit::tfjs::TfjsOptions::default().shard_size as u32,
         quantize_minimum_size: QuantizeOptions::default().minimum_size as u32,
         quantize_modes: quantize_modes().into_iter().map(Into::into).collect(),
+        signature_name: tfmodel_core::savedmodel::DEFAULT_SIGNATURE.to_string(),
     }
 }
 
