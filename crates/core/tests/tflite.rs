@@ -148,6 +148,32 @@ fn the_detector_heads_convert() {
     assert!(!ops.contains(&BuiltinOperator::Relu6), "every Relu6 folds: {ops:?}");
 }
 
+/// Every weight starts on a 16-byte boundary of the file, as the schema's
+/// `force_align: 16` asks, in each mode (odd-sized float16 and int8 buffers
+/// would otherwise shift the ones after them).
+#[test]
+fn weights_start_on_16_byte_boundaries() {
+    let files = fixture_files("detector", &manifest()["fixtures"]["detector"]);
+    for mode in [None, Some(QuantizeMode::Float16), Some(QuantizeMode::Int8)] {
+        let mut options = ConvertOptions {
+            format: OutputFormat::Tflite,
+            quantize: mode.map(|mode| QuantizeOptions { mode, ..Default::default() }),
+            ..Default::default()
+        };
+        options.freeze.output_node_names = vec!["box_encodings".into(), "class_predictions".into()];
+        let bytes = &convert(&files, &options).unwrap().files[0].1;
+        let model = ModelRef::read_as_root(bytes).unwrap();
+        let mut seen = 0;
+        for buffer in model.buffers().unwrap().unwrap() {
+            let Some(data) = buffer.unwrap().data().unwrap() else { continue };
+            let at = data.as_ptr() as usize - bytes.as_ptr() as usize;
+            assert_eq!(at % 16, 0, "{mode:?}: a {}-byte buffer at byte {at}", data.len());
+            seen += 1;
+        }
+        assert!(seen > 20, "{mode:?}: {seen} buffers");
+    }
+}
+
 /// float16 as TensorFlow's converter writes it: FLOAT16 buffers, each widened
 /// by a DEQUANTIZE that the op reads; small tensors stay float32.
 #[test]

@@ -25,10 +25,8 @@
 //!
 //! The schema is TensorFlow's `schema.fbs`, vendored in `crates/core/schema/`
 //! and compiled by planus into `schema_generated.rs` (regenerate with
-//! `crates/core/schema/generate.sh`). planus cannot force the 16-byte
-//! alignment the schema asks of `Buffer.data`, so weights start on 4-byte
-//! boundaries. TensorFlow 2.21's interpreter (XNNPACK, its optimized and its
-//! reference kernels alike) and LiteRT.js 2.5.3 (WASM) read them as they are.
+//! `crates/core/schema/generate.sh`). Weights end the file, each on the
+//! 16-byte boundary the schema asks of `Buffer.data` (see `model`).
 
 mod check;
 mod fuse;

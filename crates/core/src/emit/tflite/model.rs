@@ -20,8 +20,9 @@ pub(super) const NO_TENSOR: TensorIndex = -1;
 
 pub(super) struct ModelBuilder {
     tensors: Vec<Tensor>,
-    /// `buffers[0]` is the empty buffer every non-constant tensor points at.
-    buffers: Vec<Buffer>,
+    /// The constants' bytes; `buffers[0]` is the empty buffer every
+    /// non-constant tensor points at.
+    buffers: Vec<Option<Vec<u8>>>,
     codes: Vec<OperatorCode>,
     code_index: HashMap<BuiltinOperator, u32>,
     operators: Vec<Operator>,
@@ -33,7 +34,7 @@ impl ModelBuilder {
     pub(super) fn new() -> Self {
         ModelBuilder {
             tensors: Vec::new(),
-            buffers: vec![Buffer::default()],
+            buffers: vec![None],
             codes: Vec::new(),
             code_index: HashMap::new(),
             operators: Vec::new(),
@@ -51,7 +52,7 @@ impl ModelBuilder {
     /// A constant tensor holding `data` (row-major, little-endian).
     pub(super) fn constant(&mut self, name: &str, dtype: TensorType, shape: &[i32], data: Vec<u8>) -> TensorIndex {
         let buffer = self.buffers.len() as u32;
-        self.buffers.push(Buffer { data: Some(data), ..Default::default() });
+        self.buffers.push(Some(data));
         self.push(name, dtype, Some(shape), buffer)
     }
 
@@ -121,7 +122,7 @@ impl ModelBuilder {
     }
 
     pub(super) fn weight_bytes(&self) -> u64 {
-        self.buffers.iter().filter_map(|b| b.data.as_ref()).map(|d| d.len() as u64).sum()
+        self.buffers.iter().flatten().map(|d| d.len() as u64).sum()
     }
 
     pub(super) fn finish(self) -> Vec<u8> {
@@ -143,19 +144,58 @@ impl ModelBuilder {
             signature_key: Some(SIGNATURE_KEY.to_string()),
             subgraph_index: 0,
         };
-        let model = Model {
-            version: SCHEMA_VERSION,
-            operator_codes: Some(self.codes),
-            subgraphs: Some(vec![subgraph]),
-            description: Some(format!("unplugin-tfmodel {}", crate::VERSION)),
-            buffers: Some(self.buffers),
-            signature_defs: Some(vec![signature]),
-            ..Default::default()
-        };
-        let mut bytes = planus::Builder::new().finish(&model, Some(FILE_IDENTIFIER)).to_vec();
+        let mut builder = planus::Builder::new();
+        // Prepared first, so the weights end the file (planus writes back to front).
+        let buffers: Vec<planus::Offset<Buffer>> = self
+            .buffers
+            .iter()
+            .map(|data| {
+                let data = data.as_deref().map(|d| aligned_bytes(&mut builder, d));
+                Buffer::create(&mut builder, data, 0u64, 0u64)
+            })
+            .collect();
+        let model = Model::create(
+            &mut builder,
+            SCHEMA_VERSION,
+            self.codes,
+            vec![subgraph],
+            format!("unplugin-tfmodel {}", crate::VERSION),
+            buffers,
+            (),
+            (),
+            vec![signature],
+            (),
+            (),
+        );
+        let mut bytes = builder.finish(model, Some(FILE_IDENTIFIER)).to_vec();
         identifier_after_root_offset(&mut bytes);
         bytes
     }
+}
+
+/// The alignment the schema asks of `Buffer.data` (`force_align: 16`), which
+/// SIMD kernels reading weights in place rely on.
+const BUFFER_ALIGNMENT: usize = 16;
+
+/// A byte vector whose first byte lands on a [`BUFFER_ALIGNMENT`] boundary
+/// of the finished file. planus's own `[u8]` writer aligns only the length
+/// prefix and ignores `force_align`, so this writes the two parts itself.
+fn aligned_bytes(builder: &mut planus::Builder, data: &[u8]) -> planus::Offset<[u8]> {
+    // SAFETY: each closure initializes every byte of the slice it is given
+    // (`data.len()` bytes, then the 4-byte length), as `write_with` requires.
+    unsafe {
+        builder.write_with(data.len(), BUFFER_ALIGNMENT - 1, |_, bytes| {
+            for (to, from) in bytes.iter_mut().zip(data) {
+                to.write(*from);
+            }
+        });
+        builder.write_with(4, 0, |_, bytes| {
+            for (to, from) in bytes.iter_mut().zip((data.len() as u32).to_le_bytes()) {
+                to.write(from);
+            }
+        });
+    }
+    builder.current_offset()
 }
 
 /// planus 1.3 writes the file identifier at bytes 0..4 and the root offset
