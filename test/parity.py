@@ -412,7 +412,14 @@ def tflite_matches(fixture_dir, spec, outputs):
         compare_tflite(run_tflite(path, inputs), tensorflow_outputs(fixture_dir, spec, io, outputs), label)
         ours = os.path.getsize(path)
     theirs = converter_size(os.path.join(fixture_dir, spec["frozen"]), list(io["inputs"]), outputs, io)
-    print(f"       size: ours {ours} bytes, TFLiteConverter's {theirs} ({(ours - theirs) / theirs * 100:+.1f}%)")
+    check_size(ours, theirs, "float32")
+
+
+def check_size(ours, theirs, mode):
+    """Our file may be smaller than TensorFlow's converter's (it writes no
+    runtime-version metadata), never more than 2% larger."""
+    print(f"       size: ours {ours} bytes, TFLiteConverter's {mode} {theirs} ({(ours - theirs) / theirs * 100:+.1f}%)")
+    assert ours <= theirs * 1.02, f"{mode}: ours {ours} bytes is more than 2% over TFLiteConverter's {theirs}"
 
 
 def converter_size(frozen, inputs, outputs, io, mode=None):
@@ -462,7 +469,7 @@ def tflite_heads_keep_detections(fixture_dir, spec, outputs, mode):
     if mode:
         io = load_json(fixture_dir, spec["io"])
         theirs = converter_size(os.path.join(fixture_dir, spec["frozen"]), list(io["inputs"]), outputs, io, mode)
-        print(f"       size: ours {ours} bytes, TFLiteConverter's {mode} {theirs} ({(ours - theirs) / theirs * 100:+.1f}%)")
+        check_size(ours, theirs, mode)
 
 
 def assert_detections_kept(ours, image, label):
@@ -493,7 +500,7 @@ def tflite_float16_near(fixture_dir, spec, outputs):
         scale = float(np.max(np.abs(want)))
         np.testing.assert_allclose(actual[name], want, rtol=0, atol=0.01 * scale, err_msg=f"float16: {name}")
     theirs = converter_size(os.path.join(fixture_dir, spec["frozen"]), list(io["inputs"]), outputs, io, "float16")
-    print(f"       size: ours {ours} bytes, TFLiteConverter's float16 {theirs} ({(ours - theirs) / theirs * 100:+.1f}%)")
+    check_size(ours, theirs, "float16")
 
 
 def _placeholder_shape(frozen, name, io):
