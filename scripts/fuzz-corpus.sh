@@ -28,6 +28,13 @@ count=0
 while IFS= read -r -d '' file; do
   case "$file" in
     *.index) seed index_table 00 "$file"; seed index_table 01 "$file" ;;
+    */saved_model.pb)
+      # The mode byte picks the fixture whose variables sit beside it (see the target).
+      case "$file" in
+        */module/*) mode=00 ;; */simple_save/*) mode=01 ;; */keras_export/*) mode=02 ;;
+        */control_flow/*) mode=03 ;; *) mode=04 ;;
+      esac
+      seed saved_model "$mode" "$file" ;;
     *.pb) seed graph_binary 00 "$file" ;;
     *.meta) seed graph_binary 01 "$file" ;;
     *.pbtxt) seed text_format 00 "$file" ;;
