@@ -145,6 +145,9 @@ impl<'g> ShapeInference<'g> {
         if recorded_output_shape(node).is_some() || matches!(node.op.as_str(), "Placeholder" | "Const") {
             return &[];
         }
+        if node.op == "ConcatV2" {
+            return &node.input[..node.input.len().saturating_sub(1)];
+        }
         &node.input[..node.input.len().min(2)]
     }
 
@@ -172,8 +175,38 @@ impl<'g> ShapeInference<'g> {
             "Conv2D" | "DepthwiseConv2dNative" | "_FusedConv2D" | "FusedDepthwiseConv2dNative" => {
                 conv_shape(node, &input(0)?, &input(1)?)
             }
+            "MaxPool" | "AvgPool" => {
+                let input = input(0)?;
+                let Some(attr_value::Value::List(ksize)) = attr(node, "ksize") else { return None };
+                let (&[1, height, width, 1], 4) = (ksize.i.as_slice(), input.len()) else { return None };
+                conv_shape(node, &input, &[height, width, input[3], input[3]])
+            }
+            "Pad" | "PadV2" | "MirrorPad" => pad_shape(&input(0)?, &self.constant_ints(node.input.get(1)?)?),
+            "ConcatV2" => self.concat_shape(node),
             _ => None,
         }
+    }
+
+    /// `ConcatV2`: the inputs' shapes, summed along the constant axis (the last input).
+    fn concat_shape(&self, node: &NodeDef) -> Option<Vec<i64>> {
+        let (axis, values) = node.input.split_last()?;
+        let known = self.known.borrow();
+        let shapes: Vec<Vec<i64>> = values
+            .iter()
+            .map(|v| self.position(v).and_then(|p| known.get(&p).cloned().flatten()))
+            .collect::<Option<_>>()?;
+        let rank = shapes.first()?.len() as i64;
+        let &[axis] = self.constant_ints(axis)?.as_slice() else { return None };
+        let axis = usize::try_from(if axis < 0 { axis + rank } else { axis }).ok().filter(|&a| (a as i64) < rank)?;
+        let mut shape = shapes[0].clone();
+        shape[axis] = shapes
+            .iter()
+            .try_fold(0i64, |sum, s| match s.get(axis) {
+                Some(&d) if d >= 0 && s.len() == shape.len() => sum.checked_add(d),
+                _ => None,
+            })
+            .unwrap_or(-1);
+        Some(shape)
     }
 
     /// An int32/int64 `Const`'s values (through `Identity`).
@@ -284,7 +317,19 @@ fn squeeze_shape(node: &NodeDef, shape: &[i64]) -> Option<Vec<i64>> {
     Some(shape.iter().enumerate().filter(|&x| keep(x)).map(|(_, &d)| d).collect())
 }
 
-/// NHWC convolutions: output height/width from padding, strides and dilations.
+/// Each dim grown by its `[before, after]` row of a constant paddings tensor.
+fn pad_shape(input: &[i64], paddings: &[i64]) -> Option<Vec<i64>> {
+    if paddings.len() != input.len() * 2 {
+        return None;
+    }
+    let grown = input.iter().zip(paddings.chunks_exact(2)).map(|(&d, pad)| match d {
+        -1 => -1,
+        d => d.checked_add(pad[0]).and_then(|d| d.checked_add(pad[1])).filter(|&d| d >= 0).unwrap_or(-1),
+    });
+    Some(grown.collect())
+}
+
+/// NHWC convolutions (and pools, as a `[kh, kw, c, c]` filter): output height/width from padding, strides and dilations.
 /// `-1` for a dim that is unknown or would overflow; `None` for `EXPLICIT`
 /// padding (its amounts are not modelled here) or an unknown padding.
 fn conv_shape(node: &NodeDef, input: &[i64], filter: &[i64]) -> Option<Vec<i64>> {
@@ -327,6 +372,63 @@ fn conv_shape(node: &NodeDef, input: &[i64], filter: &[i64]) -> Option<Vec<i64>>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pads_pools_and_concats_keep_shapes_known() {
+        use crate::proto::{AttrValue, NodeDef};
+        let node = |name: &str, op: &str, inputs: &[&str], attrs: Vec<(&str, attr_value::Value)>| NodeDef {
+            name: name.into(),
+            op: op.into(),
+            input: inputs.iter().map(|s| s.to_string()).collect(),
+            attr: attrs.into_iter().map(|(k, v)| (k.to_string(), AttrValue { value: Some(v) })).collect(),
+            ..Default::default()
+        };
+        let ints = |v: &[i64]| attr_value::Value::List(attr_value::ListValue { i: v.to_vec(), ..Default::default() });
+        let text = |v: &str| attr_value::Value::S(v.as_bytes().to_vec());
+        let int_const = |name: &str, dims: &[i64], values: &[i32]| {
+            let tensor = crate::proto::TensorProto {
+                dtype: DataType::DtInt32 as i32,
+                tensor_shape: Some(crate::tensor::shape_proto(dims)),
+                int_val: values.to_vec(),
+                ..Default::default()
+            };
+            node(
+                name,
+                "Const",
+                &[],
+                vec![
+                    ("dtype", attr_value::Value::Type(DataType::DtInt32 as i32)),
+                    ("value", attr_value::Value::Tensor(tensor)),
+                ],
+            )
+        };
+        let shape = attr_value::Value::Shape(crate::tensor::shape_proto(&[-1, 224, 224, 3]));
+        let graph = GraphDef {
+            node: vec![
+                node(
+                    "x",
+                    "Placeholder",
+                    &[],
+                    vec![("dtype", attr_value::Value::Type(DataType::DtFloat as i32)), ("shape", shape)],
+                ),
+                int_const("paddings", &[4, 2], &[0, 0, 0, 1, 0, 1, 0, 0]),
+                node("pad", "Pad", &["x", "paddings"], vec![]),
+                node(
+                    "pool",
+                    "MaxPool",
+                    &["pad"],
+                    vec![("ksize", ints(&[1, 3, 3, 1])), ("strides", ints(&[1, 2, 2, 1])), ("padding", text("VALID"))],
+                ),
+                int_const("axis", &[], &[-1]),
+                node("concat", "ConcatV2", &["pool", "pool", "axis"], vec![]),
+            ],
+            ..Default::default()
+        };
+        let shapes = ShapeInference::new(&graph);
+        assert_eq!(shapes.shape_of("pad"), Some(vec![-1, 225, 225, 3]));
+        assert_eq!(shapes.shape_of("pool"), Some(vec![-1, 112, 112, 3]));
+        assert_eq!(shapes.shape_of("concat"), Some(vec![-1, 112, 112, 6]));
+    }
 
     #[test]
     fn broadcasts_unknown_dims() {
