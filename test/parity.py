@@ -603,6 +603,10 @@ TFLITE_QUANTIZED_OP_CASES = [
     ("DepthwiseConv2dNative int8 per channel", [None, 8, 8, 64], "int8", "DEPTHWISE_CONV_2D", lambda x: tf.nn.depthwise_conv2d(x, _constant([3, 3, 64, 2], 12), [1, 1, 1, 1], "SAME")),
     ("MatMul int8 per channel", MATRIX, "int8", "FULLY_CONNECTED", lambda x: tf.matmul(x, _constant([6, 200], 13))),
     ("MatMul transpose_b int8 per channel", MATRIX, "int8", "FULLY_CONNECTED", lambda x: tf.matmul(x, _constant([200, 6], 14), transpose_b=True)),
+    # MobileNetV2's last 1x1 conv: its 1280-element bias passes the minimum size but stays float32
+    # (TensorFlow's interpreter cannot prepare a hybrid conv whose bias is dequantized).
+    ("Conv2D + BiasAdd int8, a 1280-wide bias kept float", [None, 4, 4, 8], "int8", "CONV_2D", lambda x: tf.nn.relu6(tf.nn.bias_add(tf.nn.conv2d(x, _constant([1, 1, 8, 1280], 17), 1, "VALID"), _constant([1280], 18)))),
+    ("MatMul + bias int8, a 1280-wide bias kept float", MATRIX, "int8", "FULLY_CONNECTED", lambda x: tf.matmul(x, _constant([6, 1280], 19)) + _constant([1280], 20)),
     ("Mul by an int8 constant, dequantized", [None, 32, 40], "int8", "DEQUANTIZE", lambda x: x * _constant([32, 40], 15)),
     ("MatMul float16", MATRIX, "float16", "DEQUANTIZE", lambda x: tf.matmul(x, _constant([6, 200], 16))),
 ]

@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 
 use crate::graph::{attr_bool, index_by_name, through_identities};
+use crate::names::node_of;
 use crate::proto::GraphDef;
 
 /// Which axis of a weight holds its output channels, from the op that uses it.
@@ -77,6 +78,40 @@ pub(super) fn channel_roles(graph: &GraphDef) -> HashMap<&str, ChannelRole> {
         }
     }
     roles
+}
+
+/// The constants added to a convolution's or matmul's output as its bias
+/// (`BiasAdd`, or an `Add` of a vector), each with that op's weights when
+/// they are a constant too. Biases follow their weights' encoding in
+/// float16 and stay float32 in int8 (see `quantize`).
+pub(super) fn biases(graph: &GraphDef) -> HashMap<&str, Option<&str>> {
+    let index = index_by_name(graph);
+    let weights_of = |input: &str| {
+        let &i = index.get(node_of(input))?;
+        let node = &graph.node[i];
+        matches!(
+            node.op.as_str(),
+            "Conv2D"
+                | "DepthwiseConv2dNative"
+                | "MatMul"
+                | "_FusedConv2D"
+                | "FusedDepthwiseConv2dNative"
+                | "_FusedMatMul"
+        )
+        .then(|| node.input.get(1).and_then(|w| const_behind(graph, &index, w)))
+    };
+    let mut found = HashMap::new();
+    for node in &graph.node {
+        let (bias, weights) = match (node.op.as_str(), node.input.as_slice()) {
+            ("BiasAdd", [x, b, ..]) => (b, weights_of(x)),
+            ("Add" | "AddV2", [a, b, ..]) if weights_of(a).is_some() => (b, weights_of(a)),
+            ("Add" | "AddV2", [a, b, ..]) => (a, weights_of(b)),
+            _ => continue,
+        };
+        let (Some(weights), Some(source)) = (weights, const_behind(graph, &index, bias)) else { continue };
+        found.insert(source, weights);
+    }
+    found
 }
 
 fn const_behind<'g>(graph: &'g GraphDef, index: &HashMap<&str, usize>, input: &str) -> Option<&'g str> {

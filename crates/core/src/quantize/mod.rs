@@ -29,11 +29,11 @@ use std::collections::{BTreeMap, HashMap};
 use std::str::FromStr;
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::graph::attr_tensor;
+use crate::graph::{self, attr_tensor};
 use crate::names;
 use crate::proto::{DataType, GraphDef, NodeDef};
-use crate::tensor::{element_count, format_shape, Tensor};
-use channels::{channel_roles, ChannelRole};
+use crate::tensor::{element_count, format_shape, shape_dims, Tensor};
+use channels::{biases, channel_roles, ChannelRole};
 
 /// How quantized weights are stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -169,7 +169,16 @@ impl std::fmt::Display for SkippedTensor {
 /// Chooses an encoding for every float32 `Const` with at least
 /// `options.minimum_size` elements (never for an empty one), and measures it.
 pub fn quantize(graph: &GraphDef, options: &QuantizeOptions) -> Result<QuantizedWeights> {
-    let roles = if options.mode == QuantizeMode::Int8 { channel_roles(graph) } else { HashMap::new() };
+    let int8 = options.mode == QuantizeMode::Int8;
+    let roles = if int8 { channel_roles(graph) } else { HashMap::new() };
+    let biases = if options.mode == QuantizeMode::Uint8 { HashMap::new() } else { biases(graph) };
+    let index = graph::index_by_name(graph);
+    let elements_of = |name: &str| {
+        let node = index.get(name).map(|&i| &graph.node[i]);
+        let shape =
+            node.and_then(|n| attr_tensor(n, "value")).and_then(|t| t.tensor_shape.as_ref()).and_then(shape_dims);
+        shape.and_then(|s| element_count(&s)).unwrap_or(0)
+    };
     let mut weights = BTreeMap::new();
     let mut report = QuantizationReport { mode: options.mode, ..Default::default() };
     for node in graph.node.iter().filter(|n| n.op == "Const") {
@@ -189,8 +198,21 @@ pub fn quantize(graph: &GraphDef, options: &QuantizeOptions) -> Result<Quantized
         let size = tensor.byte_len() as u64;
         report.bytes_before += size;
         let elements = tensor.num_elements() as usize;
-        if tensor.dtype != DataType::DtFloat || elements == 0 || elements < options.minimum_size {
+        // The weights a bias is added to, when those are a constant.
+        let bias_of = biases.get(node.name.as_str()).copied().flatten();
+        // float16: a bias takes its weights' encoding, whatever its size, since
+        // XNNPACK runs an op on its own kernels only when both unpack alike.
+        let follows_weights = bias_of.is_some_and(|w| elements_of(w) >= options.minimum_size);
+        let small = elements < options.minimum_size && !(options.mode == QuantizeMode::Float16 && follows_weights);
+        if tensor.dtype != DataType::DtFloat || elements == 0 || small {
             report.bytes_after += size;
+            continue;
+        }
+        // int8: TFLite's hybrid kernels read a float32 bias, as TensorFlow's
+        // dynamic-range quantization leaves it.
+        if int8 && bias_of.is_some() {
+            report.bytes_after += size;
+            report.skipped.push(SkippedTensor { name: node.name.clone(), reason: "a bias, kept float32".to_string() });
             continue;
         }
         let values = tensor.to_f32_vec().expect("float32 tensors convert");
