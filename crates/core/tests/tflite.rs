@@ -205,12 +205,30 @@ fn float16_weights_are_half_buffers_widened_by_dequantize() {
         .filter(|op| codes[op.opcode_index as usize].builtin_code == BuiltinOperator::Dequantize)
         .collect();
     assert_eq!(dequantize.len(), halves);
-    for op in dequantize {
+    let widened: Vec<i32> = dequantize.iter().map(|op| op.outputs.as_ref().unwrap()[0]).collect();
+    for op in &dequantize {
         let input = &tensors[op.inputs.as_ref().unwrap()[0] as usize];
         let output = &tensors[op.outputs.as_ref().unwrap()[0] as usize];
         assert_eq!((input.type_, output.type_), (TensorType::Float16, TensorType::Float32));
         assert_eq!(input.shape, output.shape);
+        assert_eq!(codes[op.opcode_index as usize].version, 3, "DEQUANTIZE of float16 is version 3");
     }
+    // The DEQUANTIZEs run first, and a convolution whose filter is float16 has
+    // a float16 bias too, however small: XNNPACK delegates it only then.
+    let operators = subgraph.operators.as_ref().unwrap();
+    let code_of = |op: &tfmodel_core::emit::tflite::schema::Operator| codes[op.opcode_index as usize].builtin_code;
+    assert!(operators[..dequantize.len()].iter().all(|op| code_of(op) == BuiltinOperator::Dequantize));
+    let mut convolutions = 0;
+    for op in
+        operators.iter().filter(|op| matches!(code_of(op), BuiltinOperator::Conv2d | BuiltinOperator::DepthwiseConv2d))
+    {
+        let inputs = op.inputs.as_ref().unwrap();
+        if widened.contains(&inputs[1]) {
+            assert!(widened.contains(&inputs[2]), "a float16 filter with a float32 bias");
+            convolutions += 1;
+        }
+    }
+    assert!(convolutions >= 10, "{convolutions} float16 convolutions");
 }
 
 /// Dynamic-range int8: the convolutions' filters are INT8 with one scale per
@@ -248,9 +266,34 @@ fn int8_weights_are_per_channel_on_tflite_axes() {
         assert_eq!(quantization.quantized_dimension, axis);
         assert_eq!(quantization.scale.as_ref().unwrap().len(), shape[axis as usize] as usize);
         assert!(quantization.zero_point.as_ref().unwrap().iter().all(|&z| z == 0), "symmetric");
+        // The hybrid kernels' versions, as TensorFlow's converter numbers them.
+        let version = codes[op.opcode_index as usize].version;
+        assert_eq!(version, if code == BuiltinOperator::Conv2d { 5 } else { 6 }, "{code:?}");
+        let bias = &tensors[op.inputs.as_ref().unwrap()[2] as usize];
+        assert_eq!(bias.type_, TensorType::Float32, "a hybrid kernel's bias stays float32");
         checked += 1;
     }
     assert!(checked >= 10, "{checked} int8 filters");
+    let biases = converted.report.as_ref().unwrap().skipped.iter().filter(|s| s.reason.contains("bias")).count();
+    assert_eq!(biases, 0, "the detector's biases are all below the minimum size");
+}
+
+/// int8 with every constant big enough: the biases are still left float32
+/// (the quantization report says why), as TensorFlow's dynamic range leaves them.
+#[test]
+fn int8_leaves_biases_float() {
+    let files = fixture_files("convnet", &manifest()["fixtures"]["convnet"]);
+    let options = ConvertOptions {
+        format: OutputFormat::Tflite,
+        quantize: Some(QuantizeOptions { mode: QuantizeMode::Int8, minimum_size: 1 }),
+        ..Default::default()
+    };
+    let converted = convert(&files, &options).unwrap();
+    let report = converted.report.as_ref().unwrap();
+    let biases: Vec<_> = report.skipped.iter().filter(|s| s.reason == "a bias, kept float32").collect();
+    assert_eq!(biases.len(), 4, "three convolutions' and the logits' biases: {:?}", report.skipped);
+    let model = read(&converted.files[0].1);
+    assert!(!ops(&model).contains(&BuiltinOperator::Dequantize), "{:?}", ops(&model));
 }
 
 #[test]

@@ -24,8 +24,10 @@ pub(super) struct ModelBuilder {
     /// non-constant tensor points at.
     buffers: Vec<Option<Vec<u8>>>,
     codes: Vec<OperatorCode>,
-    code_index: HashMap<BuiltinOperator, u32>,
+    code_index: HashMap<(BuiltinOperator, i32), u32>,
     operators: Vec<Operator>,
+    /// DEQUANTIZEs of constants, which run first (see [`ModelBuilder::operator`]).
+    unpacks: Vec<Operator>,
     inputs: Vec<(String, TensorIndex)>,
     outputs: Vec<(String, TensorIndex)>,
 }
@@ -38,6 +40,7 @@ impl ModelBuilder {
             codes: Vec::new(),
             code_index: HashMap::new(),
             operators: Vec::new(),
+            unpacks: Vec::new(),
             inputs: Vec::new(),
             outputs: Vec::new(),
         }
@@ -92,25 +95,60 @@ impl ModelBuilder {
         outputs: Vec<TensorIndex>,
         options: Option<BuiltinOptions>,
     ) {
+        let version = self.version(op, &inputs);
         let next = self.codes.len() as u32;
-        let opcode_index = *self.code_index.entry(op).or_insert(next);
+        let opcode_index = *self.code_index.entry((op, version)).or_insert(next);
         if opcode_index == next {
             let code = op as i32;
             self.codes.push(OperatorCode {
                 // The byte field predates codes past 127, which it holds as 127.
                 deprecated_builtin_code: code.min(127) as i8,
                 builtin_code: op,
-                version: 1,
+                version,
                 custom_code: None,
             });
         }
-        self.operators.push(Operator {
+        // A constant's DEQUANTIZE goes ahead of every other operator, where
+        // TensorFlow's converter puts it: XNNPACK unpacks float16 weights only
+        // from those, and runs the ops that read them on its own kernels.
+        let unpack = op == BuiltinOperator::Dequantize && self.tensors[inputs[0] as usize].buffer != 0;
+        let operator = Operator {
             opcode_index,
             inputs: Some(inputs),
             outputs: Some(outputs),
             builtin_options: options,
             ..Default::default()
-        });
+        };
+        if unpack {
+            self.unpacks.push(operator);
+        } else {
+            self.operators.push(operator);
+        }
+    }
+
+    /// The operator version TensorFlow's converter gives an op reading these
+    /// inputs: runtimes pick kernels (XNNPACK its FP16-weight and hybrid
+    /// paths) by it. Float ops are version 1; the other versions are those of
+    /// the weight encodings this writer stores (per-channel int8, float16).
+    fn version(&self, op: BuiltinOperator, inputs: &[TensorIndex]) -> i32 {
+        let tensor = |k: usize| inputs.get(k).filter(|&&t| t >= 0).map(|&t| &self.tensors[t as usize]);
+        let stored = |k: usize| tensor(k).map(|t| t.type_);
+        let per_channel = |k: usize| {
+            tensor(k).and_then(|t| t.quantization.as_ref()).and_then(|q| q.scale.as_ref()).is_some_and(|s| s.len() > 1)
+        };
+        match (op, stored(0), stored(1)) {
+            (BuiltinOperator::Dequantize, Some(TensorType::Float16), _) => 3,
+            (BuiltinOperator::Dequantize, Some(TensorType::Int8), _) if per_channel(0) => 5,
+            (BuiltinOperator::Dequantize, Some(TensorType::Int8), _) => 2,
+            // Hybrid kernels: float activations, int8 weights.
+            (BuiltinOperator::Conv2d, Some(TensorType::Float32), Some(TensorType::Int8)) => 5,
+            (BuiltinOperator::DepthwiseConv2d, Some(TensorType::Float32), Some(TensorType::Int8)) => 6,
+            (BuiltinOperator::FullyConnected, Some(TensorType::Float32), Some(TensorType::Int8)) if per_channel(1) => {
+                12
+            }
+            (BuiltinOperator::FullyConnected, Some(TensorType::Float32), Some(TensorType::Int8)) => 9,
+            _ => 1,
+        }
     }
 
     pub(super) fn input(&mut self, name: &str, tensor: TensorIndex) {
@@ -134,7 +172,7 @@ impl ModelBuilder {
             tensors: Some(self.tensors),
             inputs: Some(indices(&self.inputs)),
             outputs: Some(indices(&self.outputs)),
-            operators: Some(self.operators),
+            operators: Some(self.unpacks.into_iter().chain(self.operators).collect()),
             name: Some("main".to_string()),
             ..Default::default()
         };
