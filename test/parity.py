@@ -612,18 +612,36 @@ TFLITE_QUANTIZED_OP_CASES = [
 ]
 
 
+# Graphs whose .tflite must not hold `absent`: what TFLite's converter folds away too.
+TFLITE_FOLD_CASES = [
+    ("ZeroPadding2D before a strided VALID depthwise conv becomes SAME", [None, 8, 8, 4], "PAD",
+     lambda x: tf.nn.depthwise_conv2d(tf.pad(x, [[0, 0], [0, 1], [0, 1], [0, 0]]), _constant([3, 3, 4, 1], 21), [1, 2, 2, 1], "VALID")),
+    ("ZeroPadding2D before a strided VALID conv becomes SAME", [None, 9, 9, 4], "PAD",
+     lambda x: tf.nn.conv2d(tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]]), _constant([3, 3, 4, 6], 22), 2, "VALID")),
+]
+
+
 def tflite_op_cases():
     for label, shape, builtin, build in TFLITE_OP_CASES:
         yield f"ops/{label}: .tflite has {builtin} and gives TensorFlow's outputs", (
             lambda s=shape, b=builtin, f=build: tflite_op_matches(s, b, f)
         )
+    for label, shape, absent, build in TFLITE_FOLD_CASES:
+        yield f"ops/{label}: .tflite has no {absent} and gives TensorFlow's outputs", (
+            lambda s=shape, a=absent, f=build: tflite_op_matches(s, None, f, absent=a)
+        )
+    # Padding SAME would not add stays a PAD.
+    yield "ops/Pad unlike SAME's before a VALID conv stays a PAD and gives TensorFlow's outputs", (
+        lambda: tflite_op_matches([None, 8, 8, 4], "PAD", lambda x: tf.nn.conv2d(
+            tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]]), _constant([3, 3, 4, 6], 23), 2, "VALID"))
+    )
     for label, shape, mode, builtin, build in TFLITE_QUANTIZED_OP_CASES:
         yield f"ops/{label}: .tflite has {builtin} and stays near TensorFlow's outputs", (
             lambda s=shape, b=builtin, f=build, m=mode: tflite_op_matches(s, b, f, m)
         )
 
 
-def tflite_op_matches(shape, builtin, build, mode=None):
+def tflite_op_matches(shape, builtin, build, mode=None, absent=None):
     graph = tf.Graph()
     with graph.as_default():
         x = tf.compat.v1.placeholder(tf.float32, shape, name="x")
@@ -638,7 +656,10 @@ def tflite_op_matches(shape, builtin, build, mode=None):
         result = convert_to_tflite(source, os.path.join(tmp, "out"), ["out"], ["--quantize", mode] if mode else [])
         assert result.returncode == 0, f"convert --format tflite failed:\n{result.stderr}"
         path = os.path.join(tmp, "out", "model.tflite")
-        assert builtin in builtins_of(path), f"no {builtin} in {builtins_of(path)}"
+        if builtin:
+            assert builtin in builtins_of(path), f"no {builtin} in {builtins_of(path)}"
+        if absent:
+            assert absent not in builtins_of(path), f"{absent} in {builtins_of(path)}"
         if mode:
             stored = {"int8": "INT8", "float16": "FLOAT16"}[mode]
             assert stored in tensor_types_of(path), f"no {stored} tensor in {tensor_types_of(path)}"
