@@ -54,6 +54,27 @@ describe.skipIf(!haveChromium)('examples/web in Chromium', () => {
     await page.close()
   }, 120_000)
 
+  it('draws the detections TensorFlow made from the int8 .tflite on LiteRT.js (?format=tflite), decoded in the app', async () => {
+    const page = await browser.newPage()
+    const before = server.requests.length
+    await page.goto(`${server.url}?format=tflite`)
+    expectSameDetections(await detectionsOnPage(page), expected[0]!, 'tflite, first load')
+    expect(await page.locator('#runtime').textContent()).toBe('LiteRT.js')
+    expect(await page.locator('#backend').textContent()).toBe('wasm')
+    for (const [index, theirs] of expected.entries()) {
+      await page.evaluate(() => (document.body.dataset.state = 'picking'))
+      await page.getByRole('button', { name: `Test image ${index + 1}` }).click()
+      expectSameDetections(await detectionsOnPage(page), theirs, `tflite, image ${index}`)
+    }
+    // The page downloaded LiteRT.js's one build and the .tflite, and no TF.js.
+    const fetched = server.requests.slice(before).filter((p) => /\.(wasm|tflite|bin)$/.test(p) || p.includes('_tfmodel-tfjs'))
+    expect(fetched.filter((p) => p.endsWith('.tflite'))).toHaveLength(1)
+    expect(fetched.filter((p) => /litert_wasm.*\.wasm$/.test(p))).toHaveLength(1)
+    expect(fetched.filter((p) => p.endsWith('.bin') || p.includes('_tfmodel-tfjs'))).toEqual([])
+    await page.screenshot({ path: join(artifacts, 'web-tflite.png') })
+    await page.close()
+  }, 120_000)
+
   it('reports monotonic progress ending at the byte total; a cached second load requests nothing', async () => {
     const context = await browser.newContext()
     const page = await context.newPage()
@@ -92,7 +113,7 @@ describe.skipIf(!haveChromium)('examples/web in Chromium', () => {
 })
 
 describe.skipIf(!haveChromium)('examples/capacitor', () => {
-  it('works from a non-root base path with no request leaving its own origin', async () => {
+  it('works from a non-root base path with no request leaving its own origin, as TF.js and as TFLite', async () => {
     const dist = await buildExample('capacitor/vite.config.ts')
     const server = await serveStatic(dist, '/capacitor/app/')
     const browser = await launch()
@@ -106,6 +127,15 @@ describe.skipIf(!haveChromium)('examples/capacitor', () => {
       expect(server.requests.some((p) => p.endsWith('.wasm'))).toBe(true)
       expect(server.requests.filter((p) => !p.startsWith('/capacitor/app/'))).toEqual([])
       await page.screenshot({ path: join(artifacts, 'capacitor-wasm.png') })
+
+      // The TFLite build offline too: LiteRT.js's WASM is among the app's own files.
+      const before = server.requests.length
+      await page.goto(`${server.url}?format=tflite&image=2`)
+      expectSameDetections(await detectionsOnPage(page), tensorflowDetections()[2]!, 'capacitor tflite, image 2')
+      expect([...origins].filter((o) => o !== new URL(server.url).origin && o !== 'null')).toEqual([])
+      const fetched = server.requests.slice(before)
+      expect(fetched.some((p) => /^\/capacitor\/app\/assets\/litert_wasm.*\.wasm$/.test(p)), fetched.join(' ')).toBe(true)
+      expect(fetched.filter((p) => !p.startsWith('/capacitor/app/'))).toEqual([])
     } finally {
       await browser.close()
       await server.close()

@@ -1,10 +1,15 @@
-// The example app: pick (or drop) an image, detect shapes, draw them.
-// TensorFlow.js and its backends are loaded by the model import, lazily.
+// The example app: pick (or drop) an image, detect shapes, draw them. The
+// same detector comes two ways, switched by ?format=: a TF.js graph model with
+// uint8 weights (the default), or a .tflite with int8 weights run by LiteRT.js
+// (?format=tflite), which stops at the raw heads and is decoded in ssd.ts.
+// Each runtime is loaded by its model import, lazily: a page downloads one.
 import type { BackendName } from 'unplugin-tfmodel/runtime'
 
 import detector from '../../../fixtures/detector/model.ckpt?quantize'
+import detectorHeads from '../../../fixtures/detector/model.ckpt?format=tflite&quantize=int8&outputs=box_encodings,class_predictions'
 import { type Detection, draw, toDetections } from './detections.js'
 import { images } from './images.js'
+import { type Decoded, postprocess } from './ssd.js'
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T
 const params = new URLSearchParams(location.search)
@@ -20,42 +25,77 @@ function showError(error: unknown): void {
   document.body.dataset.state = 'error'
 }
 
-// For the browser console (and the end-to-end tests): the model import itself.
-Object.assign(globalThis, { example: { detector } })
+// For the browser console (and the end-to-end tests): the model imports themselves.
+Object.assign(globalThis, { example: { detector, detectorHeads } })
 
-async function main(): Promise<void> {
-  const { sizes } = detector
-  $('size').textContent = `${formatBytes(sizes.total)} quantized (${formatBytes(sizes.float32Weights + sizes.modelJson)} as float32)`
+type Image = HTMLImageElement | ImageBitmap
 
-  const started = performance.now()
+/** Loads the detector in the chosen format; returns its runtime, backend and a function from image to detections. */
+async function loadDetector(tflite: boolean): Promise<{ runtime: string; backend: string; detect: (image: Image) => Promise<Decoded> }> {
   const backend = (params.get('backend') as BackendName | null) ?? undefined
-  const model = await detector.load({
+  const options = {
     ...(backend && { backend }),
     cache: true,
-    onProgress: (fraction) => ($('progress') as HTMLProgressElement).value = fraction,
-  })
+    onProgress: (fraction: number) => (($('progress') as HTMLProgressElement).value = fraction),
+  }
+  if (tflite) {
+    const model = await detectorHeads.load(options)
+    return {
+      runtime: 'LiteRT.js',
+      backend: model.backend,
+      detect: async (image) => {
+        const out = await model.run({ image_tensor: image })
+        return postprocess(out.box_encodings.data, out.class_predictions.data)
+      },
+    }
+  }
+  const model = await detector.load(options)
+  return {
+    runtime: 'TF.js',
+    backend: model.backend,
+    detect: async (image) => {
+      const out = await model.run({ image_tensor: image })
+      const count = Math.round(out.num_detections.data[0]!)
+      return { boxes: out.detection_boxes.data, scores: out.detection_scores.data, classes: out.detection_classes.data, count }
+    },
+  }
+}
+
+/** Bytes this page has downloaded so far (model, runtime and app), from Resource Timing. */
+function pageBytes(): number {
+  const entries = performance.getEntriesByType('resource') as PerformanceResourceTiming[]
+  const navigation = performance.getEntriesByType('navigation') as PerformanceResourceTiming[]
+  return [...navigation, ...entries].reduce((sum, e) => sum + (e.encodedBodySize || 0), 0)
+}
+
+async function main(): Promise<void> {
+  const tflite = params.get('format') === 'tflite'
+  document.body.dataset.format = tflite ? 'tflite' : 'tfjs'
+  const { sizes } = tflite ? detectorHeads : detector
+  const encoding = tflite ? 'int8 .tflite' : 'uint8 TF.js'
+  $('size').textContent = `${formatBytes(sizes.total)} ${encoding} (${formatBytes(sizes.float32Weights + sizes.modelJson)} as float32)`
+
+  const started = performance.now()
+  const model = await loadDetector(tflite)
   $('load-time').textContent = `${(performance.now() - started).toFixed(0)} ms`
   $('progress-label').textContent = 'Model loaded'
+  $('runtime').textContent = model.runtime
   $('backend').textContent = model.backend
 
   // One detection at a time: quick clicks queue up instead of drawing out of order.
   let queue = Promise.resolve()
-  function detect(image: HTMLImageElement | ImageBitmap): Promise<void> {
+  function detect(image: Image): Promise<void> {
     queue = queue.then(() => detectNow(image)).catch(showError)
     return queue
   }
 
-  async function detectNow(image: HTMLImageElement | ImageBitmap): Promise<void> {
+  async function detectNow(image: Image): Promise<void> {
     document.body.dataset.state = 'running'
     const runStarted = performance.now()
-    const out = await model.run({ image_tensor: image })
+    const out = await model.detect(image)
     $('inference-time').textContent = `${(performance.now() - runStarted).toFixed(1)} ms`
-    const detections = toDetections(
-      out.detection_boxes.data,
-      out.detection_scores.data,
-      out.detection_classes.data,
-      Math.round(out.num_detections.data[0]!),
-    )
+    $('page-size').textContent = formatBytes(pageBytes())
+    const detections = toDetections(out.boxes, out.scores, out.classes, out.count)
     draw($('canvas'), image, detections)
     show(detections)
     document.body.dataset.state = 'done'
