@@ -7,7 +7,7 @@ TensorFlow's convert_variables_to_constants_v2. Needs a Python holding
 TensorFlow 2.21 and tensorflowjs 4.22 (the peers recipe in the project docs);
 writes bench/out/tfjs/<model>/{frozen.pb,ours,theirs} and models.json.
 
-Usage: VENV/bin/python bench/tfjs_models.py
+Usage: .cache/peers/bin/python bench/tfjs_models.py   (scripts/setup-peers.sh makes it)
 """
 
 import json

@@ -8,6 +8,9 @@ import { optimizeSummary, runOptimize } from './optimize.js'
 import { quantizeSummary, runQuantize } from './quantize.js'
 import { runRun, runSummary } from './run.js'
 
+// For the inference benchmark, which runs LiteRT.js in Node as `tfmodel run` does.
+export { nodeLiteRtGlue } from './run-model.js'
+
 type Command = (argv: string[], out: (line: string) => void) => Promise<number>
 
 const commands: Record<string, { run: Command; summary: string; replaces: string }> = {
