@@ -307,7 +307,6 @@ TFLITE_UNMAPPABLE = {
     "training/lstm_seqlen_v1": "Enter",
     "training/lstm_seqlen_v2": "StatelessWhile",
     "training/vocab_table": "HashTableV2",
-    "training/dropout_keep_prob": "RandomUniform",
 }
 # Cut points before the unmappable part, with the nodes TensorFlow computes there.
 TFLITE_CUTS = {

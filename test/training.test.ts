@@ -106,9 +106,19 @@ describe('training switches resolve to inference', () => {
     expect(result.applied).toContain('fixed training flag is_training to true (as asked)')
   })
 
+  it('dropout at keep_prob 1 leaves the graph: no random ops for TF.js to run or TFLite to refuse', async () => {
+    const { result, outputDir } = await convertFixture('dropout_keep_prob', {})
+    expect(result.applied).toContain('removed dropout dropout/SelectV2, which keeps everything at keep_prob 1')
+    const json = readJson<{ modelTopology: { node: { op: string }[] } }>(join(outputDir, 'model.json'))
+    const ops = json.modelTopology.node.map((n) => n.op)
+    for (const op of ['RandomUniform', 'GreaterEqual', 'SelectV2', 'RealDiv']) expect(ops, op).not.toContain(op)
+  })
+
   it('keep_prob takes a float value on request', async () => {
     const { result } = await convertFixture('dropout_keep_prob', { placeholderToConstNames: ['keep_prob=0.5'] })
     expect(result.applied).toContain('fixed training flag keep_prob to 0.5 (as asked)')
+    // Then the dropout is live, and stays.
+    expect(result.applied.some((line) => line.startsWith('removed dropout'))).toBe(false)
   })
 })
 

@@ -6,6 +6,7 @@
 //! [`OptimizedGraph::applied`] as a [`Rewrite`].
 
 mod batch_norm;
+mod dropout;
 pub(crate) mod edit;
 mod fold_constants;
 mod inline_if;
@@ -132,7 +133,8 @@ pub fn optimize(graph: GraphDef, options: &OptimizeOptions) -> Result<OptimizedG
     if options.fold_constants {
         inline_if::inline(&mut graph, &protected, &mut log);
         fold_constants::fold(&mut graph, &protected, &mut log);
-        // Resolved conds leave Identities behind.
+        dropout::remove_inactive(&mut graph, &protected, &mut log);
+        // Resolved conds (and dropout removed) leave Identities behind.
         strip_identity::strip(&mut graph, &protected, &mut log);
     }
     // Only live readers may stop a fold: drop what the rewrites left behind.

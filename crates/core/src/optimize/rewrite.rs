@@ -49,6 +49,9 @@ pub enum Rewrite {
     /// A batch norm written out in elementwise ops, ending in `node`, became
     /// one `FusedBatchNormV3`.
     FusedDecomposedBatchNorm { node: String },
+    /// A dropout whose mask keeps everything (`keep_prob` 1) became an
+    /// `Identity` of what it drops from.
+    RemovedDropout { node: String },
     /// Lookup-table initializers kept beside the outputs (added by
     /// [`crate::pipeline::convert`], which asked the optimizer to keep them).
     KeptTableInitializers { names: Vec<String> },
@@ -70,6 +73,9 @@ impl fmt::Display for Rewrite {
                 write!(f, "input {name}: shape {} → {}", show(from), show(to))
             }
             Rewrite::RecastFrom { node, dtype } => write!(f, "{node} now casts from {dtype}"),
+            Rewrite::RemovedDropout { node } => {
+                write!(f, "removed dropout {node}, which keeps everything at keep_prob 1")
+            }
             Rewrite::TookDefault { name } => write!(f, "{name} (PlaceholderWithDefault) now always takes its default"),
             Rewrite::Removed { op, names } => many(f, "removed", op, "", names),
             Rewrite::FoldedConstants { op, names } => many(f, "folded", op, " into constants", names),
