@@ -3,13 +3,15 @@
 // (written the way TensorFlow writes one: data first, state file last) is
 // converted and pushed over HMR; a broken one shows an error while the last
 // good model stays served.
-import { copyFileSync, cpSync, mkdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs'
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 import { haveChromium, launch } from './chromium.js'
 import { type DevApp, type HmrMessage, isUpdate, startDevApp } from './dev-app.js'
 import { fixturesDir, type JsonTensor, readJson } from './fixtures.js'
+import { fileFetch, tfliteModel } from './litert-node.js'
 import { outDirFor } from './bundlers.js'
 import { floats, maxRelativeError, run } from './tfjs-loader.js'
 
@@ -226,5 +228,69 @@ describe('vite dev, a TF2 training loop (CheckpointManager beside a SavedModel)'
     }
     expect(checked, JSON.stringify(app.messages)).toBeDefined()
     expect(error, "the newest step gives TensorFlow's outputs").toBeLessThan(1e-4)
+  }, 60_000)
+})
+
+describe('vite dev, format=tflite', () => {
+  let app: DevApp
+  let modelDir: string
+  const want = floats(io.outputs.probs!)
+  const signature = {
+    inputs: [{ name: 'x', dtype: 'float32' as const, shape: [-1, 8] }],
+    outputs: [{ name: 'probs', dtype: 'float32' as const, shape: [-1, 3] }],
+  }
+
+  beforeAll(async () => {
+    const appDir = outDirFor('dev-tflite')
+    modelDir = join(appDir, 'train')
+    mkdirSync(modelDir)
+    copyStep(modelDir, 30)
+    writeState(modelDir, 30)
+    app = await startDevApp(appDir, "import model from './train?format=tflite'\nwindow.model = model\nexport default model\n")
+  })
+
+  afterAll(async () => {
+    await app?.close()
+  })
+
+  /** The .tflite served at `url`, run by LiteRT.js in Node on the fixture's inputs. */
+  async function servedProbs(url: string): Promise<Float32Array> {
+    const response = await fetch(new URL(url, app.base))
+    expect(response.status).toBe(200)
+    const path = join(mkdtempSync(join(tmpdir(), 'tfmodel-served-')), 'model.tflite')
+    writeFileSync(path, Buffer.from(await response.arrayBuffer()))
+    const model = await tfliteModel(path, signature).load({ fetch: fileFetch })
+    try {
+      const x = io.inputs.x!
+      const out = await model.run({ x: { data: floats(x), shape: x.shape } })
+      return out.probs.data as Float32Array
+    } finally {
+      model.dispose()
+    }
+  }
+
+  it("serves the newest checkpoint as a .tflite beside LiteRT.js's WASM (application/wasm), and pushes the next one over HMR", async () => {
+    const first = await app.modelUrl()
+    expect(first).toMatch(/\.tflite$/)
+    expect(maxRelativeError(await servedProbs(first), want), 'step 30 is not step 60').toBeGreaterThan(1e-3)
+
+    // The loader names both LiteRT.js builds; the dev server serves each as WASM.
+    const main = await app.text('/main.js')
+    const loader = await app.text(/from "([^"]+tfmodel[^"]*)"/.exec(main)![1]!)
+    const wasm = [...loader.matchAll(/"([^"]*litert_wasm[^"]*\.wasm)"/g)].map((m) => m[1]!)
+    expect(wasm).toHaveLength(2)
+    for (const path of wasm) {
+      const response = await fetch(new URL(path, app.base))
+      expect(response.status, path).toBe(200)
+      expect(response.headers.get('content-type'), path).toBe('application/wasm')
+      expect(Buffer.from(await response.arrayBuffer()).subarray(0, 4)).toEqual(Buffer.from([0, 0x61, 0x73, 0x6d]))
+    }
+
+    copyStep(modelDir, 60)
+    writeState(modelDir, 60)
+    const update = await app.nextMessage(isUpdate)
+    const second = update.data!.descriptor.url
+    expect(second).not.toBe(first)
+    expect(maxRelativeError(await servedProbs(second), want), "step 60 gives TensorFlow's outputs").toBeLessThan(1e-4)
   }, 60_000)
 })
