@@ -1118,3 +1118,40 @@ fn cutting_at_a_decoder_takes_its_dtype_and_an_unfed_placeholder_is_refused() {
     assert_eq!((err.kind, err.subject.as_deref()), (ErrorKind::InvalidArgument, Some("scale")));
     assert!(err.message.contains("\"scale\"") && err.message.contains("input_names"), "{}", err.message);
 }
+
+/// `x → Pad(paddings) → DepthwiseConv2dNative(VALID, stride 2)` on an 8×8 input.
+fn padded_conv_graph(paddings: [i32; 8], also_read: bool) -> GraphDef {
+    let list = |v: &[i64]| attr_value::Value::List(attr_value::ListValue { i: v.to_vec(), ..Default::default() });
+    let mut nodes = vec![
+        placeholder("x", DataType::DtFloat, &[-1, 8, 8, 4]),
+        ints("paddings", &[4, 2], &paddings),
+        float_op("pad", "Pad", &["x", "paddings"]),
+        floats("filter", &[3, 3, 4, 1], &[0.5; 36]),
+        attr(
+            attr(float_op("conv", "DepthwiseConv2dNative", &["pad", "filter"]), "strides", list(&[1, 2, 2, 1])),
+            "padding",
+            attr_value::Value::S(b"VALID".to_vec()),
+        ),
+    ];
+    if also_read {
+        nodes.push(float_op("other", "Relu", &["pad"]));
+    }
+    graph_of(nodes)
+}
+
+#[test]
+fn a_pad_that_is_same_padding_folds_into_the_convolution() {
+    let optimized = optimize_outputs(padded_conv_graph([0, 0, 0, 1, 0, 1, 0, 0], false), &names(&["conv"]));
+    assert!(!has(&optimized.graph, "pad"), "the Pad is gone");
+    let conv = find(&optimized.graph, "conv");
+    assert_eq!(conv.input[0], "x");
+    assert_eq!(tfmodel_core::graph::attr_string(conv, "padding").as_deref(), Some("SAME"));
+    assert!(optimized.applied.contains(&Rewrite::FoldedPadding { node: "conv".into() }), "{:?}", optimized.applied);
+
+    // Padding SAME would not add, or a Pad someone else reads, stays.
+    let other = optimize_outputs(padded_conv_graph([0, 0, 1, 1, 1, 1, 0, 0], false), &names(&["conv"]));
+    assert!(has(&other.graph, "pad"));
+    let shared = optimize_outputs(padded_conv_graph([0, 0, 0, 1, 0, 1, 0, 0], true), &names(&["conv", "other"]));
+    assert!(has(&shared.graph, "pad"));
+    assert_eq!(tfmodel_core::graph::attr_string(find(&shared.graph, "conv"), "padding").as_deref(), Some("VALID"));
+}

@@ -215,6 +215,15 @@ impl<'g> ShapeInference<'g> {
     }
 }
 
+/// The shape of the `Const` that `name` reads (through `Identity`s).
+pub(crate) fn constant_shape(graph: &GraphDef, index: &HashMap<&str, usize>, name: &str) -> Option<Vec<i64>> {
+    let (_, node) = graph::through_identities(graph, index, name)?;
+    if node.op != "Const" {
+        return None;
+    }
+    shape_dims(attr_tensor(node, "value")?.tensor_shape.as_ref()?)
+}
+
 /// The values of the int32/int64 `Const` that `name` reads (through `Identity`s).
 pub(crate) fn constant_ints(graph: &GraphDef, index: &HashMap<&str, usize>, name: &str) -> Option<Vec<i64>> {
     let (_, node) = graph::through_identities(graph, index, name)?;

@@ -11,6 +11,7 @@ pub(crate) mod edit;
 mod fold_constants;
 mod inline_if;
 mod kernels;
+mod pad_to_same;
 mod placeholders;
 mod prune;
 pub(crate) mod rewrite;
@@ -140,6 +141,7 @@ pub fn optimize(graph: GraphDef, options: &OptimizeOptions) -> Result<OptimizedG
     // Only live readers may stop a fold: drop what the rewrites left behind.
     prune::prune(&mut graph, &protected.roots);
     batch_norm::fold(&mut graph, &protected, &mut log);
+    pad_to_same::fold(&mut graph, &protected, &mut log);
     prune::prune(&mut graph, &protected.roots);
 
     check_graph(&graph, &inputs, &outputs)?;

@@ -49,6 +49,8 @@ pub enum Rewrite {
     /// A batch norm written out in elementwise ops, ending in `node`, became
     /// one `FusedBatchNormV3`.
     FusedDecomposedBatchNorm { node: String },
+    /// A zero `Pad` folded into convolution `node` as its SAME padding.
+    FoldedPadding { node: String },
     /// A dropout whose mask keeps everything (`keep_prob` 1) became an
     /// `Identity` of what it drops from.
     RemovedDropout { node: String },
@@ -73,6 +75,7 @@ impl fmt::Display for Rewrite {
                 write!(f, "input {name}: shape {} → {}", show(from), show(to))
             }
             Rewrite::RecastFrom { node, dtype } => write!(f, "{node} now casts from {dtype}"),
+            Rewrite::FoldedPadding { node } => write!(f, "folded the Pad before {node} into its SAME padding"),
             Rewrite::RemovedDropout { node } => {
                 write!(f, "removed dropout {node}, which keeps everything at keep_prob 1")
             }

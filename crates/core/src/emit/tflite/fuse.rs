@@ -1,19 +1,16 @@
 //! What folds into an operator, as TFLite's converter folds it: a constant
 //! bias vector added to a convolution or matmul becomes its bias input, and
 //! a Relu/Relu6 after an op whose options hold an activation becomes that
-//! activation; and a zero `Pad` before a VALID convolution that pads exactly
-//! as SAME would (Keras's `ZeroPadding2D` before a strided conv) becomes
-//! that convolution's SAME padding. Only a node read by nothing else (and not a model output) is
+//! activation. Only a node read by nothing else (and not a model output) is
 //! folded, so no tensor anyone reads disappears.
 
 use std::collections::{HashMap, HashSet};
 
 use super::ops::{self, fused_activation, Kind};
 use super::schema_generated::tflite::ActivationFunctionType;
-use crate::graph::{self, attr_string, attr_tensor};
+use crate::graph::{self, attr_string};
 use crate::names::{is_control_input, node_of, output_index};
 use crate::proto::{DataType, GraphDef, NodeDef};
-use crate::tensor::shape_dims;
 
 /// What folds into the operator of one node.
 #[derive(Debug, Clone)]
@@ -21,15 +18,13 @@ pub(super) struct Fused {
     /// The input naming the constant bias of a folded `BiasAdd`/`Add`.
     pub bias: Option<String>,
     pub activation: ActivationFunctionType,
-    /// The input of a folded `Pad`: the convolution reads it, with SAME padding.
-    pub unpadded: Option<String>,
     /// The node whose output the operator's result is (the last one folded in).
     pub last: usize,
 }
 
 impl Fused {
     pub(super) fn none(node: usize) -> Fused {
-        Fused { bias: None, activation: ActivationFunctionType::None, unpadded: None, last: node }
+        Fused { bias: None, activation: ActivationFunctionType::None, last: node }
     }
 }
 
@@ -62,7 +57,6 @@ pub(super) fn plan(graph: &GraphDef, order: &[usize], outputs: &[String]) -> Pla
         _ => None,
     };
 
-    let shapes = graph::shapes::ShapeInference::new(graph);
     let mut plan = Plan { fused: HashMap::new(), absorbed: HashSet::new() };
     for &i in order {
         let node = &graph.node[i];
@@ -71,15 +65,6 @@ pub(super) fn plan(graph: &GraphDef, order: &[usize], outputs: &[String]) -> Pla
             continue;
         }
         let mut fused = Fused::none(i);
-        if matches!(kind, Kind::Conv2D | Kind::DepthwiseConv2D) {
-            let pad = node.input.first().and_then(|x| index.get(node_of(x)).copied());
-            if let Some(pad) = pad.filter(|&p| sole_reader(p) == Some(i)) {
-                if let Some(unpadded) = same_padding_input(graph, &index, &shapes, &graph.node[pad], node) {
-                    fused.unpadded = Some(unpadded);
-                    plan.absorbed.insert(pad);
-                }
-            }
-        }
         let mut takes_activation = ops::takes_activation(kind);
         if let Some(out) = bias_width(graph, &index, node, kind) {
             takes_activation = true;
@@ -102,54 +87,6 @@ pub(super) fn plan(graph: &GraphDef, order: &[usize], outputs: &[String]) -> Pla
         plan.fused.insert(i, fused);
     }
     plan
-}
-
-/// The input of `pad` when it zero-pads only the spatial dims of `conv`'s
-/// input, by exactly what SAME padding would add, and `conv` pads VALID.
-fn same_padding_input(
-    graph: &GraphDef,
-    index: &HashMap<&str, usize>,
-    shapes: &graph::shapes::ShapeInference,
-    pad: &NodeDef,
-    conv: &NodeDef,
-) -> Option<String> {
-    if pad.op != "Pad" || attr_string(conv, "padding").as_deref() != Some("VALID") {
-        return None;
-    }
-    if attr_string(conv, "data_format").is_some_and(|f| f != "NHWC") || node_of(&conv.input[0]) != pad.name {
-        return None;
-    }
-    let input = pad.input.first()?;
-    let shape = shapes.shape_of(input)?;
-    let paddings = graph::shapes::constant_ints(graph, index, pad.input.get(1)?)?;
-    let filter = constant_shape(graph, index, conv.input.get(1)?)?;
-    let list = |name: &str| match graph::attr(conv, name) {
-        Some(crate::proto::attr_value::Value::List(l)) if l.i.len() == 4 => Some(l.i.clone()),
-        None if name == "dilations" => Some(vec![1; 4]),
-        _ => None,
-    };
-    let (strides, dilations) = (list("strides")?, list("dilations")?);
-    if shape.len() != 4
-        || paddings.len() != 8
-        || filter.len() != 4
-        || paddings[..2] != [0, 0]
-        || paddings[6..] != [0, 0]
-    {
-        return None;
-    }
-    for axis in 1..3 {
-        let (size, stride, dilation) = (shape[axis], strides[axis], dilations[axis]);
-        if size <= 0 || stride <= 0 || dilation <= 0 {
-            return None;
-        }
-        let kernel = (filter[axis - 1] - 1) * dilation + 1;
-        let out = (size + stride - 1) / stride;
-        let total = ((out - 1) * stride + kernel - size).max(0);
-        if paddings[axis * 2..axis * 2 + 2] != [total / 2, total - total / 2] {
-            return None;
-        }
-    }
-    Some(input.clone())
 }
 
 /// The output channels of an op that takes a bias input: a convolution, or
@@ -189,11 +126,4 @@ fn bias_of(
     (constant_shape(graph, index, other)? == [width] && dtype == Some(DataType::DtFloat)).then(|| other.clone())
 }
 
-/// The shape of a `Const` an input names (through `Identity`).
-pub(super) fn constant_shape(graph: &GraphDef, index: &HashMap<&str, usize>, input: &str) -> Option<Vec<i64>> {
-    let (_, node) = graph::through_identities(graph, index, input)?;
-    if node.op != "Const" {
-        return None;
-    }
-    shape_dims(attr_tensor(node, "value")?.tensor_shape.as_ref()?)
-}
+pub(super) use crate::graph::shapes::constant_shape;

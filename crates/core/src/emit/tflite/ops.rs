@@ -154,19 +154,13 @@ pub(super) fn emit(cx: &mut Lowerer, node: &NodeDef, kind: Kind, fused: &Fused) 
         Kind::Conv2D | Kind::DepthwiseConv2D => {
             let depthwise = kind == Kind::DepthwiseConv2D;
             let layout = if depthwise { Layout::DepthwiseFilter } else { Layout::ConvFilter };
-            let mut inputs = vec![match &fused.unpadded {
-                Some(unpadded) => cx.tensor_of(unpadded, Layout::AsIs)?,
-                None => cx.input(node, 0, Layout::AsIs)?,
-            }];
+            let mut inputs = vec![cx.input(node, 0, Layout::AsIs)?];
             let filter_shape = cx.constant_shape(node, 1, "filter")?;
             inputs.push(cx.input(node, 1, layout)?);
             let out_channels = if depthwise { filter_shape[2] * filter_shape[3] } else { filter_shape[3] };
             // TFLite's convolutions always take a bias; zeros stand in for none.
             inputs.push(cx.bias(node, fused, out_channels, true)?);
-            let mut window = Window::of(cx, node)?;
-            if fused.unpadded.is_some() {
-                window.padding = Padding::Same;
-            }
+            let window = Window::of(cx, node)?;
             let options = if depthwise {
                 BuiltinOptions::DepthwiseConv2DOptions(Box::new(DepthwiseConv2DOptions {
                     padding: window.padding,
