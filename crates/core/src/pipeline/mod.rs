@@ -302,6 +302,10 @@ pub fn convert(files: &ModelFiles, options: &ConvertOptions) -> Result<Converted
     let signature = tfjs::signature_of(&optimized.graph, &optimized.inputs, &optimized.outputs);
     let op_check = opcheck::check_ops(&optimized.graph);
 
+    // Known before the emitters, which may consume the graph.
+    let float32_bytes =
+        weights.as_ref().map_or_else(|| float32_weight_bytes(&optimized.graph), |w| w.report.bytes_before);
+    let node_count = optimized.graph.node.len();
     let (files, weight_bytes) = match options.format {
         OutputFormat::Tfjs => {
             if options.op_check != OpCheckMode::Off {
@@ -343,7 +347,7 @@ pub fn convert(files: &ModelFiles, options: &ConvertOptions) -> Result<Converted
             (files, model.weight_bytes)
         }
         OutputFormat::Tflite => {
-            let model = emit::tflite::to_tflite(&optimized.graph, &signature, weights.as_ref())?;
+            let model = emit::tflite::to_tflite(std::mem::take(&mut optimized.graph), &signature, weights.as_ref())?;
             (vec![(emit::tflite::TFLITE_FILE.to_string(), model.bytes)], model.weight_bytes)
         }
         OutputFormat::Pb => {
@@ -356,19 +360,17 @@ pub fn convert(files: &ModelFiles, options: &ConvertOptions) -> Result<Converted
             (vec![("model.pb".to_string(), emit::encode_graph_def(&graph)?)], bytes)
         }
     };
-    let float32_weight_bytes =
-        weights.as_ref().map_or_else(|| float32_weight_bytes(&optimized.graph), |w| w.report.bytes_before);
     Ok(Converted {
         files,
         signature,
         weight_bytes,
-        float32_weight_bytes,
+        float32_weight_bytes: float32_bytes,
         report: weights.map(|w| w.report),
         warnings,
         op_check,
         applied,
         variables,
-        node_count: optimized.graph.node.len(),
+        node_count,
         inferred,
         rewrites,
         checkpoint,

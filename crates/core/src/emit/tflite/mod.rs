@@ -63,11 +63,13 @@ pub struct TfliteModel {
 
 /// Builds the `.tflite` for a frozen graph whose inputs and outputs are
 /// `signature`'s, with the constants `weights` holds in their encodings
-/// (float16 or int8; uint8 is an [`ErrorKind::InvalidArgument`]).
-pub fn to_tflite(graph: &GraphDef, signature: &Signature, weights: Option<&QuantizedWeights>) -> Result<TfliteModel> {
-    graph::check_graph(graph)?;
+/// (float16 or int8; uint8 is an [`ErrorKind::InvalidArgument`]). The graph
+/// is dropped once lowered, before the file is laid out, so its weights and
+/// the file's are not all held at once.
+pub fn to_tflite(graph: GraphDef, signature: &Signature, weights: Option<&QuantizedWeights>) -> Result<TfliteModel> {
+    graph::check_graph(&graph)?;
     let names: Vec<String> = signature.inputs.iter().chain(&signature.outputs).map(|s| s.name.clone()).collect();
-    graph::require_nodes(graph, &names)?;
+    graph::require_nodes(&graph, &names)?;
     if let Some(weights) = weights.filter(|w| w.mode == QuantizeMode::Uint8) {
         return Err(Error::new(
             ErrorKind::InvalidArgument,
@@ -77,7 +79,8 @@ pub fn to_tflite(graph: &GraphDef, signature: &Signature, weights: Option<&Quant
             ),
         ));
     }
-    let built = lower::lower(graph, signature, weights.map(|w| &w.weights))?;
+    let built = lower::lower(&graph, signature, weights.map(|w| &w.weights))?;
+    drop(graph);
     let weight_bytes = built.weight_bytes();
     Ok(TfliteModel { bytes: built.finish(), weight_bytes })
 }

@@ -164,6 +164,8 @@ impl ModelBuilder {
     }
 
     pub(super) fn finish(self) -> Vec<u8> {
+        // Sized for the weights (and their alignment) up front: growing would copy them all again.
+        let capacity = self.weight_bytes() as usize + self.buffers.len() * 16 + (1 << 20);
         let indices = |named: &[(String, TensorIndex)]| named.iter().map(|&(_, t)| t).collect::<Vec<_>>();
         let maps = |named: &[(String, TensorIndex)]| {
             named.iter().map(|(name, t)| TensorMap { name: Some(name.clone()), tensor_index: *t as u32 }).collect()
@@ -182,11 +184,12 @@ impl ModelBuilder {
             signature_key: Some(SIGNATURE_KEY.to_string()),
             subgraph_index: 0,
         };
-        let mut builder = planus::Builder::new();
-        // Prepared first, so the weights end the file (planus writes back to front).
+        let mut builder = planus::Builder::with_capacity(capacity);
+        // Prepared first, so the weights end the file (planus writes back to
+        // front); each is freed once copied in.
         let buffers: Vec<planus::Offset<Buffer>> = self
             .buffers
-            .iter()
+            .into_iter()
             .map(|data| {
                 let data = data.as_deref().map(|d| aligned_bytes(&mut builder, d));
                 Buffer::create(&mut builder, data, 0u64, 0u64)
