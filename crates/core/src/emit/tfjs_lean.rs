@@ -8,6 +8,7 @@ use std::collections::{HashMap, HashSet};
 
 use bytes::Bytes;
 use prost::Message;
+use sha2::{Digest, Sha256};
 
 use crate::graph::shapes::ShapeInference;
 use crate::graph::{self, type_attr};
@@ -71,23 +72,25 @@ pub fn share_equal_constants(graph: &mut GraphDef, protected: &HashSet<String>) 
         .filter(|n| TABLE_INIT_OPS.contains(&n.op.as_str()))
         .flat_map(|n| n.input.iter().map(|i| node_of(i).to_string()))
         .collect();
-    let mut first: HashMap<Vec<u8>, String> = HashMap::new();
+    // Keyed by a digest of the encoded value (encoded one at a time: keying by
+    // the bytes themselves held a second copy of every weight); a digest match
+    // is confirmed on the values.
+    let mut first: HashMap<[u8; 32], Vec<usize>> = HashMap::new();
     let mut replaced: HashMap<String, String> = HashMap::new();
-    for node in &graph.node {
+    for (i, node) in graph.node.iter().enumerate() {
         let shareable = node.op == "Const"
             && node.input.is_empty()
             && !protected.contains(&node.name)
             && !table_constants.contains(&node.name)
             && graph::attr_type(node, "dtype") != Some(DataType::DtString);
         let Some(value) = graph::attr_tensor(node, "value").filter(|_| shareable) else { continue };
-        let key = value.encode_to_vec();
-        match first.get(&key) {
-            Some(kept) => {
-                replaced.insert(node.name.clone(), kept.clone());
+        let key: [u8; 32] = Sha256::digest(value.encode_to_vec()).into();
+        let seen = first.entry(key).or_default();
+        match seen.iter().find(|&&k| graph::attr_tensor(&graph.node[k], "value") == Some(value)) {
+            Some(&kept) => {
+                replaced.insert(node.name.clone(), graph.node[kept].name.clone());
             }
-            None => {
-                first.insert(key, node.name.clone());
-            }
+            None => seen.push(i),
         }
     }
     if replaced.is_empty() {
