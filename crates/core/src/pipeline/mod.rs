@@ -340,7 +340,8 @@ pub fn convert(files: &ModelFiles, options: &ConvertOptions) -> Result<Converted
                 })?);
             }
             let tfjs_options = TfjsOptions { initializers: table_initializers.clone(), ..options.tfjs.clone() };
-            let model = tfjs::to_tfjs(&optimized.graph, weights.as_ref(), &signature, &tfjs_options)?;
+            let model =
+                tfjs::into_tfjs(std::mem::take(&mut optimized.graph), weights.as_ref(), &signature, &tfjs_options)?;
             warnings.extend(model.warnings);
             let mut files = vec![("model.json".to_string(), model.model_json)];
             files.extend(model.shards);

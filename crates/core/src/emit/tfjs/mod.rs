@@ -101,25 +101,45 @@ pub fn to_tfjs(
     signature: &Signature,
     options: &TfjsOptions,
 ) -> Result<TfjsModel> {
+    into_tfjs(graph.clone(), weights, signature, options)
+}
+
+/// [`to_tfjs`], consuming the graph: each graph constant's bytes are released
+/// once they are in a shard, so a model's weights are held about once, not
+/// in the graph and the shards both.
+pub fn into_tfjs(
+    mut graph: GraphDef,
+    weights: Option<&QuantizedWeights>,
+    signature: &Signature,
+    options: &TfjsOptions,
+) -> Result<TfjsModel> {
     if options.shard_size == 0 {
         return Err(Error::new(ErrorKind::InvalidArgument, "shard_size must be at least one byte"));
     }
-    graph::check_graph(graph)?;
-    check_inputs_resolve(graph)?;
+    graph::check_graph(&graph)?;
+    check_inputs_resolve(&graph)?;
     let signature_names: Vec<String> =
         signature.inputs.iter().chain(&signature.outputs).map(|s| s.name.clone()).collect();
-    graph::require_nodes(graph, &signature_names)?;
+    graph::require_nodes(&graph, &signature_names)?;
     let quantized = weights.map(|w| &w.weights);
-    check_quantized_weights(graph, quantized)?;
-    check_string_inputs(graph)?;
+    check_quantized_weights(&graph, quantized)?;
+    check_string_inputs(&graph)?;
 
     let mut shards = shards::ShardWriter::new(options.shard_size);
     let mut entries = Vec::new();
     let mut warnings = Vec::new();
-    for (name, node, top_level) in weights::constants(graph) {
-        // Quantized weights are keyed by graph node; function constants are never quantized.
-        let weight = quantized.filter(|_| top_level).and_then(|q| q.get(&name));
-        let encoded = weights::encode_constant(&name, node, weight, options.allow_lossy, &mut warnings)?;
+    // In the order of weights::constants: the graph's, then the library's.
+    for node in graph.node.iter_mut().filter(|n| n.op == "Const") {
+        // Quantized weights are keyed by graph node.
+        let weight = quantized.and_then(|q| q.get(&node.name));
+        let encoded = weights::encode_constant(&node.name, node, weight, options.allow_lossy, &mut warnings)?;
+        shards.write(&encoded.bytes);
+        entries.push(encoded.entry);
+        weights::release_value(node);
+    }
+    for (name, node, _) in weights::constants(&graph).filter(|(_, _, top_level)| !top_level) {
+        // Function constants are never quantized.
+        let encoded = weights::encode_constant(&name, node, None, options.allow_lossy, &mut warnings)?;
         shards.write(&encoded.bytes);
         entries.push(encoded.entry);
     }
@@ -127,7 +147,7 @@ pub fn to_tfjs(
     let shards = shards.finish(&options.shard_names);
     let manifest = json!([{ "paths": shards.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>(), "weights": entries }]);
 
-    let model_json = topology::model_json(graph, signature, manifest, options)?;
+    let model_json = topology::model_json(&graph, signature, manifest, options)?;
     Ok(TfjsModel { model_json, shards, signature: signature.clone(), weight_bytes, warnings })
 }
 

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use crate::dtype;
 use crate::error::{Error, ErrorKind, Result};
 use crate::graph::attr_tensor;
-use crate::proto::{DataType, GraphDef, NodeDef};
+use crate::proto::{DataType, GraphDef, NodeDef, TensorProto};
 use crate::quantize::{QuantizedWeight, WeightEncoding};
 use crate::tensor::{Tensor, TensorData};
 
@@ -25,6 +25,14 @@ pub(super) fn constants(graph: &GraphDef) -> impl Iterator<Item = (String, &Node
             .map(move |n| (format!("{function_name}/{}", n.name), n, false))
     });
     top.chain(functions)
+}
+
+/// Drops a `Const`'s values, keeping its dtype and shape (all the topology
+/// keeps of it), once they are encoded into a shard.
+pub(super) fn release_value(node: &mut NodeDef) {
+    let Some(value) = attr_tensor(node, "value") else { return };
+    let shell = TensorProto { dtype: value.dtype, tensor_shape: value.tensor_shape.clone(), ..Default::default() };
+    node.attr.insert("value".to_string(), crate::graph::tensor_attr(shell));
 }
 
 pub(super) struct EncodedConstant {
