@@ -21,6 +21,7 @@ function run(command, args) {
 run(process.execPath, [join(root, 'bench', 'runtime-size.js')])
 for (const script of ['freeze.py', 'convert.py']) run(python, [join(root, 'bench', script), ...process.argv.slice(2)])
 run('bash', [join(root, 'scripts', 'setup-peers.sh')])
+run(peersPython, [join(root, 'bench', 'savedmodel.py'), ...process.argv.slice(2)])
 for (const [models, timing] of [
   ['tfjs_models.py', 'tfjs.js'],
   ['tflite_models.py', 'tflite.js'],
