@@ -10,14 +10,13 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
-import { fileURLToPath, pathToFileURL } from 'node:url'
+import { fileURLToPath } from 'node:url'
 
 import { setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm'
 import * as tfconv from '@tensorflow/tfjs-converter'
 import * as tf from '@tensorflow/tfjs-core'
 
-import { nodeLiteRtGlue } from '../dist/cli/index.js'
-import { createModel } from '../dist/runtime/index.js'
+import { loadForRun } from '../dist/cli/index.js'
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)))
 const out = join(root, 'bench', 'out')
@@ -25,36 +24,15 @@ const require = createRequire(import.meta.url)
 const WARMUP = 20
 const RUNS = 30
 
-nodeLiteRtGlue()
-const litertWasm = join(dirname(require.resolve('@litertjs/core/package.json')), 'wasm')
-const build = (stem) => ({ js: pathToFileURL(join(litertWasm, `${stem}.js`)).href, wasm: pathToFileURL(join(litertWasm, `${stem}.wasm`)).href })
-const fileFetch = async (url) => new Response(readFileSync(fileURLToPath(String(url))))
-
 setWasmPaths(`${join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist')}/`)
 setThreadsCount(1)
 await tf.setBackend('wasm')
 
-/** A .tflite loaded by our runtime on LiteRT.js's WASM accelerator; its signature read from the file. */
+/** A .tflite loaded by our runtime on LiteRT.js's WASM accelerator, as `tfmodel run` loads one. */
 async function loadTflite(path) {
-  const bytes = readFileSync(path).byteLength
-  const descriptor = {
-    id: path,
-    url: pathToFileURL(path).href,
-    hash: '',
-    format: 'tflite',
-    signature: { inputs: [], outputs: [] },
-    sizes: { modelJson: bytes, weights: 0, float32Weights: 0, total: bytes },
-    files: [],
-    executeAsync: false,
-    quantization: null,
-    litert: () => import('@litertjs/core'),
-    litertWasm: { compat: build('litert_wasm_compat_internal'), relaxedSimd: build('litert_wasm_internal') },
-  }
-  const loaded = await createModel(descriptor).load({ fetch: fileFetch, warmup: false })
-  const spec = (d) => ({ name: d.name, dtype: d.dtype === 'float32' ? 'float32' : 'int32', shape: [...d.shape] })
-  descriptor.signature = { inputs: loaded.compiledModel.getInputDetails().map(spec), outputs: loaded.compiledModel.getOutputDetails().map(spec) }
-  const input = loaded.compiledModel.getInputDetails()[0]
-  return { bytes, input, run: (feed) => loaded.run({ [input.name]: feed }), dispose: () => loaded.dispose() }
+  const loaded = await loadForRun(path, 'wasm')
+  const input = loaded.signature.inputs[0]
+  return { bytes: readFileSync(path).byteLength, input, run: (feed) => loaded.run({ [input.name]: feed }), dispose: () => loaded.dispose() }
 }
 
 async function loadTfjs(dir) {
