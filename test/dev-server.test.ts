@@ -263,7 +263,7 @@ describe('vite dev, format=tflite', () => {
     try {
       const x = io.inputs.x!
       const out = await model.run({ x: { data: floats(x), shape: x.shape } })
-      return out.probs.data as Float32Array
+      return out.probs!.data as Float32Array
     } finally {
       model.dispose()
     }
