@@ -1,5 +1,6 @@
 // `tfmodel quantize`: TensorFlow's `quantize_graph` weight quantization, as a
-// TensorFlow-loadable frozen graph (`--format pb`, the default) or a TF.js model.
+// TensorFlow-loadable frozen graph (`--format pb`, the default), a TF.js model
+// or a .tflite (dynamic-range int8 or float16, in TFLite's own terms).
 import { convert, defaults, quantizeGraph } from '../native.js'
 import { UsageError, wholeNumber } from './args.js'
 import { defineCommand } from './command.js'
@@ -12,29 +13,31 @@ export const runQuantize = defineCommand({
   summary: quantizeSummary,
   flags: [
     { name: 'input', kind: 'string', help: 'frozen GraphDef' },
-    { name: 'output', kind: 'string', help: 'output GraphDef (--format pb) or directory (--format tfjs)' },
-    { name: 'output_node_names', kind: 'list', help: 'output node names (needed for --format tfjs)' },
-    { name: 'mode', kind: 'string', help: 'eightbit (= uint8), float16 or int8', default: 'eightbit' },
-    { name: 'format', kind: 'string', help: 'pb (a graph with Dequantize nodes) or tfjs', default: 'pb' },
+    { name: 'output', kind: 'string', help: 'output GraphDef (--format pb) or directory (--format tfjs, tflite)' },
+    { name: 'output_node_names', kind: 'list', help: 'output node names (needed for --format tfjs and tflite)' },
+    { name: 'mode', kind: 'string', help: 'eightbit (= uint8), float16 or int8 (default: eightbit; int8 for --format tflite)' },
+    { name: 'format', kind: 'string', help: 'pb (a graph with Dequantize nodes), tfjs or tflite', default: 'pb' },
     { name: 'minimum_size', kind: 'string', help: `tensors with fewer elements stay float (default: ${defaults().quantizeMinimumSize})` },
   ],
   args: [],
   async run({ flags }, out) {
-    const { input, output, mode } = flags
+    const { input, output, format } = flags
     if (!input || !output) throw new UsageError('--input and --output are required')
+    // uint8 is TF.js's encoding; TFLite's 8-bit form is int8.
+    const mode = flags.mode ?? (format === 'tflite' ? 'int8' : 'eightbit')
     const minimumSize = wholeNumber('minimum_size', flags.minimum_size)
-    if (flags.format === 'pb') {
+    if (format === 'pb') {
       for (const line of quantizationLines(await quantizeGraph(input, output, mode, minimumSize))) out(line)
       out(`wrote ${output}`)
       return 0
     }
-    if (flags.format !== 'tfjs') throw new UsageError(`--format takes pb or tfjs, not "${flags.format}"`)
+    if (format !== 'tfjs' && format !== 'tflite') throw new UsageError(`--format takes pb, tfjs or tflite, not "${format}"`)
     const result = await convert({
       source: input,
       outputNodeNames: flags.output_node_names,
       quantize: mode === 'eightbit' ? 'uint8' : mode,
       quantizeMinimumSize: minimumSize,
-      format: 'tfjs',
+      format,
       outputDir: output,
     })
     for (const line of conversionLines(result)) out(line)
