@@ -9,6 +9,7 @@ tensorflow-cpu so that it runs there.
 """
 
 import base64
+import functools
 import json
 import os
 import subprocess
@@ -641,10 +642,77 @@ TFLITE_FOLD_CASES = [
 ]
 
 
+@functools.lru_cache(maxsize=1)
+def keras_mobilenet():
+    """A Keras 3 MobileNetV2 (alpha 0.35, 96 px, random weights, logits out),
+    frozen by TensorFlow's convert_variables_to_constants_v2, with its input
+    and output names, a random image and TensorFlow's logits for it."""
+    import keras
+    from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
+
+    keras.utils.set_random_seed(0)
+    model = keras.applications.MobileNetV2(
+        weights=None, input_shape=(96, 96, 3), alpha=0.35, classifier_activation=None
+    )
+    function = tf.function(lambda x: model(x, training=False)).get_concrete_function(tf.TensorSpec([1, 96, 96, 3], tf.float32))
+    frozen = convert_variables_to_constants_v2(function)
+    graph_def = frozen.graph.as_graph_def()
+    x_name = next(n.name for n in graph_def.node if n.op == "Placeholder")
+    out_name = frozen.outputs[0].name.split(":")[0]
+    feed = np.random.default_rng(0).random((1, 96, 96, 3)).astype(np.float32)
+    expected = run_graph(graph_def, {x_name: feed}, [out_name])[out_name]
+    return graph_def, x_name, out_name, feed, expected
+
+
+def keras_mobilenet_matches(mode):
+    """A real architecture's ZeroPadding2D, depthwise convolutions, batch
+    norms and residual adds, through our .tflite and TensorFlow's interpreter."""
+    graph_def, x_name, out_name, feed, expected = keras_mobilenet()
+    with tempfile.TemporaryDirectory() as tmp:
+        source = os.path.join(tmp, "mobilenet.pb")
+        with open(source, "wb") as f:
+            f.write(graph_def.SerializeToString())
+        result = convert_to_tflite(source, os.path.join(tmp, "out"), [out_name], ["--quantize", mode] if mode else [])
+        assert result.returncode == 0, f"convert --format tflite failed:\n{result.stderr}"
+        path = os.path.join(tmp, "out", "model.tflite")
+        assert "PAD" not in builtins_of(path), f"ZeroPadding2D left a PAD: {builtins_of(path)}"
+        actual = run_tflite(path, {x_name: feed})[out_name]
+    if mode:
+        # Quantized weights move the logits by a small share of their range; the ranking holds.
+        scale = float(np.max(np.abs(expected)))
+        np.testing.assert_allclose(actual, expected, rtol=0, atol=0.05 * scale, err_msg=f"{mode} MobileNetV2")
+        assert np.argmax(actual) == np.argmax(expected), f"{mode}: top-1 {np.argmax(actual)} vs {np.argmax(expected)}"
+    else:
+        compare_tflite({out_name: actual}, {out_name: np.asarray(expected)}, "MobileNetV2")
+
+
+def keras_mobilenet_pb_matches():
+    """The optimizer on the same MobileNetV2 (its Pads folded into SAME
+    convolutions, its batch norms into their weights), run by TensorFlow."""
+    graph_def, x_name, out_name, feed, expected = keras_mobilenet()
+    with tempfile.TemporaryDirectory() as tmp:
+        source = os.path.join(tmp, "mobilenet.pb")
+        with open(source, "wb") as f:
+            f.write(graph_def.SerializeToString())
+        result = subprocess.run(["node", CLI, "convert", source, os.path.join(tmp, "out"), "--format", "pb",
+                                 "--output_node_names", out_name], capture_output=True, text=True)
+        assert result.returncode == 0, f"convert --format pb failed:\n{result.stderr}"
+        ours = read_graph(os.path.join(tmp, "out", "model.pb"))
+    ops = {n.op for n in ours.node}
+    assert "Pad" not in ops and "FusedBatchNormV3" not in ops, f"left in the graph: {ops & {'Pad', 'FusedBatchNormV3'}}"
+    actual = run_graph(ours, {x_name: feed}, [out_name])[out_name]
+    np.testing.assert_allclose(actual, expected, rtol=1e-4, atol=1e-5, err_msg="MobileNetV2 .pb")
+
+
 def tflite_op_cases():
     for label, shape, builtin, build in TFLITE_OP_CASES:
         yield f"ops/{label}: .tflite has {builtin} and gives TensorFlow's outputs", (
             lambda s=shape, b=builtin, f=build: tflite_op_matches(s, b, f)
+        )
+    yield "keras/MobileNetV2: convert --format pb gives TensorFlow's logits, its Pads and batch norms folded", keras_mobilenet_pb_matches
+    for mode in (None, "float16", "int8"):
+        yield f"keras/MobileNetV2: {mode or 'float32'} .tflite gives TensorFlow's logits in tf.lite.Interpreter", (
+            lambda m=mode: keras_mobilenet_matches(m)
         )
     for label, shape, absent, build in TFLITE_FOLD_CASES:
         yield f"ops/{label}: .tflite has no {absent} and gives TensorFlow's outputs", (
