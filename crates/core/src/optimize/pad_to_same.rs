@@ -1,6 +1,6 @@
 //! A zero `Pad` before a VALID convolution that pads exactly as SAME would
 //! (Keras's `ZeroPadding2D` before MobileNet's strided convolutions, which
-//! pad `(0, 1)` on a even input) becomes that convolution's SAME padding:
+//! pad `(0, 1)` on an even input) becomes that convolution's SAME padding:
 //! the same values, without writing out a padded copy of the activations.
 //! TFLite's converter folds it the same way; every output format gains.
 
@@ -8,7 +8,7 @@ use super::edit::{data_inputs, Consumers};
 use super::{Log, Protected, Rewrite};
 use crate::graph::shapes::{constant_ints, constant_shape, ShapeInference};
 use crate::graph::{self, attr_string, index_by_name};
-use crate::names::{node_of, output_index};
+use crate::names::{is_control_input, node_of, output_index};
 use crate::proto::{attr_value, AttrValue, GraphDef, NodeDef};
 
 const CONVOLUTIONS: [&str; 2] = ["Conv2D", "DepthwiseConv2dNative"];
@@ -52,6 +52,10 @@ fn same_padding_input(
     conv: &NodeDef,
 ) -> Option<String> {
     if pad.op != "Pad" || attr_string(conv, "padding").as_deref() != Some("VALID") {
+        return None;
+    }
+    // What must run before the Pad would lose its edge with it.
+    if pad.input.iter().any(|i| is_control_input(i)) {
         return None;
     }
     if attr_string(conv, "data_format").is_some_and(|f| f != "NHWC") {
