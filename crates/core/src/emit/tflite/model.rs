@@ -109,8 +109,8 @@ impl ModelBuilder {
             });
         }
         // A constant's DEQUANTIZE goes ahead of every other operator, where
-        // TensorFlow's converter puts it: XNNPACK unpacks float16 weights only
-        // from those, and runs the ops that read them on its own kernels.
+        // TensorFlow's converter puts it, so runtimes see the order they are
+        // tested with.
         let unpack = op == BuiltinOperator::Dequantize && self.tensors[inputs[0] as usize].buffer != 0;
         let operator = Operator {
             opcode_index,
@@ -127,9 +127,9 @@ impl ModelBuilder {
     }
 
     /// The operator version TensorFlow's converter gives an op reading these
-    /// inputs: runtimes pick kernels (XNNPACK its FP16-weight and hybrid
-    /// paths) by it. Float ops are version 1; the other versions are those of
-    /// the weight encodings this writer stores (per-channel int8, float16).
+    /// inputs, which a runtime checks against the kernel versions it has.
+    /// Float ops are version 1; the others are those of the weight encodings
+    /// this writer stores (per-channel int8, float16).
     fn version(&self, op: BuiltinOperator, inputs: &[TensorIndex]) -> i32 {
         let tensor = |k: usize| inputs.get(k).filter(|&&t| t >= 0).map(|&t| &self.tensors[t as usize]);
         let stored = |k: usize| tensor(k).map(|t| t.type_);
