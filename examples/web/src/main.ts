@@ -73,7 +73,9 @@ async function main(): Promise<void> {
   document.body.dataset.format = tflite ? 'tflite' : 'tfjs'
   const { sizes } = tflite ? detectorHeads : detector
   const encoding = tflite ? 'int8 .tflite' : 'uint8 TF.js'
-  $('size').textContent = `${formatBytes(sizes.total)} ${encoding} (${formatBytes(sizes.float32Weights + sizes.modelJson)} as float32)`
+  // A .tflite holds its weights; a TF.js model.json only describes them.
+  const float32 = sizes.float32Weights + (tflite ? 0 : sizes.modelJson)
+  $('size').textContent = `${formatBytes(sizes.total)} ${encoding} (${formatBytes(float32)} as float32)`
 
   const started = performance.now()
   const model = await loadDetector(tflite)
