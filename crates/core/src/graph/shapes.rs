@@ -177,8 +177,8 @@ impl<'g> ShapeInference<'g> {
             }
             "MaxPool" | "AvgPool" => {
                 let input = input(0)?;
-                let Some(attr_value::Value::List(ksize)) = attr(node, "ksize") else { return None };
-                let (&[1, height, width, 1], 4) = (ksize.i.as_slice(), input.len()) else { return None };
+                let ksize = nhwc_list(node, "ksize")?;
+                let (&[1, height, width, 1], 4) = (ksize.as_slice(), input.len()) else { return None };
                 conv_shape(node, &input, &[height, width, input[3], input[3]])
             }
             "Pad" | "PadV2" | "MirrorPad" => pad_shape(&input(0)?, &self.constant_ints(node.input.get(1)?)?),
@@ -338,6 +338,15 @@ fn pad_shape(input: &[i64], paddings: &[i64]) -> Option<Vec<i64>> {
     Some(grown.collect())
 }
 
+/// A per-dimension list attr of an NHWC op (`strides`, `dilations`, `ksize`):
+/// its four values, or `None` when it is absent or not four long.
+pub(crate) fn nhwc_list(node: &NodeDef, name: &str) -> Option<Vec<i64>> {
+    match attr(node, name) {
+        Some(attr_value::Value::List(list)) if list.i.len() == 4 => Some(list.i.clone()),
+        _ => None,
+    }
+}
+
 /// NHWC convolutions (and pools, as a `[kh, kw, c, c]` filter): output height/width from padding, strides and dilations.
 /// `-1` for a dim that is unknown or would overflow; `None` for `EXPLICIT`
 /// padding (its amounts are not modelled here) or an unknown padding.
@@ -345,12 +354,8 @@ fn conv_shape(node: &NodeDef, input: &[i64], filter: &[i64]) -> Option<Vec<i64>>
     if input.len() != 4 || filter.len() != 4 || attr_string(node, "data_format").is_some_and(|f| f != "NHWC") {
         return None;
     }
-    let list = |name: &str| match attr(node, name) {
-        Some(attr_value::Value::List(list)) if list.i.len() == 4 => Some(list.i.clone()),
-        _ => None,
-    };
-    let strides = list("strides")?;
-    let dilations = list("dilations").unwrap_or(vec![1; 4]);
+    let strides = nhwc_list(node, "strides")?;
+    let dilations = nhwc_list(node, "dilations").unwrap_or(vec![1; 4]);
     let valid = match attr_string(node, "padding")?.as_str() {
         "VALID" => true,
         "SAME" => false,

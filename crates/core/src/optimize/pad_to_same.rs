@@ -6,7 +6,7 @@
 
 use super::edit::{data_inputs, Consumers};
 use super::{Log, Protected, Rewrite};
-use crate::graph::shapes::{constant_ints, constant_shape, ShapeInference};
+use crate::graph::shapes::{constant_ints, constant_shape, nhwc_list, ShapeInference};
 use crate::graph::{self, attr_string, index_by_name};
 use crate::names::{is_control_input, node_of, output_index};
 use crate::proto::{attr_value, AttrValue, GraphDef, NodeDef};
@@ -66,12 +66,12 @@ fn same_padding_input(
     let shape = shapes.shape_of(input)?;
     let paddings = constant_ints(graph, index, paddings)?;
     let filter = constant_shape(graph, index, conv.input.get(1)?)?;
-    let list = |name: &str| match graph::attr(conv, name) {
-        Some(attr_value::Value::List(l)) if l.i.len() == 4 => Some(l.i.clone()),
-        None if name == "dilations" => Some(vec![1; 4]),
-        _ => None,
+    let strides = nhwc_list(conv, "strides")?;
+    // Absent dilations are 1; malformed ones are not folded.
+    let dilations = match graph::attr(conv, "dilations") {
+        None => vec![1; 4],
+        Some(_) => nhwc_list(conv, "dilations")?,
     };
-    let (strides, dilations) = (list("strides")?, list("dilations")?);
     if shape.len() != 4
         || paddings.len() != 8
         || filter.len() != 4
