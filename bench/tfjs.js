@@ -8,36 +8,11 @@
 import '@tensorflow/tfjs-backend-cpu'
 
 import { readFileSync, writeFileSync } from 'node:fs'
-import { createRequire } from 'node:module'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
 
-import { setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm'
-import * as tfconv from '@tensorflow/tfjs-converter'
 import * as tf from '@tensorflow/tfjs-core'
 
-const root = dirname(dirname(fileURLToPath(import.meta.url)))
-const out = join(root, 'bench', 'out')
-const WARMUP = 20
-const RUNS = 30
-
-setWasmPaths(`${join(dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist')}/`)
-setThreadsCount(1)
-
-async function load(dir) {
-  const json = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8'))
-  const group = json.weightsManifest[0]
-  const data = Buffer.concat(group.paths.map((p) => readFileSync(join(dir, p))))
-  const model = await tfconv.loadGraphModel(
-    tf.io.fromMemory({
-      modelTopology: json.modelTopology,
-      weightSpecs: group.weights,
-      weightData: data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength),
-    }),
-  )
-  const dynamic = json.modelTopology.node.some((n) => /NonMaxSuppression|Where|Switch|Merge|Enter/.test(n.op))
-  return { model: Object.assign(model, { dynamic }), nodes: json.modelTopology.node.length }
-}
+import { loadGraph as load, median, out, RUNS, WARMUP } from './inference.js'
 
 function feed(model, shape) {
   const [input] = model.inputs
@@ -56,8 +31,6 @@ async function once(model, inputs) {
   tf.dispose(tensors)
   return elapsed
 }
-
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 
 const models = JSON.parse(readFileSync(join(out, 'tfjs', 'models.json'), 'utf8'))
 const results = []

@@ -8,24 +8,13 @@
 // runtime calls. Reports fastest and median, and ratios (below 1 is faster);
 // writes bench/out/tflite.json.
 import { readFileSync, writeFileSync } from 'node:fs'
-import { createRequire } from 'node:module'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
 
-import { setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm'
-import * as tfconv from '@tensorflow/tfjs-converter'
 import * as tf from '@tensorflow/tfjs-core'
 
 import { loadForRun } from '../dist/cli/index.js'
+import { loadGraph, median, out, RUNS, WARMUP } from './inference.js'
 
-const root = dirname(dirname(fileURLToPath(import.meta.url)))
-const out = join(root, 'bench', 'out')
-const require = createRequire(import.meta.url)
-const WARMUP = 20
-const RUNS = 30
-
-setWasmPaths(`${join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist')}/`)
-setThreadsCount(1)
 await tf.setBackend('wasm')
 
 /** A .tflite loaded by our runtime on LiteRT.js's WASM accelerator, as `tfmodel run` loads one. */
@@ -36,12 +25,7 @@ async function loadTflite(path) {
 }
 
 async function loadTfjs(dir) {
-  const json = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8'))
-  const group = json.weightsManifest[0]
-  const data = Buffer.concat(group.paths.map((p) => readFileSync(join(dir, p))))
-  const model = await tfconv.loadGraphModel(
-    tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: group.weights, weightData: data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) }),
-  )
+  const { model } = await loadGraph(dir)
   const name = model.inputs[0].name
   return {
     run: async (feed) => {
@@ -61,8 +45,6 @@ function feedFor(spec) {
   const data = /int/.test(spec.dtype) ? Uint8Array.from({ length: size }, (_, i) => (i * 37) % 256) : Float32Array.from({ length: size }, (_, i) => ((i * 37) % 256) / 255)
   return { data, shape: spec.shape }
 }
-
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 
 /** Runs `sides` (name → loaded model) interleaved, rotating who goes first. */
 async function race(sides, feed) {
