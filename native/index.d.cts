@@ -246,6 +246,11 @@ export interface ObjectPathJs {
   fullName: string
 }
 
+export interface OpCount {
+  op: string
+  count: number
+}
+
 /** Rewrites a frozen graph file for inference, like TensorFlow's `optimize_for_inference`. */
 export declare function optimize(request: OptimizeRequest): Promise<OptimizeResult>
 
@@ -296,10 +301,14 @@ export interface QuantizationReportJs {
   tensors: Array<TensorQuantization>
   /** `name: reason` for float tensors left unquantized on purpose. */
   skipped: Array<string>
+  /** An eightbit graph's quantized kernels, by op. */
+  quantizedOps: Array<OpCount>
+  /** `node (Op): reason` for each op of a quantizable type an eightbit graph keeps float. */
+  floatOps: Array<string>
 }
 
 /** Quantizes a frozen graph file's weights into a TensorFlow-loadable GraphDef. */
-export declare function quantizeGraph(input: string, output: string, mode: string, minimumSize?: number | undefined | null): Promise<QuantizationReportJs>
+export declare function quantizeGraph(input: string, output: string, mode: string, minimumSize?: number | undefined | null, outputNodeNames?: Array<string> | undefined | null): Promise<QuantizationReportJs>
 
 /** A quantization mode as imports and flags name it ([`QuantizeMode::name`]). */
 export declare const enum QuantizeModeName {

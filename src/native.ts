@@ -120,8 +120,14 @@ export function optimize(request: Addon.OptimizeRequest): Promise<Addon.Optimize
 }
 
 /** Weight quantization of a frozen graph file into a TensorFlow-loadable GraphDef. */
-export function quantizeGraph(input: string, output: string, mode: string, minimumSize?: number): Promise<Addon.QuantizationReportJs> {
-  return load().quantizeGraph(input, output, mode, minimumSize)
+export function quantizeGraph(
+  input: string,
+  output: string,
+  mode: string,
+  minimumSize?: number,
+  outputNodeNames?: string[],
+): Promise<Addon.QuantizationReportJs> {
+  return load().quantizeGraph(input, output, mode, minimumSize, outputNodeNames)
 }
 
 /** Up to three of `known` closest to `name`, best first ("did you mean …?"); one rule, in the core. */

@@ -171,6 +171,37 @@ describe('tfmodel freeze', () => {
   })
 })
 
+describe('tfmodel quantize', () => {
+  // TensorFlow runs these graphs in the parity suite; here, what the command writes and says.
+  it('--mode eightbit writes TensorFlow\'s quantized kernels and says which', () => {
+    const spec = fixture('convnet')
+    const output = join(copyFixture('convnet'), 'eightbit.pb')
+    const { code, stdout, stderr } = tfmodel('quantize', `--input=${spec.path(spec.frozen!)}`, `--output=${output}`, '--mode=eightbit', '--output_node_names=probs,logits')
+    expect(stderr).toBe('')
+    expect(code).toBe(0)
+    expect(stdout).toMatch(/^eightbit: weights /)
+    expect(stdout).toMatch(/quantized ops: .*QuantizedConv2D 2/)
+    const ops = decodeGraphDef(readFileSync(output)).node.map((n) => n.op)
+    for (const op of ['QuantizeV2', 'QuantizedConv2D', 'QuantizedMatMul', 'QuantizedRelu6', 'Requantize', 'Dequantize']) expect(ops).toContain(op)
+  })
+
+  it('refuses eightbit where TensorFlow does not run the model, and lists the modes for a wrong one', () => {
+    const spec = fixture('convnet')
+    const dir = copyFixture('convnet')
+    const tfjs = tfmodel('quantize', `--input=${spec.path(spec.frozen!)}`, `--output=${join(dir, 'out')}`, '--mode=eightbit', '--format=tfjs', '--output_node_names=probs')
+    // A wrong mode is bad usage: exit 2.
+    expect(tfjs.code).toBe(2)
+    expect(tfjs.stderr).toContain('INVALID_ARGUMENT')
+    expect(tfjs.stderr).toContain('tfmodel quantize --format pb')
+    expect(existsSync(join(dir, 'out'))).toBe(false)
+    const wrong = tfmodel('quantize', `--input=${spec.path(spec.frozen!)}`, `--output=${join(dir, 'q.pb')}`, '--mode=eightbits')
+    expect(wrong.code).toBe(2)
+    expect(wrong.stderr).toContain('expected eightbit, weights, weights_rounded, uint8, float16, int8')
+    expect(wrong.stderr).toContain('eightbit')
+    expect(existsSync(join(dir, 'q.pb'))).toBe(false)
+  })
+})
+
 describe('every command', () => {
   it.each(['inspect', 'freeze', 'optimize', 'quantize', 'convert'])('%s --help lists its flags and exits 0', (command) => {
     const { code, stdout, stderr } = tfmodel(command, '--help')

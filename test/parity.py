@@ -9,6 +9,7 @@ tensorflow-cpu so that it runs there.
 """
 
 import base64
+import collections
 import functools
 import json
 import os
@@ -126,11 +127,16 @@ def parity_cases():
         yield f"{name}: optimized graph gives TensorFlow's outputs", lambda d=fixture_dir, s=spec: optimized_matches(d, s)
         if spec.get("frozen"):
             yield f"{name}: tfmodel optimize on TensorFlow's frozen graph", lambda d=fixture_dir, s=spec: optimize_cli_matches(d, s)
-        for mode in ("uint8", "int8", "float16"):
+        for mode in ("uint8", "int8", "float16", *GRAPH_MODES):
             if spec.get("heldout"):
                 yield f"{name}: {mode} .pb keeps held-out accuracy", lambda d=fixture_dir, s=spec, m=mode: classifier_accuracy_kept(d, s, m)
             if spec.get("images"):
                 yield f"{name}: {mode} .pb keeps top detections", lambda d=fixture_dir, s=spec, m=mode: detections_kept(d, s, m)
+        if spec.get("heldout") and spec.get("frozen"):
+            yield (
+                f"{name}: tfmodel optimize, then quantize --mode eightbit, of TensorFlow's frozen graph keeps held-out accuracy",
+                lambda d=fixture_dir, s=spec: eightbit_of_tensorflows_frozen_graph_kept(d, s),
+            )
 
 
 TRAINING = os.path.join(FIXTURES, "training")
@@ -255,11 +261,59 @@ def optimize_cli_matches(fixture_dir, spec):
         np.testing.assert_allclose(actual[name], to_numpy(expected), rtol=1e-4, atol=1e-5, err_msg=f"optimize: {name}")
 
 
-def classifier_accuracy_kept(fixture_dir, spec, mode):
+# `tfmodel quantize --format pb` modes that rewrite a float frozen graph:
+# TensorFlow's quantized kernels, and float32 weights rounded to 8 bits.
+GRAPH_MODES = ("eightbit", "weights_rounded")
+# What an eightbit graph of these fixtures (conv, bias, relu6, matmul) must run.
+EIGHTBIT_KERNELS = ("QuantizedConv2D", "QuantizedBiasAdd", "QuantizedRelu6", "RequantizationRange", "Requantize")
+
+
+def quantized_pb(fixture_dir, spec, tmp, mode, frozen=None):
+    """Our .pb in `mode`: `convert --quantize` for weight encodings, or
+    `tfmodel quantize --mode` of a float frozen graph (ours unless `frozen`
+    names TensorFlow's) for the graph modes, with each mode's ops checked."""
+    if mode not in GRAPH_MODES:
+        graph = convert_to_pb(fixture_dir, spec, tmp, quantize=mode)
+        assert any(n.op in ("Dequantize", "Cast") for n in graph.node), "no dequantize nodes"
+        return graph
+    if frozen is None:
+        convert_to_pb(fixture_dir, spec, tmp)
+        frozen = os.path.join(tmp, "model.pb")
+    output = os.path.join(tmp, f"{mode}.pb")
+    run_cli("quantize", "--input", frozen, "--output", output, "--mode", mode, "--output_node_names", ",".join(spec["output_node_names"]))
+    graph = read_graph(output)
+    ops = collections.Counter(n.op for n in graph.node)
+    if mode == "eightbit":
+        missing = [op for op in EIGHTBIT_KERNELS if not ops[op]]
+        assert not missing, f"eightbit graph lacks {missing}: {dict(ops)}"
+        by_name = {n.name: n for n in graph.node}
+        for node in graph.node:
+            if node.op == "QuantizeV2":
+                source = by_name[node.input[0].split(":")[0]]
+                assert source.op != "Dequantize", f"{node.name} quantizes {source.name}, which a kernel already had in 8 bits"
+    else:
+        assert not ops["Dequantize"] and graph.ByteSize() > 0, f"weights_rounded holds Dequantize nodes: {dict(ops)}"
+        float_graph = read_graph(frozen)
+        assert len(graph.node) == len(float_graph.node), "weights_rounded changes values, not nodes"
+    return graph
+
+
+def eightbit_of_tensorflows_frozen_graph_kept(fixture_dir, spec):
+    """quantize_graph's documented chain: freeze_graph's output through
+    optimize_for_inference (batch norms folded), then eightbit."""
+    with tempfile.TemporaryDirectory() as tmp:
+        optimized = os.path.join(tmp, "optimized.pb")
+        run_cli(
+            "optimize", "--input", os.path.join(fixture_dir, spec["frozen"]), "--output", optimized,
+            "--input_names", ",".join(spec["input_names"]), "--output_names", ",".join(spec["output_node_names"]),
+        )
+        classifier_accuracy_kept(fixture_dir, spec, "eightbit", frozen=optimized)
+
+
+def classifier_accuracy_kept(fixture_dir, spec, mode, frozen=None):
     heldout = load_json(fixture_dir, spec["heldout"])
     with tempfile.TemporaryDirectory() as tmp:
-        graph = convert_to_pb(fixture_dir, spec, tmp, quantize=mode)
-    assert any(n.op in ("Dequantize", "Cast") for n in graph.node), "no dequantize nodes"
+        graph = quantized_pb(fixture_dir, spec, tmp, mode, frozen)
     inputs = {name: to_numpy(value) for name, value in heldout["inputs"].items()}
     probs = run_graph(graph, inputs, ["probs"])["probs"]
     labels = to_numpy(heldout["labels"])
@@ -270,7 +324,7 @@ def classifier_accuracy_kept(fixture_dir, spec, mode):
 def detections_kept(fixture_dir, spec, mode):
     images = load_json(fixture_dir, spec["images"])
     with tempfile.TemporaryDirectory() as tmp:
-        graph = convert_to_pb(fixture_dir, spec, tmp, quantize=mode)
+        graph = quantized_pb(fixture_dir, spec, tmp, mode)
     names = ["detection_boxes", "detection_scores", "detection_classes", "num_detections"]
     for index, image in enumerate(images):
         ours = run_graph(graph, {"image_tensor": to_numpy(image["input"])}, names)

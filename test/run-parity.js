@@ -10,7 +10,8 @@ const root = dirname(dirname(fileURLToPath(import.meta.url)))
 const venvPython = join(root, '.venv', 'bin', 'python')
 const python = process.env.TFMODEL_PYTHON ?? (existsSync(venvPython) ? venvPython : 'python3')
 
-const result = spawnSync(python, [join(root, 'test', 'parity.py')], { stdio: 'inherit' })
+// Words after the script pick cases by label, as parity.py takes them.
+const result = spawnSync(python, [join(root, 'test', 'parity.py'), ...process.argv.slice(2)], { stdio: 'inherit' })
 if (result.error) {
   console.log(`parity: skipped (no Python: ${result.error.message})`)
   console.log('0 passed, 0 failed, 1 skipped')

@@ -19,6 +19,8 @@ export function quantizationLines(report: QuantizationReport): string[] {
     lines.push(`  ${t.name.padEnd(width)}  ${String(t.elements).padStart(9)}  ${t.maxAbsError.toExponential(2).padStart(10)}  ${sqnr.padStart(8)}`)
   }
   for (const skipped of report.skipped) lines.push(`  kept float: ${skipped}`)
+  if (report.quantizedOps.length > 0) lines.push(`  quantized ops: ${report.quantizedOps.map((o) => `${o.op} ${o.count}`).join(', ')}`)
+  for (const op of report.floatOps) lines.push(`  float op: ${op}`)
   return lines
 }
 

@@ -127,6 +127,12 @@ impl Tensor {
         Tensor { dtype: DataType::DtFloat, shape, data: TensorData::Raw(Bytes::from(bytes)) }
     }
 
+    /// An int32 tensor from values.
+    pub fn from_i32(shape: Vec<i64>, values: &[i32]) -> Tensor {
+        let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        Tensor { dtype: DataType::DtInt32, shape, data: TensorData::Raw(Bytes::from(bytes)) }
+    }
+
     /// The elements as f32, for float32 (exact) and float16, bfloat16 and
     /// float64 (converted); `None` for other dtypes.
     pub fn to_f32_vec(&self) -> Option<Vec<f32>> {

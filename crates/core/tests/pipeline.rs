@@ -12,7 +12,7 @@ use tfmodel_core::pipeline::{
     OptimizeRequest, OutputFormat, QuantizeRequest,
 };
 use tfmodel_core::proto::DataType;
-use tfmodel_core::quantize::{QuantizeMode, QuantizeOptions, SkippedTensor};
+use tfmodel_core::quantize::{GraphMode, QuantizeMode, QuantizeOptions, SkippedTensor};
 use tfmodel_core::training::ConstantValue;
 use tfmodel_core::ErrorKind;
 
@@ -105,15 +105,29 @@ fn unset_request_fields_take_the_tools_defaults() {
     assert_eq!(convert.tfjs.shard_names, ShardNames::Numbered, "group1-shard<i>of<n>.bin");
     assert!(!convert.tfjs.allow_lossy);
 
-    let convert = ConvertRequest { quantize: Some("eightbit".into()), ..Default::default() }.options().unwrap();
+    let convert = ConvertRequest { quantize: Some("weights".into()), ..Default::default() }.options().unwrap();
     assert_eq!(convert.quantize, Some(QuantizeOptions { mode: QuantizeMode::Uint8, minimum_size: 1024 }));
+    // TensorFlow's quantized kernels are a graph for TensorFlow, not weights for TF.js.
+    let eightbit = ConvertRequest { quantize: Some("eightbit".into()), ..Default::default() }.options().unwrap_err();
+    assert!(eightbit.message.contains("tfmodel quantize --format pb"), "{}", eightbit.message);
     let convert = ConvertRequest { quantize_minimum_size: Some(5), ..Default::default() }.options().unwrap();
     assert_eq!(convert.quantize, None, "a minimum size alone quantizes nothing");
     let bad = ConvertRequest { format: Some("onnx".into()), ..Default::default() }.options().unwrap_err();
     assert_eq!(bad.kind, ErrorKind::InvalidArgument);
 
     let quantize = QuantizeRequest { mode: "int8".into(), ..Default::default() }.options().unwrap();
-    assert_eq!(quantize, QuantizeOptions { mode: QuantizeMode::Int8, minimum_size: 1024 });
+    assert_eq!(quantize, (GraphMode::Weights(QuantizeMode::Int8), 1024));
+    for (name, mode) in [
+        ("eightbit", GraphMode::Eightbit),
+        ("weights", GraphMode::Weights(QuantizeMode::Uint8)),
+        ("weights_rounded", GraphMode::WeightsRounded),
+    ] {
+        let request = QuantizeRequest { mode: name.into(), ..Default::default() };
+        assert_eq!(request.options().unwrap().0, mode, "{name}");
+    }
+    let unknown = QuantizeRequest { mode: "eightbits".into(), ..Default::default() }.options().unwrap_err();
+    assert!(unknown.message.contains("eightbit, weights, weights_rounded"), "{}", unknown.message);
+    assert_eq!(unknown.suggestions.first().map(String::as_str), Some("eightbit"));
 
     let optimize = OptimizeRequest {
         placeholder_to_const_names: Some(vec!["is_training=false".into(), "dropout = TRUE".into()]),

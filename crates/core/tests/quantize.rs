@@ -6,9 +6,9 @@
 
 use bytes::Bytes;
 use half::f16;
-use tfmodel_core::emit::{dequantize_into_graph, tf_dequantize_min_first};
+use tfmodel_core::emit::{dequantize_into_graph, eightbit_graph, rounded_into_graph, tf_dequantize_min_first};
 use tfmodel_core::graph::{attr_int, attr_string, attr_tensor, attr_type};
-use tfmodel_core::proto::{attr_value, AttrValue, DataType, GraphDef};
+use tfmodel_core::proto::{attr_value, AttrValue, DataType, GraphDef, NodeDef};
 use tfmodel_core::quantize::{
     quantize, QuantizeMode, QuantizeOptions, QuantizedWeight, QuantizedWeights, WeightEncoding,
 };
@@ -275,7 +275,11 @@ fn empty_small_and_non_float_tensors_stay_as_they_are() {
 #[test]
 fn modes_parse_from_the_directive_spellings() {
     assert_eq!("uint8".parse::<QuantizeMode>().unwrap(), QuantizeMode::Uint8);
-    assert_eq!("eightbit".parse::<QuantizeMode>().unwrap(), QuantizeMode::Uint8);
+    assert_eq!("weights".parse::<QuantizeMode>().unwrap(), QuantizeMode::Uint8, "quantize_graph's name");
+    // eightbit is a graph of TensorFlow's quantized kernels, which weights for TF.js are not.
+    let eightbit = "eightbit".parse::<QuantizeMode>().unwrap_err();
+    assert_eq!(eightbit.kind, ErrorKind::InvalidArgument);
+    assert!(eightbit.message.contains("--format pb"), "{}", eightbit.message);
     assert_eq!("float16".parse::<QuantizeMode>().unwrap(), QuantizeMode::Float16);
     assert_eq!("int8".parse::<QuantizeMode>().unwrap(), QuantizeMode::Int8);
     let err = "int4".parse::<QuantizeMode>().unwrap_err();
@@ -448,4 +452,240 @@ fn min_first_model_matches_tensorflows_kernel() {
             );
         }
     }
+}
+
+#[test]
+fn weights_rounded_keeps_float32_constants_on_the_uint8_grid() {
+    let values = spread_values(3000, 5);
+    let graph = graph_of(vec![const_node("w", &Tensor::from_f32(vec![3000], &values)), node("y", "Identity", &["w"])]);
+    let weights = quantize(&graph, &QuantizeOptions::default()).unwrap();
+    let written = rounded_into_graph(&graph, &weights).unwrap();
+    let names: Vec<&str> = written.node.iter().map(|n| n.name.as_str()).collect();
+    assert_eq!(names, ["w", "y"]);
+    let rounded = const_values(&written, "w");
+    assert_eq!(rounded.dtype, DataType::DtFloat);
+    let got = rounded.to_f32_vec().unwrap();
+    assert_eq!(got, weights.weights["w"].decode());
+    assert_ne!(got, values, "the values moved onto the grid");
+    let levels: std::collections::BTreeSet<u32> = got.iter().map(|v| v.to_bits()).collect();
+    assert!(levels.len() <= 256, "{} distinct values", levels.len());
+}
+
+// ---- the eightbit graph ------------------------------------------------------
+
+fn with_attrs(mut node: NodeDef, attrs: &[(&str, AttrValue)]) -> NodeDef {
+    for (key, value) in attrs {
+        node.attr.insert(key.to_string(), value.clone());
+    }
+    node
+}
+
+fn float_t() -> (&'static str, AttrValue) {
+    ("T", AttrValue { value: Some(attr_value::Value::Type(DataType::DtFloat as i32)) })
+}
+
+fn ints(values: &[i64]) -> AttrValue {
+    AttrValue {
+        value: Some(attr_value::Value::List(attr_value::ListValue { i: values.to_vec(), ..Default::default() })),
+    }
+}
+
+fn text(value: &str) -> AttrValue {
+    AttrValue { value: Some(attr_value::Value::S(value.as_bytes().to_vec())) }
+}
+
+/// x → Conv2D → BiasAdd → Relu → MaxPool → Reshape → MatMul → Softmax, a
+/// ConcatV2 of the Relu with itself (negative axis) as a second output, and a
+/// dilated Conv2D (no quantized kernel) sharing the first conv's filter.
+fn eightbit_model() -> GraphDef {
+    let mut x = node("x", "Placeholder", &[]);
+    x.attr.insert("dtype".into(), AttrValue { value: Some(attr_value::Value::Type(DataType::DtFloat as i32)) });
+    x.attr.insert(
+        "shape".into(),
+        AttrValue { value: Some(attr_value::Value::Shape(tfmodel_core::tensor::shape_proto(&[1, 8, 8, 3]))) },
+    );
+    let conv = |name: &str, dilations: &[i64]| {
+        with_attrs(
+            node(name, "Conv2D", &["x", "w"]),
+            &[float_t(), ("strides", ints(&[1, 1, 1, 1])), ("padding", text("SAME")), ("dilations", ints(dilations))],
+        )
+    };
+    graph_of(vec![
+        x,
+        const_node("w", &Tensor::from_f32(vec![3, 3, 3, 4], &spread_values(108, 11))),
+        conv("conv", &[1, 1, 1, 1]),
+        const_node("b", &Tensor::from_f32(vec![4], &[0.5, -0.25, 0.125, 1.0])),
+        with_attrs(node("bias", "BiasAdd", &["conv", "b"]), &[float_t()]),
+        with_attrs(node("relu", "Relu", &["bias"]), &[float_t()]),
+        with_attrs(
+            node("pool", "MaxPool", &["relu"]),
+            &[float_t(), ("ksize", ints(&[1, 2, 2, 1])), ("strides", ints(&[1, 2, 2, 1])), ("padding", text("VALID"))],
+        ),
+        const_node("shape", &Tensor::from_i32(vec![2], &[1, -1])),
+        with_attrs(node("flat", "Reshape", &["pool", "shape"]), &[float_t()]),
+        const_node("w2", &Tensor::from_f32(vec![64, 5], &spread_values(320, 12))),
+        with_attrs(node("mm", "MatMul", &["flat", "w2"]), &[float_t()]),
+        with_attrs(node("probs", "Softmax", &["mm"]), &[float_t()]),
+        const_node("axis", &Tensor::from_i32(vec![], &[-1])),
+        with_attrs(node("cat", "ConcatV2", &["relu", "relu", "axis"]), &[float_t()]),
+        conv("dilated", &[1, 2, 2, 1]),
+    ])
+}
+
+fn op_counts(graph: &GraphDef) -> std::collections::BTreeMap<String, usize> {
+    let mut counts = std::collections::BTreeMap::new();
+    for node in &graph.node {
+        *counts.entry(node.op.clone()).or_default() += 1;
+    }
+    counts
+}
+
+#[test]
+fn eightbit_runs_each_float_op_on_its_quantized_kernel() {
+    let outputs = ["probs", "cat", "dilated"].map(String::from);
+    let (written, report) = eightbit_graph(&eightbit_model(), &outputs).unwrap();
+    let ops = report.eightbit.as_ref().unwrap();
+    let quantized: Vec<(&str, usize)> = ops.quantized.iter().map(|(op, &n)| (op.as_str(), n)).collect();
+    assert_eq!(
+        quantized,
+        [
+            ("QuantizedBiasAdd", 1),
+            ("QuantizedConcat", 1),
+            ("QuantizedConv2D", 1),
+            ("QuantizedMatMul", 1),
+            ("QuantizedMaxPool", 1),
+            ("QuantizedRelu", 1),
+            ("QuantizedReshape", 1),
+        ]
+    );
+    let counts = op_counts(&written);
+    for (op, n) in &quantized {
+        assert_eq!(counts.get(*op), Some(n), "{op} in the graph");
+    }
+    // The three 32-bit results (conv, bias add, matmul) are narrowed back to 8 bits.
+    assert_eq!((counts["RequantizationRange"], counts["Requantize"]), (3, 3));
+    // Only x is quantized at run time; every other operand is a kernel's result or a constant.
+    assert_eq!(counts["QuantizeV2"], 1);
+    let quantize_v2 = written.node.iter().find(|n| n.op == "QuantizeV2").unwrap();
+    assert_eq!(quantize_v2.input[0], "x");
+    // Floats come back only where a float op (Softmax) or an output (cat) reads them.
+    let dequantized: Vec<&str> =
+        written.node.iter().filter(|n| n.op == "Dequantize").map(|n| n.name.as_str()).collect();
+    assert_eq!(dequantized, ["mm", "cat"]);
+    assert_eq!(find(&written, "probs").input, ["mm"]);
+    let producer = find(&written, "mm").input[0].split(':').next().unwrap();
+    assert_eq!(find(&written, producer).op, "Requantize");
+
+    // The dilated conv keeps the float filter; b and w2, read only by kernels, are gone.
+    assert_eq!(find(&written, "dilated").op, "Conv2D");
+    assert_eq!(find(&written, "w").op, "Const");
+    for gone in ["b", "w2", "conv", "bias", "relu", "pool", "flat"] {
+        assert!(written.node.iter().all(|n| n.name != gone), "{gone} should be gone");
+    }
+    assert_eq!(ops.kept_float.len(), 1);
+    assert_eq!(ops.kept_float[0].to_string(), "dilated (Conv2D): QuantizedConv2D has no dilations");
+
+    // Each constant operand is quint8 over a range that holds zero.
+    for name in ["w", "b", "w2"] {
+        let levels = const_values(&written, &format!("{name}_quantized_const"));
+        assert_eq!(levels.dtype, DataType::DtQuint8, "{name}");
+        let min = const_values(&written, &format!("{name}_quantized_min")).to_f32_vec().unwrap()[0];
+        let max = const_values(&written, &format!("{name}_quantized_max")).to_f32_vec().unwrap()[0];
+        assert!(min <= 0.0 && max >= 0.0 && min < max, "{name}: [{min}, {max}]");
+    }
+    let tensors: Vec<&str> = report.tensors.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(tensors, ["w", "b", "w2"], "every constant operand, whatever its size");
+}
+
+#[test]
+fn eightbit_kernels_take_their_operands_in_tensorflows_order() {
+    let (written, _) = eightbit_graph(&eightbit_model(), &["probs".into(), "cat".into()]).unwrap();
+    let kernel = |op: &str| written.node.iter().find(|n| n.op == op).unwrap().clone();
+    let conv = kernel("QuantizedConv2D");
+    let x = "x_eightbit_quantize";
+    let w = ["w_quantized_const", "w_quantized_min", "w_quantized_max"];
+    assert_eq!(conv.input, [x, w[0], &format!("{x}:1"), &format!("{x}:2"), w[1], w[2]]);
+    assert_eq!(attr_type(&conv, "Tinput"), Some(DataType::DtQuint8));
+    assert_eq!(attr_type(&conv, "out_type"), Some(DataType::DtQint32));
+    assert_eq!(attr_string(&conv, "padding").as_deref(), Some("SAME"));
+
+    // The bias add reads the conv's requantized result, not a Dequantize → QuantizeV2 pair.
+    let bias = kernel("QuantizedBiasAdd");
+    let narrowed = "conv_eightbit_requantize";
+    assert_eq!(bias.input[0], narrowed);
+    assert_eq!(bias.input[2..4], [format!("{narrowed}:1"), format!("{narrowed}:2")]);
+
+    let reshape = kernel("QuantizedReshape");
+    assert_eq!(
+        reshape.input,
+        ["pool_eightbit_quantized", "shape", "pool_eightbit_quantized:1", "pool_eightbit_quantized:2"]
+    );
+
+    let concat = kernel("QuantizedConcat");
+    let relu = "relu_eightbit_quantized";
+    let want: Vec<String> = ["cat_eightbit_axis", relu, relu, &format!("{relu}:1"), &format!("{relu}:1")]
+        .iter()
+        .map(|s| s.to_string())
+        .chain([format!("{relu}:2"), format!("{relu}:2")])
+        .collect();
+    assert_eq!(concat.input, want);
+    assert_eq!(attr_int(&concat, "N"), Some(2));
+    let axis = const_values(&written, "cat_eightbit_axis");
+    assert_eq!(axis.raw().unwrap().as_ref(), 3i32.to_le_bytes(), "axis −1 of a rank-4 tensor is 3");
+}
+
+#[test]
+fn eightbit_does_not_depend_on_node_order() {
+    let model = eightbit_model();
+    let mut reversed = model.clone();
+    reversed.node.reverse();
+    let outputs = ["probs".to_string(), "cat".to_string()];
+    let (forward, _) = eightbit_graph(&model, &outputs).unwrap();
+    let (backward, _) = eightbit_graph(&reversed, &outputs).unwrap();
+    assert_eq!(op_counts(&forward), op_counts(&backward));
+    let mut a: Vec<_> = forward.node.iter().map(|n| (n.name.clone(), n.input.clone())).collect();
+    let mut b: Vec<_> = backward.node.iter().map(|n| (n.name.clone(), n.input.clone())).collect();
+    a.sort();
+    b.sort();
+    assert_eq!(a, b);
+}
+
+#[test]
+fn eightbit_without_outputs_keeps_what_nothing_reads_and_refuses_unknown_ones() {
+    let (written, _) = eightbit_graph(&eightbit_model(), &[]).unwrap();
+    for sink in ["probs", "cat", "dilated"] {
+        assert!(written.node.iter().any(|n| n.name == sink), "{sink}");
+    }
+    let err = eightbit_graph(&eightbit_model(), &["prob".into()]).unwrap_err();
+    assert_eq!(err.kind, ErrorKind::UnknownNode);
+    assert!(err.suggestions.contains(&"probs".to_string()), "{:?}", err.suggestions);
+}
+
+#[test]
+fn eightbit_leaves_non_finite_constants_and_other_layouts_float() {
+    let mut model = eightbit_model();
+    let bad: Vec<f32> = (0..320).map(|i| if i == 7 { f32::NAN } else { i as f32 }).collect();
+    for node in model.node.iter_mut() {
+        if node.name == "w2" {
+            *node = const_node("w2", &Tensor::from_f32(vec![64, 5], &bad));
+        }
+        if node.name == "pool" {
+            node.attr.insert("data_format".into(), text("NCHW"));
+        }
+    }
+    let (written, report) = eightbit_graph(&model, &["probs".into(), "cat".into()]).unwrap();
+    assert_eq!(find(&written, "mm").op, "MatMul");
+    assert_eq!(find(&written, "pool").op, "MaxPool");
+    let kept: Vec<String> = report.eightbit.unwrap().kept_float.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        kept,
+        [
+            "pool (MaxPool): the quantized pools take NHWC with SAME or VALID padding only",
+            "mm (MatMul): a constant operand holds NaN or infinite values",
+        ]
+    );
+    // The reshape after the float pool now quantizes the pool's output at run time.
+    let quantize_v2: Vec<&str> =
+        written.node.iter().filter(|n| n.op == "QuantizeV2").map(|n| n.input[0].as_str()).collect();
+    assert_eq!(quantize_v2, ["x", "pool"]);
 }

@@ -492,6 +492,16 @@ pub struct QuantizationReportJs {
     pub tensors: Vec<TensorQuantization>,
     /// `name: reason` for float tensors left unquantized on purpose.
     pub skipped: Vec<String>,
+    /// An eightbit graph's quantized kernels, by op.
+    pub quantized_ops: Vec<OpCount>,
+    /// `node (Op): reason` for each op of a quantizable type an eightbit graph keeps float.
+    pub float_ops: Vec<String>,
+}
+
+#[napi(object)]
+pub struct OpCount {
+    pub op: String,
+    pub count: u32,
 }
 
 #[napi(object)]
@@ -570,8 +580,17 @@ fn convert_result(converted: Converted) -> ConvertResult {
 }
 
 fn report_js(r: QuantizationReport) -> QuantizationReportJs {
+    let (quantized_ops, float_ops) = match &r.eightbit {
+        Some(ops) => (
+            ops.quantized.iter().map(|(op, &count)| OpCount { op: op.clone(), count: count as u32 }).collect(),
+            ops.kept_float.iter().map(ToString::to_string).collect(),
+        ),
+        None => (Vec::new(), Vec::new()),
+    };
     QuantizationReportJs {
-        mode: r.mode.name().to_string(),
+        mode: if r.eightbit.is_some() { "eightbit".to_string() } else { r.mode.name().to_string() },
+        quantized_ops,
+        float_ops,
         bytes_before: r.bytes_before as i64,
         bytes_after: r.bytes_after as i64,
         tensors: r
@@ -724,12 +743,14 @@ pub fn quantize_graph(
     output: String,
     mode: String,
     minimum_size: Option<u32>,
+    output_node_names: Option<Vec<String>>,
 ) -> AsyncTask<Job<QuantizationReport, QuantizationReportJs>> {
     let request = core::QuantizeRequest {
         input: PathBuf::from(input),
         output: PathBuf::from(output),
         mode,
         minimum_size: minimum_size.map(|n| n as usize),
+        output_names: output_node_names,
     };
     job(move || request.run(), report_js)
 }
@@ -864,7 +885,7 @@ pub fn defaults() -> Defaults {
     }
 }
 
-/// Each mode once, in the core's order (`eightbit` is another name of uint8).
+/// Each mode once, in the core's order (`weights` is another name of uint8).
 fn quantize_modes() -> Vec<QuantizeMode> {
     let mut modes: Vec<QuantizeMode> = Vec::new();
     for mode in QuantizeMode::NAMES.iter().filter_map(|n| n.parse::<QuantizeMode>().ok()) {

@@ -54,6 +54,21 @@ pub fn dequantize_into_graph(graph: &GraphDef, weights: &QuantizedWeights) -> Re
     })
 }
 
+/// `quantize_graph`'s `weights_rounded`: every quantized `Const` keeps its
+/// name and float32 type but holds the values its 8-bit levels decode to, so
+/// the graph computes with the rounded weights at float32's size (a file
+/// that compresses well, and a way to measure what 8 bits cost).
+pub fn rounded_into_graph(graph: &GraphDef, weights: &QuantizedWeights) -> Result<GraphDef> {
+    let mut rounded = graph.clone();
+    for node in rounded.node.iter_mut() {
+        let Some(weight) = weights.weights.get(&node.name) else { continue };
+        check_weight_fits(node, weight)?;
+        let value = Tensor::from_f32(weight.shape.clone(), &weight.decode());
+        node.attr.insert("value".to_string(), crate::graph::tensor_attr(value.to_proto()));
+    }
+    Ok(rounded)
+}
+
 fn decoding_nodes(node: &NodeDef, weight: &QuantizedWeight) -> Vec<NodeDef> {
     let name = node.name.as_str();
     let mut nodes = match &weight.encoding {
@@ -68,23 +83,34 @@ fn decoding_nodes(node: &NodeDef, weight: &QuantizedWeight) -> Vec<NodeDef> {
 }
 
 fn uint8_nodes(name: &str, shape: &[i64], values: &[u8], min: f64, scale: f64) -> Vec<NodeDef> {
-    let (range_min, range_max) = if values.iter().all(|&q| q == 0) {
+    let names = ["quantized_const", "quantized_min", "quantized_max"].map(|suffix| format!("{name}_{suffix}"));
+    let dequantize = op_node(
+        name,
+        "Dequantize",
+        &[&names[0], &names[1], &names[2]],
+        vec![("T", type_attr(DataType::DtQuint8)), ("mode", string_attr("MIN_FIRST"))],
+    );
+    let range = if values.iter().all(|&q| q == 0) {
         // TensorFlow returns `min` itself for an empty range: exact for a constant tensor.
         (min as f32, min as f32)
     } else {
         min_first_range(min, scale)
     };
+    let mut nodes = uint8_constants(names, shape, values, range).to_vec();
+    nodes.push(dequantize);
+    nodes
+}
+
+/// The quint8 levels and the float32 range TensorFlow's `MIN_FIRST` kernels
+/// read them with, as the three `Const`s `names` names.
+pub(super) fn uint8_constants(names: [String; 3], shape: &[i64], values: &[u8], range: (f32, f32)) -> [NodeDef; 3] {
+    let (range_min, range_max) = range;
     let quantized = raw_tensor(DataType::DtQuint8, shape, values.to_vec());
-    vec![
-        constant(&format!("{name}_quantized_const"), &quantized),
-        constant(&format!("{name}_quantized_min"), &Tensor::from_f32(vec![], &[range_min])),
-        constant(&format!("{name}_quantized_max"), &Tensor::from_f32(vec![], &[range_max])),
-        op_node(
-            name,
-            "Dequantize",
-            &[&format!("{name}_quantized_const"), &format!("{name}_quantized_min"), &format!("{name}_quantized_max")],
-            vec![("T", type_attr(DataType::DtQuint8)), ("mode", string_attr("MIN_FIRST"))],
-        ),
+    let [value, low, high] = names;
+    [
+        constant(&value, &quantized),
+        constant(&low, &Tensor::from_f32(vec![], &[range_min])),
+        constant(&high, &Tensor::from_f32(vec![], &[range_max])),
     ]
 }
 
@@ -154,7 +180,7 @@ fn int8_nodes(name: &str, shape: &[i64], values: &[i8], scales: &[f32], axis: us
 /// decoding of every level is closest to TensorFlow.js's `q · scale + min`.
 /// The float32 rounding of the ends moves TensorFlow's step slightly, so a few
 /// neighbouring ends are tried and the best kept.
-fn min_first_range(min: f64, scale: f64) -> (f32, f32) {
+pub(super) fn min_first_range(min: f64, scale: f64) -> (f32, f32) {
     let low = min as f32;
     let high = (min + 255.0 * scale) as f32;
     let mut best = (f64::INFINITY, low, high);
@@ -194,7 +220,7 @@ pub fn tf_dequantize_min_first(q: u8, min: f32, max: f32) -> f32 {
     snapped_min + f32::from(q) * step
 }
 
-fn op_node(name: &str, op: &str, inputs: &[&str], attrs: Vec<(&str, AttrValue)>) -> NodeDef {
+pub(super) fn op_node(name: &str, op: &str, inputs: &[&str], attrs: Vec<(&str, AttrValue)>) -> NodeDef {
     NodeDef {
         name: name.to_string(),
         op: op.to_string(),
@@ -204,7 +230,7 @@ fn op_node(name: &str, op: &str, inputs: &[&str], attrs: Vec<(&str, AttrValue)>)
     }
 }
 
-fn string_attr(value: &str) -> AttrValue {
+pub(super) fn string_attr(value: &str) -> AttrValue {
     AttrValue { value: Some(attr_value::Value::S(value.as_bytes().to_vec())) }
 }
 

@@ -1,5 +1,6 @@
 //! Writing results: frozen binary/text GraphDefs (with quantized weights
-//! decoded by TensorFlow's own ops, [`dequantize_into_graph`]),
+//! decoded by TensorFlow's own ops, [`dequantize_into_graph`], or computing
+//! in 8 bits with its quantized kernels, [`eightbit_graph`]),
 //! TensorFlow.js graph models and TFLite flatbuffers ([`tflite`]). A single
 //! file is written under a temporary name and renamed into place
 //! ([`write_atomic`]); a model directory is filled under a temporary name and
@@ -8,6 +9,7 @@
 
 mod dequantize;
 mod dir;
+mod eightbit;
 mod pb;
 pub mod tfjs;
 pub mod tfjs_fuse;
@@ -22,8 +24,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::{Error, Result};
 
-pub use dequantize::{dequantize_into_graph, tf_dequantize_min_first};
+pub use dequantize::{dequantize_into_graph, rounded_into_graph, tf_dequantize_min_first};
 pub use dir::write_model_dir;
+pub use eightbit::eightbit_graph;
 pub use pb::{
     encode_graph_def, write_graph_def, write_graph_def_deferred, write_graph_text, Deferred, MAX_GRAPH_DEF_BYTES,
 };

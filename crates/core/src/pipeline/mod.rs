@@ -14,7 +14,7 @@ use crate::graph::{self, Encoding};
 use crate::opcheck::{self, OpCheck};
 use crate::optimize::{self, OptimizeOptions, OptimizedGraph, Rewrite};
 use crate::proto::{GraphDef, MetaGraphDef};
-use crate::quantize::{self, QuantizationReport, QuantizeOptions};
+use crate::quantize::{self, GraphMode, QuantizationReport, QuantizeOptions};
 use crate::{savedmodel, source};
 
 pub use requests::{ConvertRequest, FreezeOutcome, FreezeRequest, ModelFlags, OptimizeRequest, QuantizeRequest};
@@ -414,14 +414,33 @@ pub fn optimize_file(input: &Path, output: &Path, binary: bool, options: &Optimi
     Ok(optimized)
 }
 
-/// Weight quantization of a frozen graph file, written as a TensorFlow-loadable
-/// GraphDef (`Dequantize` nodes).
-pub fn quantize_file(input: &Path, output: &Path, options: &QuantizeOptions) -> Result<QuantizationReport> {
+/// `quantize_graph` on a frozen graph file, written as a TensorFlow-loadable
+/// GraphDef: TensorFlow's quantized kernels (`eightbit`), compact weights
+/// with `Dequantize` nodes, or rounded float32 weights. `outputs` are the
+/// nodes an eightbit graph keeps (all its sinks when empty).
+pub fn quantize_file(
+    input: &Path,
+    output: &Path,
+    mode: GraphMode,
+    minimum_size: usize,
+    outputs: &[String],
+) -> Result<QuantizationReport> {
     let graph = graph::read_graph_def(input, Encoding::Auto)?;
-    let weights = quantize::quantize(&graph, options).map_err(|e| e.or_file(input))?;
-    let quantized = emit::dequantize_into_graph(&graph, &weights).map_err(|e| e.or_file(input))?;
+    let (quantized, report) = match mode {
+        GraphMode::Eightbit => emit::eightbit_graph(&graph, outputs).map_err(|e| e.or_file(input))?,
+        GraphMode::Weights(mode) => {
+            let weights =
+                quantize::quantize(&graph, &QuantizeOptions { mode, minimum_size }).map_err(|e| e.or_file(input))?;
+            (emit::dequantize_into_graph(&graph, &weights).map_err(|e| e.or_file(input))?, weights.report)
+        }
+        GraphMode::WeightsRounded => {
+            let options = QuantizeOptions { mode: quantize::QuantizeMode::Uint8, minimum_size };
+            let weights = quantize::quantize(&graph, &options).map_err(|e| e.or_file(input))?;
+            (emit::rounded_into_graph(&graph, &weights).map_err(|e| e.or_file(input))?, weights.report)
+        }
+    };
     emit::write_graph_def(&quantized, output)?;
-    Ok(weights.report)
+    Ok(report)
 }
 
 #[cfg(test)]

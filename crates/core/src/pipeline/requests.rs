@@ -16,7 +16,7 @@ use crate::emit::{
 use crate::error::{Error, ErrorKind, Result};
 use crate::freeze::{FreezeOptions, FrozenGraph};
 use crate::optimize::{self, OptimizeOptions, OptimizedGraph};
-use crate::quantize::{QuantizationReport, QuantizeOptions};
+use crate::quantize::{GraphMode, QuantizationReport, QuantizeOptions};
 
 /// The model-file flags the CLI and the binding pass: an import's `source`
 /// and/or `freeze_graph`-style paths.
@@ -238,22 +238,22 @@ fn type_enums(numbers: Option<&[i32]>) -> Vec<crate::proto::DataType> {
 pub struct QuantizeRequest {
     pub input: PathBuf,
     pub output: PathBuf,
-    /// A [`crate::quantize::QuantizeMode`] name (`eightbit` included).
+    /// A [`crate::quantize::GraphMode`] name: `eightbit`, `weights`, `weights_rounded`, …
     pub mode: String,
     /// Tensors with fewer elements stay float (default: [`QuantizeOptions::default`]'s).
     pub minimum_size: Option<usize>,
+    /// The nodes an eightbit graph must keep (default: the nodes nothing reads).
+    pub output_names: Option<Vec<String>>,
 }
 
 impl QuantizeRequest {
-    pub fn options(&self) -> Result<QuantizeOptions> {
-        let defaults = QuantizeOptions::default();
-        Ok(QuantizeOptions {
-            mode: self.mode.parse()?,
-            minimum_size: self.minimum_size.unwrap_or(defaults.minimum_size),
-        })
+    /// The mode, and the minimum size of a quantized weight.
+    pub fn options(&self) -> Result<(GraphMode, usize)> {
+        Ok((self.mode.parse()?, self.minimum_size.unwrap_or(QuantizeOptions::default().minimum_size)))
     }
 
     pub fn run(&self) -> Result<QuantizationReport> {
-        quantize_file(&self.input, &self.output, &self.options()?)
+        let (mode, minimum_size) = self.options()?;
+        quantize_file(&self.input, &self.output, mode, minimum_size, self.output_names.as_deref().unwrap_or_default())
     }
 }

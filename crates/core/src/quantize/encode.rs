@@ -36,9 +36,26 @@ fn require_finite(values: &[f32]) -> Result<(), String> {
 /// TensorFlow's reference `FloatToQuantized` over the tensor's own range,
 /// computed in float64. The degenerate range stores zeros with scale 1.
 fn encode_uint8(values: &[f32]) -> WeightEncoding {
-    let (lo, hi) = values
-        .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| (lo.min(f64::from(v)), hi.max(f64::from(v))));
+    let (lo, hi) = range_of(values);
+    encode_uint8_in(values, lo, hi)
+}
+
+/// The operand of one of TensorFlow's quantized kernels (eightbit graphs):
+/// its range always holds zero, as `QuantizeV2` makes every range it computes
+/// at run time do, and is never empty (an all-zero tensor gets `[0, 1]`).
+pub(super) fn encode_uint8_operand(values: &[f32], shape: &[i64]) -> Result<QuantizedWeight, String> {
+    require_finite(values)?;
+    let (lo, hi) = range_of(values);
+    let (lo, hi) = (lo.min(0.0), hi.max(0.0));
+    let hi = if lo == hi { 1.0 } else { hi };
+    Ok(QuantizedWeight { shape: shape.to_vec(), encoding: encode_uint8_in(values, lo, hi) })
+}
+
+fn range_of(values: &[f32]) -> (f64, f64) {
+    values.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| (lo.min(f64::from(v)), hi.max(f64::from(v))))
+}
+
+fn encode_uint8_in(values: &[f32], lo: f64, hi: f64) -> WeightEncoding {
     if lo == hi {
         return WeightEncoding::Uint8 { values: vec![0; values.len()], min: lo, scale: 1.0 };
     }

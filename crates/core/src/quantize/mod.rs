@@ -38,7 +38,7 @@ use channels::{biases, channel_roles, ChannelRole};
 /// How quantized weights are stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum QuantizeMode {
-    /// Affine uint8 per tensor (`quantize`, `quantize=uint8`, TensorFlow's `eightbit`).
+    /// Affine uint8 per tensor (`quantize`, `quantize=uint8`, `quantize_graph`'s `weights`).
     #[default]
     Uint8,
     /// Half precision.
@@ -49,7 +49,7 @@ pub enum QuantizeMode {
 
 impl QuantizeMode {
     /// Every spelling [`QuantizeMode::from_str`] accepts.
-    pub const NAMES: [&'static str; 4] = ["uint8", "eightbit", "float16", "int8"];
+    pub const NAMES: [&'static str; 4] = ["uint8", "weights", "float16", "int8"];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -65,14 +65,57 @@ impl FromStr for QuantizeMode {
 
     fn from_str(text: &str) -> Result<Self> {
         match text {
-            "uint8" | "eightbit" => Ok(QuantizeMode::Uint8),
+            "uint8" | "weights" => Ok(QuantizeMode::Uint8),
             "float16" => Ok(QuantizeMode::Float16),
             "int8" => Ok(QuantizeMode::Int8),
+            // Only TensorFlow runs its quantized kernels; saying so beats "unknown".
+            "eightbit" | "weights_rounded" => Err(Error::new(
+                ErrorKind::InvalidArgument,
+                format!(
+                    "quantization mode \"{text}\" makes a TensorFlow graph (tfmodel quantize --format pb); \
+                     weights for TF.js and TFLite take uint8 (quantize_graph's weights), float16 or int8"
+                ),
+            )),
             _ => Err(Error::new(
                 ErrorKind::InvalidArgument,
-                format!("unknown quantization mode \"{text}\" (expected uint8, eightbit, float16 or int8)"),
+                format!("unknown quantization mode \"{text}\" (expected uint8, weights, float16 or int8)"),
             )
             .suggest(names::closest(text, QuantizeMode::NAMES))),
+        }
+    }
+}
+
+/// `quantize_graph`'s `--mode` for a frozen graph TensorFlow runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GraphMode {
+    /// The graph's float ops become TensorFlow's quantized kernels
+    /// ([`crate::emit::eightbit_graph`]).
+    Eightbit,
+    /// Compact weights decoded by TensorFlow's own ops (`weights` is uint8).
+    Weights(QuantizeMode),
+    /// uint8 weights decoded back into float32 constants: the accuracy of 8
+    /// bits at the size of float32.
+    WeightsRounded,
+}
+
+impl GraphMode {
+    /// Every spelling [`GraphMode::from_str`] accepts.
+    pub const NAMES: [&'static str; 6] = ["eightbit", "weights", "weights_rounded", "uint8", "float16", "int8"];
+}
+
+impl FromStr for GraphMode {
+    type Err = Error;
+
+    fn from_str(text: &str) -> Result<Self> {
+        match text {
+            "eightbit" => Ok(GraphMode::Eightbit),
+            "weights_rounded" => Ok(GraphMode::WeightsRounded),
+            _ if QuantizeMode::NAMES.contains(&text) => text.parse().map(GraphMode::Weights),
+            _ => Err(Error::new(
+                ErrorKind::InvalidArgument,
+                format!("unknown quantization mode \"{text}\" (expected {})", GraphMode::NAMES.join(", ")),
+            )
+            .suggest(names::closest(text, GraphMode::NAMES))),
         }
     }
 }
@@ -137,6 +180,16 @@ pub struct QuantizationReport {
     pub tensors: Vec<TensorReport>,
     /// Large float tensors left as they were, with the reason.
     pub skipped: Vec<SkippedTensor>,
+    /// What an eightbit graph holds, when one was written.
+    pub eightbit: Option<EightbitOps>,
+}
+
+/// The ops of an eightbit graph: how many of each quantized kernel it runs,
+/// and the ops of a quantizable type left float, with the reason.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct EightbitOps {
+    pub quantized: BTreeMap<String, usize>,
+    pub kept_float: Vec<SkippedTensor>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -231,6 +284,19 @@ pub fn quantize(graph: &GraphDef, options: &QuantizeOptions) -> Result<Quantized
         }
     }
     Ok(QuantizedWeights { mode: options.mode, weights, report })
+}
+
+/// A constant operand of one of TensorFlow's quantized kernels, as uint8
+/// over a range that holds zero, with its error against `tensor`. Any size
+/// and any finite float32 tensor qualifies: the kernel takes nothing else.
+pub(crate) fn quantize_operand(
+    name: &str,
+    tensor: &Tensor,
+) -> std::result::Result<(QuantizedWeight, TensorReport), String> {
+    let values = tensor.to_f32_vec().ok_or_else(|| "is not float32".to_string())?;
+    let weight = encode::encode_uint8_operand(&values, &tensor.shape)?;
+    let report = measure::measure(name, &weight, &values);
+    Ok((weight, report))
 }
 
 /// A weight quantized from another graph (or a stale run), or built by hand
