@@ -58,6 +58,10 @@ export interface ConvertRequest {
   placeholderTypeEnum?: Array<number>
   /** Freeze with the `ExponentialMovingAverage` shadow variables. */
   useEma?: boolean
+  /** `quantize: 'int8-full'`: `[min, max]` of each activation, by tensor name. */
+  calibrationRanges?: Record<string, Array<number>>
+  /** Write the float calibration model (every activation an output). */
+  calibrationOutputs?: boolean
 }
 
 export interface ConvertResult {
@@ -315,6 +319,7 @@ export declare const enum QuantizeModeName {
   uint8 = 'uint8',
   float16 = 'float16',
   int8 = 'int8',
+  int8_full = 'int8-full',
 }
 
 /** Reads one tensor's value (`inspect_checkpoint --tensor_name`). */

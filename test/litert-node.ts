@@ -68,3 +68,24 @@ print(json.dumps(out))
   })
   return JSON.parse(stdout.toString()) as Record<string, JsonTensor>[]
 }
+
+/** TensorFlow's own interpreter (`tf.lite.Interpreter`) running a .tflite on the detector's stored images. */
+export function interpreterHeads(path: string, heads: string[]): Record<string, JsonTensor>[] {
+  const script = `
+import base64, json, sys, warnings, numpy as np, tensorflow as tf
+warnings.simplefilter("ignore")
+runner = tf.lite.Interpreter(model_path=sys.argv[2]).get_signature_runner("serving_default")
+out = []
+for image in json.load(open(sys.argv[1] + "/images.json")):
+    x = np.frombuffer(base64.b64decode(image["input"]["data"]), dtype=np.uint8).reshape(image["input"]["shape"])
+    values = runner(image_tensor=x)
+    out.append({h: {"dtype": "float32", "shape": list(values[h].shape), "data": base64.b64encode(values[h].astype(np.float32).tobytes()).decode()} for h in sys.argv[3:]})
+print(json.dumps(out))
+`
+  const stdout = execFileSync(join(root, '.venv', 'bin', 'python'), ['-c', script, fixture('detector').dir, path, ...heads], {
+    env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '3' },
+    stdio: ['ignore', 'pipe', 'ignore'],
+    maxBuffer: 1 << 28,
+  })
+  return JSON.parse(stdout.toString()) as Record<string, JsonTensor>[]
+}

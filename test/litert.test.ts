@@ -1,5 +1,6 @@
 // Our .tflite files run by LiteRT.js (`@litertjs/core`, WASM) through the
 // runtime's loader, against TensorFlow's outputs for the fixtures.
+import { spawnSync } from 'node:child_process'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -10,7 +11,7 @@ import { parseDirectives } from '../src/plugin/directives.js'
 import { resolveOptions } from '../src/plugin/options.js'
 import type { Signature } from '../src/runtime/types.js'
 import { fixture, type JsonTensor, readJson, root } from './fixtures.js'
-import { closeness, fileFetch, tensorflowHeads, tfliteModel } from './litert-node.js'
+import { closeness, fileFetch, interpreterHeads, tensorflowHeads, tfliteModel } from './litert-node.js'
 import { floats } from './tfjs-loader.js'
 
 async function convertTflite(name: string, options: { outputs?: string[]; quantize?: string } = {}) {
@@ -78,6 +79,31 @@ describe('LiteRT.js runs our .tflite to TensorFlow\'s outputs', () => {
         const want = expected[i]![head]!
         expect(outputs[head]!.shape, `image ${i} ${head}`).toEqual(want.shape)
         expect(closeness(outputs[head]!.data as Float32Array, floats(want)), `image ${i} ${head}`).toBeLessThanOrEqual(1)
+      }
+    }
+    loaded.dispose()
+  })
+
+  it('detector heads, full int8 calibrated on the test PNGs by tfmodel convert: LiteRT.js gives what TensorFlow\'s interpreter gives', async () => {
+    const heads = ['box_encodings', 'class_predictions']
+    const spec = fixture('detector')
+    const dir = mkdtempSync(join(tmpdir(), 'tfmodel-litert-int8-full-'))
+    const cli = spawnSync('node', [join(root, 'bin', 'tfmodel.js'), 'convert', spec.path(spec.checkpoint!), dir, '--format', 'tflite', '--quantize', 'int8-full',
+      '--calibration', spec.path('images'), '--output_node_names', heads.join(',')], { encoding: 'utf8' })
+    expect(cli.status, cli.stderr).toBe(0)
+    const path = join(dir, 'model.tflite')
+    const expected = interpreterHeads(path, heads)
+    const images = readJson<{ input: JsonTensor }[]>(spec.path('images.json'))
+    const signature = { inputs: [{ name: 'image_tensor', dtype: 'int32', shape: [1, 64, 64, 3] }], outputs: heads.map((name) => ({ name, dtype: 'float32', shape: null })) } as unknown as Signature
+    const loaded = await tfliteModel(path, signature).load({ fetch: fileFetch })
+    for (const [i, image] of images.entries()) {
+      const outputs = await loaded.run({ image_tensor: { data: new Uint8Array(Buffer.from(image.input.data as string, 'base64')), shape: image.input.shape } })
+      for (const head of heads) {
+        const want = floats(expected[i]![head]!)
+        const got = outputs[head]!.data as Float32Array
+        // The same int8 kernels on both sides: the same levels, exactly.
+        expect(got.length, `image ${i} ${head}`).toBe(want.length)
+        expect(Buffer.compare(Buffer.from(got.buffer, got.byteOffset, got.byteLength), Buffer.from(want.buffer, want.byteOffset, want.byteLength)), `image ${i} ${head}`).toBe(0)
       }
     }
     loaded.dispose()

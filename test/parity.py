@@ -396,6 +396,9 @@ def tflite_cases():
                     lambda d=fixture_dir, s=spec, m=mode: tflite_accuracy_kept(d, s, m)
                 )
         if spec.get("heldout") and name not in TFLITE_UNMAPPABLE:
+            yield f"{name}: int8-full .tflite keeps TFLiteConverter's full-int8 held-out accuracy", (
+                lambda d=fixture_dir, s=spec: tflite_full_int8_kept(d, s)
+            )
             yield f"{name}: tfmodel quantize --format tflite of TensorFlow's frozen graph keeps held-out accuracy", (
                 lambda d=fixture_dir, s=spec: tflite_quantize_command_kept(d, s)
             )
@@ -403,7 +406,7 @@ def tflite_cases():
             yield f"{name}: float16 .tflite of outputs={','.join(outputs)} stays near TensorFlow's", (
                 lambda d=fixture_dir, s=spec, o=outputs: tflite_float16_near(d, s, o)
             )
-            for mode in (None, "float16", "int8"):
+            for mode in (None, "float16", "int8", "int8-full"):
                 if spec.get("images"):
                     yield f"{name}: {mode or 'float32'} .tflite heads keep top detections through TensorFlow's NMS", (
                         lambda d=fixture_dir, s=spec, o=outputs, m=mode: tflite_heads_keep_detections(d, s, o, m)
@@ -480,16 +483,72 @@ def check_size(ours, theirs, mode):
     assert ours <= theirs * 1.02, f"{mode}: ours {ours} bytes is more than 2% over TFLiteConverter's {theirs}"
 
 
-def converter_size(frozen, inputs, outputs, io, mode=None):
-    """Bytes of TensorFlow's own .tflite for the same frozen graph: float, or
-    float16 / dynamic-range int8 weights."""
+def converter_size(frozen, inputs, outputs, io, mode=None, samples=None):
+    return len(converter_model(frozen, inputs, outputs, io, mode, samples))
+
+
+def converter_model(frozen, inputs, outputs, io, mode=None, samples=None):
+    """TensorFlow's own .tflite for the same frozen graph: float, float16 or
+    dynamic-range int8 weights, or (int8-full) full integer with float
+    inputs and outputs, calibrated on `samples` one at a time."""
     shapes = {name: [None if d < 0 else d for d in _placeholder_shape(frozen, name, io)] for name in inputs}
     converter = tf.compat.v1.lite.TFLiteConverter.from_frozen_graph(frozen, inputs, outputs, input_shapes=shapes)
     if mode:
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
     if mode == "float16":
         converter.target_spec.supported_types = [tf.float16]
-    return len(converter.convert())
+    if mode == "int8-full":
+        converter.representative_dataset = lambda: ([samples[i : i + 1]] for i in range(len(samples)))
+    return converter.convert()
+
+
+def run_converter_model(model, samples):
+    """TensorFlow's converter writes no signature for a frozen graph: its
+    one output, by position, for each sample in turn."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        interpreter = tf.lite.Interpreter(model_content=model)
+    interpreter.allocate_tensors()
+    feed, fetch = interpreter.get_input_details()[0]["index"], interpreter.get_output_details()[0]["index"]
+    results = []
+    for i in range(len(samples)):
+        interpreter.set_tensor(feed, samples[i : i + 1])
+        interpreter.invoke()
+        results.append(interpreter.get_tensor(fetch).copy())
+    return np.concatenate(results)
+
+
+def float_tensors_of(path):
+    schema, model = read_tflite(path)
+    subgraph = model.Subgraphs(0)
+    tensors = [subgraph.Tensors(i) for i in range(subgraph.TensorsLength())]
+    return sorted(t.Name().decode() for t in tensors if t.Type() == schema.TensorType.FLOAT32)
+
+
+def tflite_full_int8_kept(fixture_dir, spec):
+    """Full integer, calibrated on the held-out set by us and by TensorFlow's
+    converter: our accuracy at least the converter's, at most 2% larger, and
+    float only at the edges."""
+    heldout = load_json(fixture_dir, spec["heldout"])
+    (name, value), = heldout["inputs"].items()
+    samples = to_numpy(value).astype(np.float32)
+    labels = to_numpy(heldout["labels"])
+    with tempfile.TemporaryDirectory() as tmp:
+        calibration = os.path.join(tmp, "calibration.npy")
+        np.save(calibration, samples)
+        outdir = os.path.join(tmp, "out")
+        result = convert_to_tflite(source_of(fixture_dir, spec), outdir, ["probs"], ["--quantize", "int8-full", "--calibration", calibration])
+        assert result.returncode == 0, f"convert --quantize int8-full failed:\n{result.stderr}"
+        path = os.path.join(outdir, "model.tflite")
+        assert float_tensors_of(path) == sorted([name, "probs"]), f"float tensors inside: {float_tensors_of(path)}"
+        ours = float(np.mean(np.argmax(run_tflite(path, {name: samples})["probs"], axis=1) == labels))
+        size = os.path.getsize(path)
+    io = load_json(fixture_dir, spec["io"])
+    model = converter_model(os.path.join(fixture_dir, spec["frozen"]), [name], ["probs"], io, "int8-full", samples)
+    theirs = float(np.mean(np.argmax(run_converter_model(model, samples), axis=1) == labels))
+    print(f"       accuracy: ours {ours}, TFLiteConverter's full int8 {theirs} (float {heldout['accuracy']})")
+    assert ours >= theirs, f"int8-full: accuracy {ours} below TFLiteConverter's {theirs}"
+    check_size(size, len(model), "int8-full")
 
 
 def tflite_accuracy_kept(fixture_dir, spec, mode):
@@ -524,10 +583,15 @@ def tflite_quantize_command_kept(fixture_dir, spec):
 def tflite_heads_keep_detections(fixture_dir, spec, outputs, mode):
     """Our .tflite computes the heads; TensorFlow's own frozen graph, fed
     those heads, decodes and suppresses them: every confident detection
-    TensorFlow made on the test images must come out again."""
+    TensorFlow made on the test images must come out again. int8-full is
+    calibrated on the test images' PNGs, TensorFlow's converter on the same
+    pixels."""
     images = load_json(fixture_dir, spec["images"])
+    extra = ["--quantize", mode] if mode else []
+    if mode == "int8-full":
+        extra += ["--calibration", os.path.join(fixture_dir, os.path.dirname(spec["pngs"][0]))]
     with tempfile.TemporaryDirectory() as tmp:
-        result = convert_to_tflite(source_of(fixture_dir, spec), tmp, outputs, ["--quantize", mode] if mode else [])
+        result = convert_to_tflite(source_of(fixture_dir, spec), tmp, outputs, extra)
         assert result.returncode == 0, f"convert --format tflite failed:\n{result.stderr}"
         path = os.path.join(tmp, "model.tflite")
         heads = [run_tflite(path, {"image_tensor": to_numpy(image["input"])}) for image in images]
@@ -543,7 +607,8 @@ def tflite_heads_keep_detections(fixture_dir, spec, outputs, mode):
             assert_detections_kept(detected, image, f"{mode or 'float32'}: image {index}")
     if mode:
         io = load_json(fixture_dir, spec["io"])
-        theirs = converter_size(os.path.join(fixture_dir, spec["frozen"]), list(io["inputs"]), outputs, io, mode)
+        samples = np.concatenate([to_numpy(image["input"]) for image in images])
+        theirs = converter_size(os.path.join(fixture_dir, spec["frozen"]), list(io["inputs"]), outputs, io, mode, samples)
         check_size(ours, theirs, mode)
 
 

@@ -101,6 +101,14 @@ export function wholeNumber(name: string, value: string | undefined): number | u
   return number
 }
 
+/** A flag's finite number, if given. */
+export function number(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined
+  const parsed = Number(value)
+  if (value.trim() === '' || !Number.isFinite(parsed)) throw new UsageError(`--${flag} takes a number, not "${value}"`)
+  return parsed
+}
+
 /** `a,b, c` → `['a', 'b', 'c']`; empty items dropped. */
 export function splitList(value: string): string[] {
   return value

@@ -1,8 +1,9 @@
 // `tfmodel convert`: the whole pipeline (read, freeze, optimize, quantize,
 // emit) in one command — what freeze_graph, optimize_for_inference and
 // tensorflowjs_converter do in turn.
-import { convert, defaults } from '../native.js'
-import { wholeNumber } from './args.js'
+import { convert, type ConvertRequest, defaults } from '../native.js'
+import { number, UsageError, wholeNumber } from './args.js'
+import { calibrate } from './calibrate.js'
 import { defineCommand } from './command.js'
 import { placeholderFlags, typeEnums } from './optimize.js'
 import { conversionLines } from './report.js'
@@ -13,7 +14,10 @@ export const runConvert = defineCommand({
   usage: 'convert <source> <outdir> [flags]',
   summary: convertSummary,
   flags: [
-    { name: 'quantize', kind: 'string', help: 'uint8, float16 or int8 (default: float32 weights)' },
+    { name: 'quantize', kind: 'string', help: 'uint8, float16 or int8 weights; int8-full (with --format tflite and --calibration) for int8 activations too (default: float32)' },
+    { name: 'calibration', kind: 'string', help: 'int8-full: representative inputs, a folder of PNG/JPEG images or an .npy of samples along its first axis' },
+    { name: 'mean_value', kind: 'string', help: 'calibration images: subtracted from each float pixel (default 0)' },
+    { name: 'std_value', kind: 'string', help: 'calibration images: what each float pixel is then divided by (default 255)' },
     { name: 'output_node_names', kind: 'list', help: 'output node names (default: the signature, else the prediction heads)' },
     { name: 'input_names', kind: 'list', help: 'input node names (default: the placeholders the outputs need)' },
     ...placeholderFlags,
@@ -29,7 +33,7 @@ export const runConvert = defineCommand({
   args: ['source', 'outdir'],
   argsError: 'convert takes a source and an output directory: tfmodel convert <source> <outdir>',
   async run({ flags, args: { source, outdir } }, out) {
-    const result = await convert({
+    const request: ConvertRequest = {
       source,
       inputGraph: flags.input_graph,
       signatureName: flags.signature_name,
@@ -44,7 +48,13 @@ export const runConvert = defineCommand({
       placeholderTypeEnum: typeEnums(flags.placeholder_type_enum),
       placeholderToConstNames: flags.placeholder_to_const_names,
       useEma: flags.use_ema,
-    })
+    }
+    if (flags.calibration && flags.quantize !== 'int8-full') throw new UsageError('--calibration is for --quantize int8-full')
+    if (flags.quantize === 'int8-full' && flags.calibration) {
+      const options = { mean: number('mean_value', flags.mean_value), std: number('std_value', flags.std_value) }
+      request.calibrationRanges = await calibrate({ ...request, outputDir: undefined }, flags.calibration, options)
+    }
+    const result = await convert(request)
     if (flags.json) {
       const { files, ...rest } = result
       out(JSON.stringify({ ...rest, files: files.map((f) => ({ name: f.name, bytes: f.data.byteLength })) }, null, 2))
@@ -55,3 +65,4 @@ export const runConvert = defineCommand({
     return 0
   },
 })
+

@@ -141,7 +141,7 @@ const NPY_DTYPES: Record<string, { read: (view: DataView, at: number) => number;
 }
 
 /** A C-order `.npy` (format 1.0–3.0), checked against the input's shape and dtype. */
-function readNpy(file: string, spec: TensorSpec): Feed {
+export function readNpy(file: string, spec: TensorSpec): Feed {
   const bytes = readFileSync(file)
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   if (bytes.subarray(0, 6).toString('latin1') !== '\x93NUMPY') throw new InputMismatchError('UNSUPPORTED_FORMAT', `${file} is not an .npy file`, file)

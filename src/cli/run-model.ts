@@ -102,13 +102,17 @@ export function nodeLiteRtGlue(): void {
   }
 }
 
-async function loadTflite(path: string): Promise<LoadedModel> {
+function loadTflite(path: string): Promise<LoadedModel> {
+  return loadTfliteBytes(path, readFileSync(path))
+}
+
+/** A `.tflite` held in memory, compiled by LiteRT.js in this process. */
+export async function loadTfliteBytes(id: string, bytes: Buffer): Promise<LoadedModel> {
   nodeLiteRtGlue()
   const wasmDir = join(dirname(require.resolve('@litertjs/core/package.json')), 'wasm')
   const build = (stem: string) => ({ js: pathToFileURL(join(wasmDir, `${stem}.js`)).href, wasm: pathToFileURL(join(wasmDir, `${stem}.wasm`)).href })
-  const bytes = readFileSync(path)
   const descriptor: ModelDescriptor = {
-    id: path,
+    id,
     url: 'memory:/model.tflite',
     hash: '',
     format: 'tflite',

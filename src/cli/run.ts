@@ -2,7 +2,7 @@
 // model, the top-k scores of one output printed with their labels.
 import { readFileSync } from 'node:fs'
 
-import { UsageError } from './args.js'
+import { number, UsageError } from './args.js'
 import { defineCommand } from './command.js'
 import { readInput } from './run-input.js'
 import { loadForRun, type NodeBackend } from './run-model.js'
@@ -77,13 +77,6 @@ function pick<T extends { name: string }>(side: string, specs: readonly T[], nam
   const spec = specs.find((s) => s.name === name)
   if (!spec) throw new UsageError(`the model has no ${side} "${name}" (${side}s: ${names})`)
   return spec
-}
-
-function number(flag: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined
-  const parsed = Number(value)
-  if (value.trim() === '' || !Number.isFinite(parsed)) throw new UsageError(`--${flag} takes a number, not "${value}"`)
-  return parsed
 }
 
 function count(flag: string, value: string | undefined): number | undefined {

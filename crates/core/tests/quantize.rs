@@ -265,6 +265,7 @@ fn empty_small_and_non_float_tensors_stay_as_they_are() {
             QuantizeMode::Uint8 => 1024,
             QuantizeMode::Float16 => 2048,
             QuantizeMode::Int8 => 1024 + 4,
+            QuantizeMode::Int8Full => unreachable!("not a weight encoding"),
         };
         assert_eq!(weights.report.bytes_after, before - 4096 + big_after, "{mode:?}");
     }
@@ -282,6 +283,11 @@ fn modes_parse_from_the_directive_spellings() {
     assert!(eightbit.message.contains("--format pb"), "{}", eightbit.message);
     assert_eq!("float16".parse::<QuantizeMode>().unwrap(), QuantizeMode::Float16);
     assert_eq!("int8".parse::<QuantizeMode>().unwrap(), QuantizeMode::Int8);
+    assert_eq!("int8-full".parse::<QuantizeMode>().unwrap(), QuantizeMode::Int8Full);
+    // Full integer quantizes activations too, which only the TFLite writer does.
+    let graph = one_const(&[0.5; 2048], vec![2048]);
+    let err = quantize(&graph, &QuantizeOptions { mode: QuantizeMode::Int8Full, ..Default::default() }).unwrap_err();
+    assert!(err.message.contains("format=tflite"), "{}", err.message);
     let err = "int4".parse::<QuantizeMode>().unwrap_err();
     assert_eq!(err.kind, ErrorKind::InvalidArgument);
     assert!(err.suggestions.contains(&"int8".to_string()), "{:?}", err.suggestions);

@@ -7,6 +7,7 @@ use planus::ReadAsRoot;
 use tfmodel_core::emit::tflite::schema::{
     ActivationFunctionType, BuiltinOperator, BuiltinOptions, Model, ModelRef, TensorType,
 };
+use tfmodel_core::emit::tflite::{Ranges, TfliteOptions};
 use tfmodel_core::pipeline::{convert, convert_to_dir, ConvertOptions, OutputFormat};
 use tfmodel_core::quantize::{QuantizeMode, QuantizeOptions};
 use tfmodel_core::tensor::Tensor;
@@ -312,4 +313,117 @@ fn formats_are_named_once_and_tflite_takes_no_uint8() {
     let error = convert(&files, &options).unwrap_err();
     assert_eq!(error.kind, ErrorKind::InvalidArgument);
     assert!(error.message.contains("takes int8 or float16"), "{error}");
+}
+
+// ---- full integer (int8-full) ------------------------------------------------
+
+fn convnet_options(tflite: TfliteOptions, mode: Option<QuantizeMode>) -> ConvertOptions {
+    let mut options = ConvertOptions { format: OutputFormat::Tflite, tflite, ..Default::default() };
+    options.freeze.output_node_names = vec!["probs".to_string()];
+    options.quantize = mode.map(|mode| QuantizeOptions { mode, ..Default::default() });
+    options
+}
+
+fn convert_convnet(options: &ConvertOptions) -> tfmodel_core::Result<Model> {
+    let files = fixture_files("convnet", &manifest()["fixtures"]["convnet"]);
+    Ok(read(&convert(&files, options)?.files[0].1))
+}
+
+/// What calibration measures: the model's outputs, then every other activation.
+fn calibration_outputs() -> Vec<String> {
+    let model =
+        convert_convnet(&convnet_options(TfliteOptions { calibration_outputs: true, ..Default::default() }, None));
+    let signature = &model.unwrap().signature_defs.unwrap()[0];
+    signature.outputs.as_ref().unwrap().iter().map(|m| m.name.clone().unwrap()).collect()
+}
+
+#[test]
+fn the_calibration_model_outputs_every_activation_after_the_models_own() {
+    assert_eq!(
+        calibration_outputs(),
+        ["probs", "Conv2d_0/Relu6", "Conv2d_1_depthwise/Relu6", "Conv2d_1_pointwise/Relu6", "AvgPool", "logits"]
+    );
+}
+
+/// Ranges for every activation and the input: [-1, 3] (zero point -64).
+fn ranges() -> Ranges {
+    calibration_outputs().into_iter().chain(["input".to_string()]).map(|name| (name, (-1.0, 3.0))).collect()
+}
+
+fn params(model: &Model, tensor: i32) -> (TensorType, Vec<f32>, Vec<i64>) {
+    let t = &model.subgraphs.as_ref().unwrap()[0].tensors.as_ref().unwrap()[tensor as usize];
+    let q = t.quantization.as_deref();
+    (
+        t.type_,
+        q.and_then(|q| q.scale.clone()).unwrap_or_default(),
+        q.and_then(|q| q.zero_point.clone()).unwrap_or_default(),
+    )
+}
+
+#[test]
+fn int8_full_computes_in_int8_between_a_quantize_and_a_dequantize() {
+    let options =
+        convnet_options(TfliteOptions { integer: Some(ranges()), ..Default::default() }, Some(QuantizeMode::Int8Full));
+    let model = convert_convnet(&options).unwrap();
+    use BuiltinOperator as B;
+    let want =
+        [B::Quantize, B::Conv2d, B::DepthwiseConv2d, B::Conv2d, B::Mean, B::FullyConnected, B::Softmax, B::Dequantize];
+    assert_eq!(ops(&model), want);
+    // Versions as TensorFlow's converter writes them, and no code left from the float build.
+    let codes: Vec<(B, i32)> =
+        model.operator_codes.as_ref().unwrap().iter().map(|c| (c.builtin_code, c.version)).collect();
+    let versions = [1, 3, 3, 2, 4, 2, 2];
+    let unique = [B::Quantize, B::Conv2d, B::DepthwiseConv2d, B::Mean, B::FullyConnected, B::Softmax, B::Dequantize];
+    assert_eq!(codes, unique.into_iter().zip(versions).collect::<Vec<_>>());
+
+    let subgraph = &model.subgraphs.as_ref().unwrap()[0];
+    let tensors = subgraph.tensors.as_ref().unwrap();
+    let floats: Vec<&str> =
+        tensors.iter().filter(|t| t.type_ == TensorType::Float32).map(|t| t.name.as_deref().unwrap()).collect();
+    assert_eq!(floats, ["input", "probs"], "float only at the edges");
+    let constants = tensors.iter().filter(|t| t.buffer != 0).count();
+    assert_eq!(model.buffers.as_ref().unwrap().len(), constants + 1, "no buffer of the float weights is left");
+
+    let operators = subgraph.operators.as_ref().unwrap();
+    // Activations: [-1, 3] over 255 steps, zero exact at level -64.
+    let (ty, scale, zero) = params(&model, operators[1].outputs.as_ref().unwrap()[0]);
+    assert_eq!((ty, zero.as_slice()), (TensorType::Int8, [-64i64].as_slice()));
+    assert!((scale[0] - 4.0 / 255.0).abs() < 1e-7, "{scale:?}");
+    // A conv's bias is int32 at input scale × each filter channel's scale.
+    let inputs = operators[1].inputs.as_ref().unwrap();
+    let (_, input_scale, _) = params(&model, inputs[0]);
+    let (filter_type, filter_scales, filter_zeros) = params(&model, inputs[1]);
+    let (bias_type, bias_scales, _) = params(&model, inputs[2]);
+    assert_eq!((filter_type, bias_type), (TensorType::Int8, TensorType::Int32));
+    assert_eq!(filter_scales.len(), 16, "per output channel");
+    assert!(filter_zeros.iter().all(|&z| z == 0), "symmetric weights");
+    for (bias, filter) in bias_scales.iter().zip(&filter_scales) {
+        assert_eq!(*bias, input_scale[0] * filter);
+    }
+    // Softmax writes TFLite's fixed (1/256, -128).
+    let (_, scale, zero) = params(&model, operators[6].outputs.as_ref().unwrap()[0]);
+    assert_eq!((scale, zero), (vec![1.0 / 256.0], vec![-128]));
+}
+
+#[test]
+fn int8_full_names_what_it_lacks() {
+    let mut partial = ranges();
+    partial.remove("Conv2d_1_depthwise/Relu6");
+    let options =
+        convnet_options(TfliteOptions { integer: Some(partial), ..Default::default() }, Some(QuantizeMode::Int8Full));
+    let err = convert_convnet(&options).unwrap_err();
+    assert_eq!(err.kind, ErrorKind::InvalidArgument);
+    assert!(err.message.contains("\"Conv2d_1_depthwise/Relu6\""), "{}", err.message);
+
+    let uncalibrated = convnet_options(TfliteOptions::default(), Some(QuantizeMode::Int8Full));
+    let err = convert_convnet(&uncalibrated).unwrap_err();
+    assert_eq!(err.kind, ErrorKind::InvalidArgument);
+    assert!(err.message.contains("calibration"), "{}", err.message);
+
+    let mut tfjs =
+        convnet_options(TfliteOptions { integer: Some(ranges()), ..Default::default() }, Some(QuantizeMode::Int8Full));
+    tfjs.format = OutputFormat::Tfjs;
+    let files = fixture_files("convnet", &manifest()["fixtures"]["convnet"]);
+    let err = convert(&files, &tfjs).unwrap_err();
+    assert!(err.message.contains("format=tflite"), "{}", err.message);
 }

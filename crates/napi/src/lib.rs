@@ -7,7 +7,7 @@
 //! (field declarations with their docs, which become the generated `.d.cts`),
 //! grouped by tool in the order the README lists them.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use napi::bindgen_prelude::JsObjectValue;
@@ -449,6 +449,10 @@ pub struct ConvertRequest {
     pub placeholder_type_enum: Option<Vec<i32>>,
     /// Freeze with the `ExponentialMovingAverage` shadow variables.
     pub use_ema: Option<bool>,
+    /// `quantize: 'int8-full'`: `[min, max]` of each activation, by tensor name.
+    pub calibration_ranges: Option<HashMap<String, Vec<f64>>>,
+    /// Write the float calibration model (every activation an output).
+    pub calibration_outputs: Option<bool>,
 }
 
 #[napi(object)]
@@ -547,6 +551,16 @@ pub fn convert(request: ConvertRequest) -> AsyncTask<Job<Converted, ConvertResul
         placeholder_to_const_names: request.placeholder_to_const_names,
         placeholder_type_enum: request.placeholder_type_enum,
         use_ema: request.use_ema,
+        calibration_ranges: request.calibration_ranges.map(|ranges| {
+            ranges
+                .into_iter()
+                .map(|(name, range)| {
+                    let bound = |k: usize| range.get(k).map_or(f32::NAN, |&v| v as f32);
+                    (name, (bound(0), bound(1)))
+                })
+                .collect()
+        }),
+        calibration_outputs: request.calibration_outputs,
     };
     job(move || request.run(), convert_result)
 }
@@ -772,6 +786,8 @@ pub enum QuantizeModeName {
     uint8,
     float16,
     int8,
+    #[napi(value = "int8-full")]
+    int8_full,
 }
 
 impl From<QuantizeMode> for QuantizeModeName {
@@ -780,6 +796,7 @@ impl From<QuantizeMode> for QuantizeModeName {
             QuantizeMode::Uint8 => QuantizeModeName::uint8,
             QuantizeMode::Float16 => QuantizeModeName::float16,
             QuantizeMode::Int8 => QuantizeModeName::int8,
+            QuantizeMode::Int8Full => QuantizeModeName::int8_full,
         }
     }
 }

@@ -14,7 +14,7 @@ use crate::graph::{self, Encoding};
 use crate::opcheck::{self, OpCheck};
 use crate::optimize::{self, OptimizeOptions, OptimizedGraph, Rewrite};
 use crate::proto::{GraphDef, MetaGraphDef};
-use crate::quantize::{self, GraphMode, QuantizationReport, QuantizeOptions};
+use crate::quantize::{self, GraphMode, QuantizationReport, QuantizeMode, QuantizeOptions};
 use crate::{savedmodel, source};
 
 pub use requests::{ConvertRequest, FreezeOutcome, FreezeRequest, ModelFlags, OptimizeRequest, QuantizeRequest};
@@ -245,6 +245,7 @@ pub struct ConvertOptions {
     pub format: OutputFormat,
     pub tfjs: TfjsOptions,
     pub op_check: OpCheckMode,
+    pub tflite: emit::tflite::TfliteOptions,
 }
 
 /// A converted model, in memory.
@@ -298,7 +299,15 @@ pub fn convert(files: &ModelFiles, options: &ConvertOptions) -> Result<Converted
         optimized.warnings.extend(warnings);
     }
     let mut warnings = optimized.warnings;
-    let weights = options.quantize.as_ref().map(|q| quantize::quantize(&optimized.graph, q)).transpose()?;
+    let integer = options.quantize.as_ref().is_some_and(|q| q.mode == QuantizeMode::Int8Full);
+    if integer {
+        require_integer_options(options)?;
+    }
+    // Full integer quantizes the float model as it writes it.
+    let weights = match &options.quantize {
+        Some(q) if !integer => Some(quantize::quantize(&optimized.graph, q)?),
+        _ => None,
+    };
     let signature = tfjs::signature_of(&optimized.graph, &optimized.inputs, &optimized.outputs);
     let op_check = opcheck::check_ops(&optimized.graph);
 
@@ -348,7 +357,8 @@ pub fn convert(files: &ModelFiles, options: &ConvertOptions) -> Result<Converted
             (files, model.weight_bytes)
         }
         OutputFormat::Tflite => {
-            let model = emit::tflite::to_tflite(std::mem::take(&mut optimized.graph), &signature, weights.as_ref())?;
+            let graph = std::mem::take(&mut optimized.graph);
+            let model = emit::tflite::to_tflite(graph, &signature, weights.as_ref(), &options.tflite)?;
             (vec![(emit::tflite::TFLITE_FILE.to_string(), model.bytes)], model.weight_bytes)
         }
         OutputFormat::Pb => {
@@ -376,6 +386,20 @@ pub fn convert(files: &ModelFiles, options: &ConvertOptions) -> Result<Converted
         rewrites,
         checkpoint,
     })
+}
+
+/// `quantize=int8-full` writes a `.tflite`, and needs the ranges calibration measured.
+fn require_integer_options(options: &ConvertOptions) -> Result<()> {
+    if options.format != OutputFormat::Tflite {
+        let message = "quantize=int8-full makes a full-integer .tflite: it takes format=tflite";
+        return Err(Error::new(ErrorKind::InvalidArgument, message.to_string()));
+    }
+    if options.tflite.integer.is_none() {
+        let message = "quantize=int8-full needs calibration data to measure activation ranges on: name it with the \
+                       calibration option (--calibration): a folder of images, an .npy or .npz, or a module";
+        return Err(Error::new(ErrorKind::InvalidArgument, message.to_string()));
+    }
+    Ok(())
 }
 
 /// Converts and writes the files into `dir` with [`emit::write_model_dir`]:

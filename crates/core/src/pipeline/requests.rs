@@ -147,6 +147,11 @@ pub struct ConvertRequest {
     pub placeholder_type_enum: Option<Vec<i32>>,
     /// Freeze with the moving averages' shadow variables (default false).
     pub use_ema: Option<bool>,
+    /// `quantize=int8-full`: each activation's `[min, max]` over the
+    /// calibration data, by tensor name (what the calibration model outputs).
+    pub calibration_ranges: Option<std::collections::BTreeMap<String, (f32, f32)>>,
+    /// Write the calibration model: a float `.tflite` whose every activation is an output.
+    pub calibration_outputs: Option<bool>,
 }
 
 impl ConvertRequest {
@@ -181,6 +186,10 @@ impl ConvertRequest {
             format: self.format.as_deref().map(str::parse).transpose()?.unwrap_or_default(),
             tfjs,
             op_check: self.op_check.as_deref().map(str::parse).transpose()?.unwrap_or_default(),
+            tflite: crate::emit::tflite::TfliteOptions {
+                integer: self.calibration_ranges.clone(),
+                calibration_outputs: self.calibration_outputs.unwrap_or_default(),
+            },
         })
     }
 

@@ -17,7 +17,7 @@ pub(super) fn encode(
             encode_uint8(values)
         }
         QuantizeMode::Float16 => encode_float16(values)?,
-        QuantizeMode::Int8 => {
+        QuantizeMode::Int8 | QuantizeMode::Int8Full => {
             require_finite(values)?;
             encode_int8(values, Channels::of(shape, role))
         }

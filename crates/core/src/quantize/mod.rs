@@ -45,17 +45,21 @@ pub enum QuantizeMode {
     Float16,
     /// Symmetric int8 per output channel, dequantized by our own loader.
     Int8,
+    /// TFLite's full integer: int8 weights and activations over calibrated
+    /// ranges ([`crate::emit::tflite::TfliteOptions::integer`]).
+    Int8Full,
 }
 
 impl QuantizeMode {
     /// Every spelling [`QuantizeMode::from_str`] accepts.
-    pub const NAMES: [&'static str; 4] = ["uint8", "weights", "float16", "int8"];
+    pub const NAMES: [&'static str; 5] = ["uint8", "weights", "float16", "int8", "int8-full"];
 
     pub fn name(self) -> &'static str {
         match self {
             QuantizeMode::Uint8 => "uint8",
             QuantizeMode::Float16 => "float16",
             QuantizeMode::Int8 => "int8",
+            QuantizeMode::Int8Full => "int8-full",
         }
     }
 }
@@ -68,6 +72,7 @@ impl FromStr for QuantizeMode {
             "uint8" | "weights" => Ok(QuantizeMode::Uint8),
             "float16" => Ok(QuantizeMode::Float16),
             "int8" => Ok(QuantizeMode::Int8),
+            "int8-full" => Ok(QuantizeMode::Int8Full),
             // Only TensorFlow runs its quantized kernels; saying so beats "unknown".
             "eightbit" | "weights_rounded" => Err(Error::new(
                 ErrorKind::InvalidArgument,
@@ -78,7 +83,7 @@ impl FromStr for QuantizeMode {
             )),
             _ => Err(Error::new(
                 ErrorKind::InvalidArgument,
-                format!("unknown quantization mode \"{text}\" (expected uint8, weights, float16 or int8)"),
+                format!("unknown quantization mode \"{text}\" (expected {})", QuantizeMode::NAMES.join(", ")),
             )
             .suggest(names::closest(text, QuantizeMode::NAMES))),
         }
@@ -222,6 +227,10 @@ impl std::fmt::Display for SkippedTensor {
 /// Chooses an encoding for every float32 `Const` with at least
 /// `options.minimum_size` elements (never for an empty one), and measures it.
 pub fn quantize(graph: &GraphDef, options: &QuantizeOptions) -> Result<QuantizedWeights> {
+    if options.mode == QuantizeMode::Int8Full {
+        let message = "int8-full quantizes activations as well as weights: only format=tflite takes it";
+        return Err(Error::new(ErrorKind::InvalidArgument, message.to_string()));
+    }
     let int8 = options.mode == QuantizeMode::Int8;
     let roles = if int8 { channel_roles(graph) } else { HashMap::new() };
     let biases = if options.mode == QuantizeMode::Uint8 { HashMap::new() } else { biases(graph) };

@@ -30,6 +30,7 @@
 
 mod check;
 mod fuse;
+mod integer;
 mod layout;
 mod lower;
 mod model;
@@ -37,6 +38,8 @@ mod ops;
 #[rustfmt::skip]
 #[allow(clippy::all, clippy::pedantic, dead_code, unused_imports)]
 mod schema_generated;
+
+pub use integer::Ranges;
 
 /// The schema's types (`Model`, `ModelRef`, …), to read a written model back.
 pub use schema_generated::tflite as schema;
@@ -61,12 +64,28 @@ pub struct TfliteModel {
     pub weight_bytes: u64,
 }
 
+/// What else a `.tflite` is built for.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TfliteOptions {
+    /// Full-integer int8 over these activation ranges ([`integer`]); the
+    /// weights must then be float32.
+    pub integer: Option<Ranges>,
+    /// Every float activation is also an output (after the model's own, by
+    /// tensor name): the float model calibration runs to measure ranges.
+    pub calibration_outputs: bool,
+}
+
 /// Builds the `.tflite` for a frozen graph whose inputs and outputs are
 /// `signature`'s, with the constants `weights` holds in their encodings
 /// (float16 or int8; uint8 is an [`ErrorKind::InvalidArgument`]). The graph
 /// is dropped once lowered, before the file is laid out, so its weights and
 /// the file's are not all held at once.
-pub fn to_tflite(graph: GraphDef, signature: &Signature, weights: Option<&QuantizedWeights>) -> Result<TfliteModel> {
+pub fn to_tflite(
+    graph: GraphDef,
+    signature: &Signature,
+    weights: Option<&QuantizedWeights>,
+    options: &TfliteOptions,
+) -> Result<TfliteModel> {
     graph::check_graph(&graph)?;
     let names: Vec<String> = signature.inputs.iter().chain(&signature.outputs).map(|s| s.name.clone()).collect();
     graph::require_nodes(&graph, &names)?;
@@ -79,8 +98,20 @@ pub fn to_tflite(graph: GraphDef, signature: &Signature, weights: Option<&Quanti
             ),
         ));
     }
-    let built = lower::lower(&graph, signature, weights.map(|w| &w.weights))?;
+    if options.integer.is_some() && weights.is_some() {
+        let message = "full-integer int8 quantizes float32 weights itself; it takes no other encoding";
+        return Err(Error::new(ErrorKind::InvalidArgument, message.to_string()));
+    }
+    let mut built = lower::lower(&graph, signature, weights.map(|w| &w.weights))?;
     drop(graph);
+    if options.calibration_outputs {
+        for (name, tensor) in built.activations() {
+            built.output(&name, tensor);
+        }
+    }
+    if let Some(ranges) = &options.integer {
+        integer::integerize(&mut built, ranges)?;
+    }
     let weight_bytes = built.weight_bytes();
     Ok(TfliteModel { bytes: built.finish(), weight_bytes })
 }

@@ -19,17 +19,17 @@ pub(super) type TensorIndex = i32;
 pub(super) const NO_TENSOR: TensorIndex = -1;
 
 pub(super) struct ModelBuilder {
-    tensors: Vec<Tensor>,
+    pub(super) tensors: Vec<Tensor>,
     /// The constants' bytes; `buffers[0]` is the empty buffer every
     /// non-constant tensor points at.
-    buffers: Vec<Option<Vec<u8>>>,
-    codes: Vec<OperatorCode>,
+    pub(super) buffers: Vec<Option<Vec<u8>>>,
+    pub(super) codes: Vec<OperatorCode>,
     code_index: HashMap<(BuiltinOperator, i32), u32>,
-    operators: Vec<Operator>,
+    pub(super) operators: Vec<Operator>,
     /// DEQUANTIZEs of constants, which run first (see [`ModelBuilder::operator`]).
     unpacks: Vec<Operator>,
     inputs: Vec<(String, TensorIndex)>,
-    outputs: Vec<(String, TensorIndex)>,
+    pub(super) outputs: Vec<(String, TensorIndex)>,
 }
 
 impl ModelBuilder {
@@ -95,19 +95,8 @@ impl ModelBuilder {
         outputs: Vec<TensorIndex>,
         options: Option<BuiltinOptions>,
     ) {
-        let version = self.version(op, &inputs);
-        let next = self.codes.len() as u32;
-        let opcode_index = *self.code_index.entry((op, version)).or_insert(next);
-        if opcode_index == next {
-            let code = op as i32;
-            self.codes.push(OperatorCode {
-                // The byte field predates codes past 127, which it holds as 127.
-                deprecated_builtin_code: code.min(127) as i8,
-                builtin_code: op,
-                version,
-                custom_code: None,
-            });
-        }
+        let version = self.version_of(op, &inputs);
+        let opcode_index = self.code(op, version);
         // A constant's DEQUANTIZE goes ahead of every other operator, where
         // TensorFlow's converter puts it, so runtimes see the order they are
         // tested with.
@@ -126,11 +115,116 @@ impl ModelBuilder {
         }
     }
 
+    /// The index of `op` at `version` in the operator codes, added if new.
+    pub(super) fn code(&mut self, op: BuiltinOperator, version: i32) -> u32 {
+        let next = self.codes.len() as u32;
+        let opcode_index = *self.code_index.entry((op, version)).or_insert(next);
+        if opcode_index == next {
+            let code = op as i32;
+            self.codes.push(OperatorCode {
+                // The byte field predates codes past 127, which it holds as 127.
+                deprecated_builtin_code: code.min(127) as i8,
+                builtin_code: op,
+                version,
+                custom_code: None,
+            });
+        }
+        opcode_index
+    }
+
+    /// A run-time tensor like `t` (name + `suffix`), holding no data.
+    pub(super) fn copy_tensor(&mut self, t: TensorIndex, suffix: &str) -> TensorIndex {
+        let mut copy = self.tensors[t as usize].clone();
+        copy.name = Some(format!("{}{suffix}", copy.name.as_deref().unwrap_or_default()));
+        copy.buffer = 0;
+        self.tensors.push(copy);
+        (self.tensors.len() - 1) as TensorIndex
+    }
+
+    /// The elements of the float32 constant `t`.
+    pub(super) fn float_values(&self, t: TensorIndex) -> Vec<f32> {
+        let bytes = self.buffers[self.tensors[t as usize].buffer as usize].as_deref().unwrap_or_default();
+        bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
+    }
+
+    /// Drops the tensors (and their buffers) no operator, input or output
+    /// names, and the operator codes no operator runs, renumbering the rest:
+    /// what a rewrite left behind.
+    pub(super) fn compact(&mut self) {
+        self.drop_unused_codes();
+        let mut used = vec![false; self.tensors.len()];
+        let named = self.inputs.iter().chain(&self.outputs).map(|&(_, t)| t);
+        let operands = self
+            .unpacks
+            .iter()
+            .chain(&self.operators)
+            .flat_map(|op| op.inputs.iter().flatten().chain(op.outputs.iter().flatten()).copied());
+        for t in named.chain(operands).filter(|&t| t >= 0) {
+            used[t as usize] = true;
+        }
+        let mut renumbered = vec![NO_TENSOR; self.tensors.len()];
+        let mut kept = Vec::new();
+        let mut buffers = vec![None];
+        for (i, mut tensor) in std::mem::take(&mut self.tensors).into_iter().enumerate() {
+            if !used[i] {
+                continue;
+            }
+            if tensor.buffer != 0 {
+                buffers.push(self.buffers[tensor.buffer as usize].take());
+                tensor.buffer = (buffers.len() - 1) as u32;
+            }
+            renumbered[i] = kept.len() as TensorIndex;
+            kept.push(tensor);
+        }
+        self.tensors = kept;
+        self.buffers = buffers;
+        let map = |t: &mut TensorIndex| {
+            if *t >= 0 {
+                *t = renumbered[*t as usize];
+            }
+        };
+        for op in self.unpacks.iter_mut().chain(self.operators.iter_mut()) {
+            op.inputs.iter_mut().flatten().for_each(map);
+            op.outputs.iter_mut().flatten().for_each(map);
+        }
+        for (_, t) in self.inputs.iter_mut().chain(self.outputs.iter_mut()) {
+            map(t);
+        }
+    }
+
+    fn drop_unused_codes(&mut self) {
+        let mut renumbered: Vec<Option<u32>> = vec![None; self.codes.len()];
+        let mut codes = Vec::new();
+        for op in self.unpacks.iter_mut().chain(self.operators.iter_mut()) {
+            let old = op.opcode_index as usize;
+            let new = *renumbered[old].get_or_insert_with(|| {
+                codes.push(self.codes[old].clone());
+                (codes.len() - 1) as u32
+            });
+            op.opcode_index = new;
+        }
+        self.code_index = codes.iter().enumerate().map(|(i, c)| ((c.builtin_code, c.version), i as u32)).collect();
+        self.codes = codes;
+    }
+
+    /// The float activations computed at run time that are not yet outputs,
+    /// by name: what calibration measures.
+    pub(super) fn activations(&self) -> Vec<(String, TensorIndex)> {
+        let outputs: std::collections::HashSet<TensorIndex> = self.outputs.iter().map(|&(_, t)| t).collect();
+        let written = self.operators.iter().flat_map(|op| op.outputs.iter().flatten().copied());
+        let mut seen = std::collections::HashSet::new();
+        written
+            .filter(|t| *t >= 0 && !outputs.contains(t) && seen.insert(*t))
+            .filter(|&t| self.tensors[t as usize].type_ == TensorType::Float32)
+            .map(|t| (self.tensors[t as usize].name.clone().unwrap_or_default(), t))
+            .collect()
+    }
+
     /// The operator version TensorFlow's converter gives an op reading these
     /// inputs, which a runtime checks against the kernel versions it has.
-    /// Float ops are version 1; the others are those of the weight encodings
-    /// this writer stores (per-channel int8, float16).
-    fn version(&self, op: BuiltinOperator, inputs: &[TensorIndex]) -> i32 {
+    /// Float ops are version 1; the others are those of the encodings this
+    /// writer stores (per-channel int8 weights, float16, int8 activations).
+    pub(super) fn version_of(&self, op: BuiltinOperator, inputs: &[TensorIndex]) -> i32 {
         let tensor = |k: usize| inputs.get(k).filter(|&&t| t >= 0).map(|&t| &self.tensors[t as usize]);
         let stored = |k: usize| tensor(k).map(|t| t.type_);
         let per_channel = |k: usize| {
@@ -147,6 +241,26 @@ impl ModelBuilder {
                 12
             }
             (BuiltinOperator::FullyConnected, Some(TensorType::Float32), Some(TensorType::Int8)) => 9,
+            // Full integer: int8 activations.
+            (BuiltinOperator::Conv2d | BuiltinOperator::DepthwiseConv2d, Some(TensorType::Int8), _) => 3,
+            (BuiltinOperator::FullyConnected, Some(TensorType::Int8), _) => 4,
+            (
+                BuiltinOperator::Add
+                | BuiltinOperator::AveragePool2d
+                | BuiltinOperator::Concatenation
+                | BuiltinOperator::Logistic
+                | BuiltinOperator::MaxPool2d
+                | BuiltinOperator::Mean
+                | BuiltinOperator::Mul
+                | BuiltinOperator::Pad
+                | BuiltinOperator::Relu
+                | BuiltinOperator::Relu6
+                | BuiltinOperator::Softmax
+                | BuiltinOperator::Sub
+                | BuiltinOperator::Tanh,
+                Some(TensorType::Int8),
+                _,
+            ) => 2,
             _ => 1,
         }
     }
