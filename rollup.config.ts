@@ -32,6 +32,8 @@ const entries = {
   // Loads ../native/index.cjs relative to itself, so it must stay one folder below the package root.
   native: 'src/native.ts',
   'cli/index': 'src/cli/index.ts',
+  // Finds LiteRT.js's and TF.js's files from where it sits; the CLI and the plugin both run models through it.
+  'node/index': 'src/node/index.ts',
 }
 
 const nodeBuiltins = new Set([...builtinModules, ...builtinModules.map((m) => `node:${m}`)])

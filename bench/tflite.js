@@ -12,7 +12,7 @@ import { join } from 'node:path'
 
 import * as tf from '@tensorflow/tfjs-core'
 
-import { loadForRun } from '../dist/cli/index.js'
+import { loadForRun } from '../dist/node/index.js'
 import { loadGraph, median, out, RUNS, WARMUP } from './inference.js'
 
 await tf.setBackend('wasm')

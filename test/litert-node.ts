@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 
-import { nodeLiteRtGlue } from '../src/cli/run-model.js'
+import { nodeLiteRtGlue } from '../src/node/run-model.js'
 import { createModel } from '../dist/runtime/index.js'
 import type { ModelDescriptor, Signature } from '../src/runtime/types.js'
 import { fixture, type JsonTensor, root } from './fixtures.js'

@@ -1,14 +1,15 @@
 // Our .tflite files run by LiteRT.js (`@litertjs/core`, WASM) through the
 // runtime's loader, against TensorFlow's outputs for the fixtures.
 import { spawnSync } from 'node:child_process'
-import { mkdtempSync } from 'node:fs'
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 
 import { convert } from '../src/native.js'
 import { parseDirectives } from '../src/plugin/directives.js'
-import { resolveOptions } from '../src/plugin/options.js'
+import { type Options, resolveOptions } from '../src/plugin/options.js'
+import { buildApp } from './bundlers.js'
 import type { Signature } from '../src/runtime/types.js'
 import { fixture, type JsonTensor, readJson, root } from './fixtures.js'
 import { closeness, fileFetch, interpreterHeads, tensorflowHeads, tfliteModel } from './litert-node.js'
@@ -111,6 +112,54 @@ describe('LiteRT.js runs our .tflite to TensorFlow\'s outputs', () => {
 
   it('format=tflite refuses quantize=uint8, naming int8', async () => {
     await expect(convertTflite('convnet', { quantize: 'uint8' })).rejects.toThrow(/int8/)
+  })
+})
+
+describe('quantize=int8-full in the plugin', () => {
+  const heads = 'box_encodings,class_predictions'
+
+  function cliTflite(calibration: string): Buffer {
+    const spec = fixture('detector')
+    const dir = mkdtempSync(join(tmpdir(), 'tfmodel-int8-full-cli-'))
+    const cli = spawnSync('node', [join(root, 'bin', 'tfmodel.js'), 'convert', spec.path(spec.checkpoint!), dir, '--format', 'tflite', '--quantize', 'int8-full', '--calibration', calibration, '--output_node_names', heads], { encoding: 'utf8' })
+    expect(cli.status, cli.stderr).toBe(0)
+    return readFileSync(join(dir, 'model.tflite'))
+  }
+
+  async function build(query: string, options: Options): Promise<{ tflite: Buffer; converted: number }> {
+    const app = mkdtempSync(join(tmpdir(), 'tfmodel-int8-full-app-'))
+    writeFileSync(join(app, 'main.js'), `export { default } from '${fixture('detector').path('model.ckpt')}?${query}'\n`)
+    const logs: string[] = []
+    const outDir = join(app, 'dist')
+    await buildApp('vite', app, join(app, 'main.js'), outDir, { dts: false, debug: (m) => logs.push(m), ...options })
+    const tflite = readdirSync(join(outDir, 'assets')).filter((f) => f.endsWith('.tflite'))
+    expect(tflite).toHaveLength(1)
+    return { tflite: readFileSync(join(outDir, 'assets', tflite[0]!)), converted: logs.filter((l) => l.startsWith('converted')).length }
+  }
+
+  it('calibrates on the folder a directive names beside the model, as tfmodel convert --calibration does', async () => {
+    const cacheDir = mkdtempSync(join(tmpdir(), 'tfmodel-cache-'))
+    const built = await build(`format=tflite&quantize=int8-full&outputs=${heads}&calibration=images`, { cacheDir })
+    expect(built.converted).toBe(1)
+    expect(Buffer.compare(built.tflite, cliTflite(fixture('detector').path('images')))).toBe(0)
+
+    // Other calibration data converts again (these two of the four images
+    // give the same ranges and file): the cache key holds its bytes.
+    const fewer = mkdtempSync(join(tmpdir(), 'tfmodel-calibration-'))
+    for (const png of ['test-0.png', 'test-1.png']) copyFileSync(fixture('detector').path(`images/${png}`), join(fewer, png))
+    // Globs match paths relative to the plugin's root.
+    const options = { cacheDir, root: fixture('detector').dir, models: [{ include: 'model.ckpt', calibration: fewer }] }
+    const other = await build(`format=tflite&quantize=int8-full&outputs=${heads}`, options)
+    expect(other.converted).toBe(1)
+    expect(Buffer.compare(other.tflite, cliTflite(fewer))).toBe(0)
+    const again = await build(`format=tflite&quantize=int8-full&outputs=${heads}`, options)
+    expect(again.converted).toBe(0)
+  })
+
+  it('without calibration data is an error naming the option', async () => {
+    await expect(build(`format=tflite&quantize=int8-full&outputs=${heads}`, { cacheDir: false })).rejects.toThrow(/calibration/)
+    expect(() => parseDirectives('calibration=')).toThrow(/needs a folder of images or an .npy/)
+    expect(() => resolveOptions({ models: [{ include: '*', calibration: { path: 'x', mean: 'a' as unknown as number } }] }, root)).toThrow(/calibration/)
   })
 })
 

@@ -3,7 +3,6 @@
 // tensorflowjs_converter do in turn.
 import { convert, type ConvertRequest, defaults } from '../native.js'
 import { number, UsageError, wholeNumber } from './args.js'
-import { calibrate } from './calibrate.js'
 import { defineCommand } from './command.js'
 import { placeholderFlags, typeEnums } from './optimize.js'
 import { conversionLines } from './report.js'
@@ -52,6 +51,8 @@ export const runConvert = defineCommand({
     if (flags.calibration && flags.quantize !== 'int8-full') throw new UsageError('--calibration is for --quantize int8-full')
     if (flags.quantize === 'int8-full' && flags.calibration) {
       const options = { mean: number('mean_value', flags.mean_value), std: number('std_value', flags.std_value) }
+      // Loaded on use (and kept in dist/node/, where it finds LiteRT.js's files).
+      const { calibrate } = await import('../node/index.js')
       request.calibrationRanges = await calibrate({ ...request, outputDir: undefined }, flags.calibration, options)
     }
     const result = await convert(request)

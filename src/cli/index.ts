@@ -8,8 +8,6 @@ import { optimizeSummary, runOptimize } from './optimize.js'
 import { quantizeSummary, runQuantize } from './quantize.js'
 import { runRun, runSummary } from './run.js'
 
-// For the inference benchmark, which loads .tflite files as `tfmodel run` does.
-export { loadForRun } from './run-model.js'
 
 type Command = (argv: string[], out: (line: string) => void) => Promise<number>
 

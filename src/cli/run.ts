@@ -4,8 +4,7 @@ import { readFileSync } from 'node:fs'
 
 import { number, UsageError } from './args.js'
 import { defineCommand } from './command.js'
-import { readInput } from './run-input.js'
-import { loadForRun, type NodeBackend } from './run-model.js'
+import type { NodeBackend } from '../node/index.js'
 
 export const runSummary = 'Runs a model on an image (PNG, JPEG) or .npy in this process and prints the top-k scores with their labels.'
 
@@ -36,6 +35,8 @@ export const runRun = defineCommand({
     const topK = count('top_k', flags.top_k) ?? TOP_K
     const labels = flags.labels ? readFileSync(flags.labels, 'utf8').split(/\r?\n/) : undefined
 
+    // Loaded on use (and kept in dist/node/, where it finds TF.js's and LiteRT.js's files).
+    const { loadForRun, readInput } = await import('../node/index.js')
     const model = await loadForRun(path, flags.backend as NodeBackend)
     try {
       const input = pick('input', model.signature.inputs, flags.input_layer_name, '--input_layer_name')

@@ -5,13 +5,13 @@
 // same key share one conversion.
 import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { basename, dirname, join, relative } from 'node:path'
 
-import { type ConvertResult, convert, coreVersion, modelFiles, type NativeSignature } from '../native.js'
+import { type ConvertRequest, type ConvertResult, convert, coreVersion, modelFiles, type NativeSignature } from '../native.js'
 import type { DType, Signature } from '../runtime/types.js'
 import { type ModelRequest, sourceStem } from './model-request.js'
-import type { ResolvedOptions } from './options.js'
+import type { CalibrationOptions, ResolvedOptions } from './options.js'
 
 /** What the core reports about a converted model, with the signature in the runtime's types. */
 export type ModelInfo = Omit<ConvertResult, 'files' | 'signature'> & { signature: Signature }
@@ -55,7 +55,7 @@ export class ModelConverter {
     }
     this.conversions++
     const started = performance.now()
-    const { files, signature, ...rest } = await convert({
+    const convertRequest: ConvertRequest = {
       // A training directory's state file may move on while we convert: read
       // exactly the checkpoint whose files were hashed.
       source: request.kind === 'directory' && checkpoint ? checkpoint : request.source,
@@ -71,7 +71,13 @@ export class ModelConverter {
       useEma: request.settings.ema,
       placeholderToConstNames: request.settings.placeholders,
       signatureName: request.settings.signature,
-    })
+    }
+    const calibration = request.settings.quantize === 'int8-full' ? request.settings.calibration : undefined
+    if (calibration) {
+      const { calibrate } = await import('../node/index.js')
+      convertRequest.calibrationRanges = await calibrate(convertRequest, calibration.path, { mean: calibration.mean, std: calibration.std })
+    }
+    const { files, signature, ...rest } = await convert(convertRequest)
     this.options.debug?.(`converted ${request.relative} in ${Math.round(performance.now() - started)} ms (${key.slice(0, 12)})`)
     const model: ConvertedModel = {
       key,
@@ -92,7 +98,9 @@ export class ModelConverter {
     )
     const { outputs, inputs, quantize, format, ema, placeholders, signature } = request.settings
     const shardStem = sourceStem(request)
-    const settings = { outputs, inputs, quantize, format, ema, placeholders, signature, shardStem, shardSize: this.options.shardSize, opCheck: this.options.opCheck }
+    // The ranges calibration measures follow from the model and these bytes.
+    const calibration = quantize === 'int8-full' && request.settings.calibration ? await calibrationDigest(request.settings.calibration) : undefined
+    const settings = { outputs, inputs, quantize, format, ema, placeholders, signature, calibration, shardStem, shardSize: this.options.shardSize, opCheck: this.options.opCheck }
     return createHash('sha256').update(JSON.stringify({ schema: CACHE_SCHEMA, core: coreVersion(), settings, files })).digest('hex')
   }
 
@@ -137,4 +145,13 @@ async function hashFile(path: string): Promise<string> {
   const hash = createHash('sha256')
   for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer)
   return hash.digest('hex')
+}
+
+/** The calibration data's bytes (each file of a folder, by name) and pixel settings, as a digest. */
+async function calibrationDigest(calibration: CalibrationOptions): Promise<string> {
+  const { path, mean, std } = calibration
+  const isFolder = (await stat(path).catch(() => undefined))?.isDirectory()
+  const files = isFolder ? (await readdir(path)).sort().map((name) => join(path, name)) : [path]
+  const hashes = await Promise.all(files.map(async (file) => ({ name: basename(file), sha256: await hashFile(file).catch(() => 'missing') })))
+  return createHash('sha256').update(JSON.stringify({ hashes, mean, std })).digest('hex')
 }

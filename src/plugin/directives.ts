@@ -22,9 +22,11 @@ export interface Directives {
   placeholders?: string[]
   /** The SavedModel signature to convert (`--signature_name`; default `serving_default`). */
   signature?: string
+  /** `quantize=int8-full`'s representative inputs (`--calibration`), relative to the model's folder. */
+  calibration?: string
 }
 
-export const DIRECTIVES = ['quantize', 'outputs', 'inputs', 'format', 'url', 'ema', 'placeholders', 'signature'] as const
+export const DIRECTIVES = ['quantize', 'outputs', 'inputs', 'format', 'url', 'ema', 'placeholders', 'signature', 'calibration'] as const
 export const QUANTIZE_MODES: readonly QuantizeMode[] = defaults().quantizeModes
 // Checked against the core's enum: a format added there fails to compile here.
 export const FORMATS = Object.keys({ tfjs: true, pb: true, tflite: true } satisfies Record<ModelFormat, true>) as ModelFormat[]
@@ -60,6 +62,10 @@ export function parseDirectives(query: string): Directives {
         if (value === '') throw new PluginError('INVALID_DIRECTIVE', 'directive "signature" needs a signature name, e.g. signature=serving_default')
         directives.signature = value
         break
+      case 'calibration':
+        if (value === '') throw new PluginError('INVALID_DIRECTIVE', 'directive "calibration" needs a folder of images or an .npy, e.g. calibration=calibration-images')
+        directives.calibration = value
+        break
       default:
         throw new PluginError('INVALID_DIRECTIVE', `unknown directive "${name}"`, closestNames(name, DIRECTIVES))
     }
@@ -77,6 +83,7 @@ export function canonicalQuery(directives: Directives): string {
   if (directives.ema) parts.push('ema')
   if (directives.placeholders) parts.push(`placeholders=${directives.placeholders.join(',')}`)
   if (directives.signature) parts.push(`signature=${encodeURIComponent(directives.signature)}`)
+  if (directives.calibration) parts.push(`calibration=${encodeURIComponent(directives.calibration)}`)
   if (directives.url) parts.push('url')
   return parts.join('&')
 }

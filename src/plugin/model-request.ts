@@ -7,7 +7,7 @@ import { dirname, isAbsolute, relative, resolve, sep } from 'node:path'
 
 import { identifySource, looksLikeModel, requireSource, type SourceKind } from '../native.js'
 import { canonicalQuery, DIRECTIVES, type Directives, type ModelFormat, parseDirectives, type QuantizeMode } from './directives.js'
-import { modelOptions, type ResolvedOptions } from './options.js'
+import { type CalibrationOptions, modelOptions, type ResolvedOptions } from './options.js'
 
 /** First query parameter of every model id: `<source path>?tfmodel&<directives>`. */
 export const ID_MARKER = 'tfmodel'
@@ -42,6 +42,8 @@ export interface ModelSettings {
   placeholders: string[] | undefined
   /** The SavedModel signature (`signature=`); unset: the core's default. */
   signature: string | undefined
+  /** `quantize=int8-full`'s representative inputs (an absolute path). */
+  calibration: CalibrationOptions | undefined
 }
 
 const NOT_A_MODEL = /\.(m?[jt]sx?|c[jt]s|vue|svelte|css|scss|sass|less|html?|json|svg|png|jpe?g|gif|webp|avif|wasm|md)$/i
@@ -127,6 +129,8 @@ export function requestFromId(id: string, options: ResolvedOptions): ModelReques
       ema: directives.ema ?? defaults.ema,
       placeholders: directives.placeholders ?? defaults.placeholders,
       signature: directives.signature,
+      // The directive's path is the model's neighbour, as the import's own is the importer's.
+      calibration: directives.calibration ? { path: resolve(dirname(source), directives.calibration) } : defaults.calibration,
     },
   }
 }

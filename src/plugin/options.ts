@@ -26,6 +26,16 @@ export interface ModelOptions {
   /** Placeholders fixed to values for inference, e.g. `{ is_training: false, keep_prob: 1 }`; training
    * switches and dropout's `keep_prob` are found and fixed without this. */
   placeholders?: Record<string, boolean | number>
+  /** `quantize: 'int8-full'`'s representative inputs, relative to `root`: a folder of PNG/JPEG
+   * images (resized to the input, float pixels `(p - mean) / std`, label_image's 0 and 255 by
+   * default) or an `.npy` of samples along its first axis. */
+  calibration?: string | CalibrationOptions
+}
+
+export interface CalibrationOptions {
+  path: string
+  mean?: number
+  std?: number
 }
 
 export interface Options {
@@ -75,6 +85,8 @@ export interface ResolvedModelOptions {
   ema: boolean
   /** `name=value` pairs. */
   placeholders: string[] | undefined
+  /** With an absolute path. */
+  calibration: CalibrationOptions | undefined
 }
 
 export interface ResolvedOptions {
@@ -96,7 +108,7 @@ export type KernelSet = 'model' | 'all'
 const BACKENDS: readonly BackendName[] = ['webgl', 'wasm', 'cpu', 'webgpu']
 const OPTION_NAMES = ['quantize', 'format', 'opCheck', 'shardSize', 'models', 'cacheDir', 'dts', 'root', 'backends', 'kernels', 'debug']
 const KERNEL_SETS: readonly KernelSet[] = ['model', 'all']
-const MODEL_OPTION_NAMES = ['include', 'outputs', 'inputs', 'graph', 'quantize', 'format', 'ema', 'placeholders']
+const MODEL_OPTION_NAMES = ['include', 'outputs', 'inputs', 'graph', 'quantize', 'format', 'ema', 'placeholders', 'calibration']
 
 export function resolveOptions(options: Options = {}, bundlerRoot?: string): ResolvedOptions {
   rejectUnknown(options, OPTION_NAMES, 'option')
@@ -151,6 +163,7 @@ export function resolveOptions(options: Options = {}, bundlerRoot?: string): Res
         throw new PluginError('INVALID_OPTION', `models[${i}].ema must be true or false`)
       }
       placeholderPairs(model.placeholders, `models[${i}].placeholders`)
+      calibrationOption(model.calibration, `models[${i}].calibration`, root)
       // Checked now, not when a model first matches.
       quantizeMode(model.quantize, `models[${i}].quantize`)
       format(model.format, `models[${i}].format`)
@@ -176,7 +189,18 @@ export function modelOptions(resolved: ResolvedOptions, relativePath: string): R
     format: match?.format === undefined ? resolved.format : format(match.format, 'models[].format'),
     ema: match?.ema ?? false,
     placeholders: placeholderPairs(match?.placeholders, 'models[].placeholders'),
+    calibration: calibrationOption(match?.calibration, 'models[].calibration', resolved.root),
   }
+}
+
+function calibrationOption(value: unknown, name: string, root: string): CalibrationOptions | undefined {
+  if (value === undefined) return undefined
+  const given = typeof value === 'string' ? { path: value } : (value as Partial<CalibrationOptions> | null)
+  const number = (v: unknown) => v === undefined || (typeof v === 'number' && Number.isFinite(v))
+  if (!given || typeof given !== 'object' || typeof given.path !== 'string' || given.path === '' || !number(given.mean) || !number(given.std)) {
+    throw new PluginError('INVALID_OPTION', `option "${name}" takes a path, or { path, mean?, std? } with numbers`)
+  }
+  return { ...given, path: within(root, given.path) } as CalibrationOptions
 }
 
 function placeholderPairs(value: unknown, name: string): string[] | undefined {
