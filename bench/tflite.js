@@ -1,8 +1,8 @@
 // TFLite inference on LiteRT.js in Node, one WASM thread, batch 1: for each
 // model built by bench/tflite_models.py and each mode (float32, dynamic-range
-// int8, float16), our .tflite against TFLite's converter's; in float32 also
-// tensorflowjs_converter's TF.js graph model on tfjs-backend-wasm (one
-// thread), when it was built. The models of a row live in one process and
+// int8, float16, full int8), our .tflite against TFLite's converter's; in
+// float32 and full int8 also tensorflowjs_converter's TF.js graph model on
+// tfjs-backend-wasm (one thread), when it was built. The models of a row live in one process and
 // run interleaved (one process to the next varies far more than two models
 // in one): 20 warm-up runs each, then 30 timed runs each, through the same
 // runtime calls. Reports fastest and median, and ratios (below 1 is faster);
@@ -70,13 +70,14 @@ const ms = (t) => `${t.fastest_ms.toFixed(2)}/${t.median_ms.toFixed(2)}`
 for (const [name, spec] of Object.entries(models)) {
   for (const [mode, files] of Object.entries(spec.tflite)) {
     const sides = { ours: await loadTflite(files.ours), theirs: await loadTflite(files.theirs) }
-    if (mode === 'float32' && spec.tfjs_theirs) sides.tfjs_theirs = await loadTfjs(spec.tfjs_theirs)
+    if ((mode === 'float32' || mode === 'int8-full') && spec.tfjs_theirs) sides.tfjs_theirs = await loadTfjs(spec.tfjs_theirs)
     const feed = feedFor({ shape: spec.shape, dtype: sides.ours.input.dtype })
     const times = await race(sides, feed)
     const row = { model: name, mode, bytes: { ours: sides.ours.bytes, theirs: sides.theirs.bytes }, ...times }
+    if (files.convert_seconds) row.convert_seconds = { ...files.convert_seconds, ratio: files.convert_seconds.ours / files.convert_seconds.theirs }
     row.ratio_fastest = times.ours.fastest_ms / times.theirs.fastest_ms
     row.ratio_median = times.ours.median_ms / times.theirs.median_ms
-    let line = `${name.padEnd(15)} ${mode.padEnd(8)} ours ${ms(times.ours)} ms, TFLiteConverter's ${ms(times.theirs)} ms: ${row.ratio_fastest.toFixed(2)}x fastest, ${row.ratio_median.toFixed(2)}x median`
+    let line = `${name.padEnd(15)} ${mode.padEnd(9)} ours ${ms(times.ours)} ms, TFLiteConverter's ${ms(times.theirs)} ms: ${row.ratio_fastest.toFixed(2)}x fastest, ${row.ratio_median.toFixed(2)}x median`
     if (times.tfjs_theirs) {
       row.ratio_vs_tfjs_fastest = times.ours.fastest_ms / times.tfjs_theirs.fastest_ms
       row.ratio_vs_tfjs_median = times.ours.median_ms / times.tfjs_theirs.median_ms

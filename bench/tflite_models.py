@@ -1,7 +1,13 @@
 """Builds the models bench/tflite.js runs, each from TensorFlow's own frozen
 graph: our `.tflite` (`tfmodel convert --format tflite`) and TFLite's
-converter's, in float32, dynamic-range int8 and float16, plus
-tensorflowjs_converter's TF.js graph model when it is installed.
+converter's, in float32, dynamic-range int8, float16 and full-integer int8,
+plus tensorflowjs_converter's TF.js graph model when it is installed.
+
+Full int8 is calibrated on the same 100 samples on both sides (the
+classifier's held-out images, seeded random images for the others: the
+timing does not depend on what they show), and both are timed as whole
+processes (`tfmodel convert --calibration`, and bench/tflite_convert.py with
+the same .npy), TensorFlow's import included.
 
 Models: the classifier fixture, the detector fixture's raw heads (TFLite has
 no builtin for its NMS; the Object Detection API cuts there too), and a Keras
@@ -17,6 +23,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import tensorflow as tf  # noqa: E402
@@ -40,10 +47,35 @@ FIXTURES = {
 }
 
 # Our --quantize value for each mode (None: float32), and TFLite's converter settings for it.
-MODES = {"float32": None, "int8": "int8", "float16": "float16"}
+MODES = {"float32": None, "int8": "int8", "float16": "float16", "int8-full": "int8-full"}
+CALIBRATION_SAMPLES = 100
+
+
+def calibration_samples(name, spec, path):
+    """`CALIBRATION_SAMPLES` inputs for the model, saved as one .npy."""
+    import numpy as np
+
+    if name == "classifier":
+        sys.path.insert(0, os.path.join(ROOT, "fixtures"))
+        from tensorjson import tensor_from_json  # noqa: E402
+
+        with open(os.path.join(ROOT, "fixtures", "convnet", "heldout.json")) as f:
+            samples = tensor_from_json(json.load(f)["inputs"]["input"])[:CALIBRATION_SAMPLES].astype(np.float32)
+    else:
+        rng = np.random.default_rng(0)
+        shape = [CALIBRATION_SAMPLES, *spec["shape"][1:]]
+        samples = rng.integers(0, 256, shape, dtype=np.uint8) if name == "detector_heads" else rng.uniform(-1, 1, shape).astype(np.float32)
+    np.save(path, samples)
+    return path
 
 
 def tensorflow_tflite(spec, mode, path):
+    if mode == "int8-full":
+        # Its own process, timed whole.
+        shape = ",".join(str(d) for d in spec["shape"])
+        command = [sys.executable, os.path.join(ROOT, "bench", "tflite_convert.py"), spec["frozen"], spec["input"],
+                   ",".join(spec["outputs"]), shape, path, spec["calibration"]]
+        return timed(command)
     converter = tf.compat.v1.lite.TFLiteConverter.from_frozen_graph(
         spec["frozen"], [spec["input"]], spec["outputs"], {spec["input"]: spec["shape"]}
     )
@@ -53,6 +85,13 @@ def tensorflow_tflite(spec, mode, path):
         converter.target_spec.supported_types = [tf.float16]
     with open(path, "wb") as f:
         f.write(converter.convert())
+    return None
+
+
+def timed(command):
+    started = time.perf_counter()
+    subprocess.run(command, check=True, capture_output=True)
+    return time.perf_counter() - started
 
 
 def our_tflite(spec, mode, path):
@@ -62,9 +101,12 @@ def our_tflite(spec, mode, path):
                "--output_node_names", ",".join(spec["outputs"])]
     if MODES[mode]:
         command += ["--quantize", MODES[mode]]
-    subprocess.run(command, check=True, capture_output=True)
+    if mode == "int8-full":
+        command += ["--calibration", spec["calibration"]]
+    seconds = timed(command)
     os.replace(os.path.join(out, "model.tflite"), path)
     shutil.rmtree(out)
+    return seconds
 
 
 def main():
@@ -82,11 +124,17 @@ def main():
         dir = os.path.join(OUT, name)
         os.makedirs(dir, exist_ok=True)
         spec["tflite"] = {}
+        spec["calibration"] = calibration_samples(name, spec, os.path.join(dir, "calibration.npy"))
         for mode in MODES:
             ours, theirs = (os.path.join(dir, f"{side}-{mode}.tflite") for side in ("ours", "theirs"))
-            our_tflite(spec, mode, ours)
-            tensorflow_tflite(spec, mode, theirs)
-            spec["tflite"][mode] = dict(ours=ours, theirs=theirs)
+            files = dict(ours=ours, theirs=theirs)
+            seconds = dict(ours=our_tflite(spec, mode, ours), theirs=tensorflow_tflite(spec, mode, theirs))
+            if mode == "int8-full":
+                files["convert_seconds"] = seconds
+                ratio = seconds["ours"] / seconds["theirs"]
+                print(f"{name}: calibration + conversion on {CALIBRATION_SAMPLES} samples, whole process: "
+                      f"ours {seconds['ours']:.2f} s, TFLiteConverter's {seconds['theirs']:.2f} s ({ratio:.3f}x)")
+            spec["tflite"][mode] = files
         spec["tfjs_theirs"] = None
         if has_tfjs:
             tfjs = os.path.join(dir, "tfjs-theirs")

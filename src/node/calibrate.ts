@@ -1,7 +1,8 @@
 // Calibration for full-integer int8 (`--quantize int8-full`): the float model
 // runs on representative inputs in this process, LiteRT.js on a float
-// .tflite whose every activation is also an output, and each tensor's min
-// and max over all samples is its range. The core then writes the int8 file
+// .tflite that also outputs the minimum and maximum of every activation
+// (`<tensor>:min`, `<tensor>:max`, reduced in the model), and each tensor's
+// range is the widest over all samples. The core then writes the int8 file
 // over those ranges, for exactly the tensors it measured.
 import { readdirSync, statSync } from 'node:fs'
 import { extname, join } from 'node:path'
@@ -20,22 +21,17 @@ export async function calibrate(request: ConvertRequest, source: string, options
   const float = await convert({ ...request, quantize: undefined, format: 'tflite', outputDir: undefined, calibrationOutputs: true })
   const model = await loadTfliteBytes('calibration', Buffer.from(float.files[0]!.data))
   try {
-    const inputs = model.signature.inputs
     const ranges = new Map<string, [number, number]>()
-    const widen = (name: string, data: ArrayLike<number>) => {
-      let [lo, hi] = ranges.get(name) ?? [Infinity, -Infinity]
-      for (let i = 0; i < data.length; i++) {
-        const v = data[i]!
-        if (v < lo) lo = v
-        if (v > hi) hi = v
-      }
-      ranges.set(name, [lo, hi])
-    }
     let count = 0
-    for (const record of samples(source, inputs, options)) {
-      for (const [name, feed] of Object.entries(record)) widen(name, feed.data)
+    for (const record of samples(source, model.signature.inputs, options)) {
       const outputs = await model.run(record)
-      for (const [name, tensor] of Object.entries(outputs)) widen(name, tensor.data as ArrayLike<number>)
+      for (const [name, tensor] of Object.entries(outputs)) {
+        const bound = /^(.*):(min|max)$/.exec(name)
+        if (!bound) continue // the model's own outputs
+        const [lo, hi] = ranges.get(bound[1]!) ?? [Infinity, -Infinity]
+        const value = (tensor.data as Float32Array)[0]!
+        ranges.set(bound[1]!, bound[2] === 'min' ? [Math.min(lo, value), hi] : [lo, Math.max(hi, value)])
+      }
       count++
     }
     if (count === 0) throw new InputMismatchError('SHAPE_MISMATCH', `calibration source ${source} holds no samples`, source)

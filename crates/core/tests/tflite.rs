@@ -329,25 +329,33 @@ fn convert_convnet(options: &ConvertOptions) -> tfmodel_core::Result<Model> {
     Ok(read(&convert(&files, options)?.files[0].1))
 }
 
-/// What calibration measures: the model's outputs, then every other activation.
-fn calibration_outputs() -> Vec<String> {
-    let model =
-        convert_convnet(&convnet_options(TfliteOptions { calibration_outputs: true, ..Default::default() }, None));
-    let signature = &model.unwrap().signature_defs.unwrap()[0];
-    signature.outputs.as_ref().unwrap().iter().map(|m| m.name.clone().unwrap()).collect()
-}
+const MEASURED: [&str; 7] =
+    ["input", "Conv2d_0/Relu6", "Conv2d_1_depthwise/Relu6", "Conv2d_1_pointwise/Relu6", "AvgPool", "logits", "probs"];
 
 #[test]
-fn the_calibration_model_outputs_every_activation_after_the_models_own() {
-    assert_eq!(
-        calibration_outputs(),
-        ["probs", "Conv2d_0/Relu6", "Conv2d_1_depthwise/Relu6", "Conv2d_1_pointwise/Relu6", "AvgPool", "logits"]
-    );
+fn the_calibration_model_outputs_each_activations_min_and_max_after_the_models_own() {
+    let model =
+        convert_convnet(&convnet_options(TfliteOptions { calibration_outputs: true, ..Default::default() }, None));
+    let model = model.unwrap();
+    let signature = &model.signature_defs.as_ref().unwrap()[0];
+    let names: Vec<String> = signature.outputs.as_ref().unwrap().iter().map(|m| m.name.clone().unwrap()).collect();
+    let want: Vec<String> = std::iter::once("probs".to_string())
+        .chain(MEASURED.iter().flat_map(|t| [format!("{t}:min"), format!("{t}:max")]))
+        .collect();
+    assert_eq!(names, want);
+    // Each pair reduces the flattened tensor in the model: the runtime hands back two scalars.
+    let reduces: Vec<BuiltinOperator> = ops(&model).into_iter().skip(6).collect();
+    let pair = [BuiltinOperator::Reshape, BuiltinOperator::ReduceMin, BuiltinOperator::ReduceMax];
+    assert_eq!(reduces, pair.repeat(MEASURED.len()));
+    let tensors = model.subgraphs.as_ref().unwrap()[0].tensors.as_ref().unwrap();
+    for output in &signature.outputs.as_ref().unwrap()[1..] {
+        assert_eq!(tensors[output.tensor_index as usize].shape.as_deref(), Some(&[][..]), "a scalar");
+    }
 }
 
 /// Ranges for every activation and the input: [-1, 3] (zero point -64).
 fn ranges() -> Ranges {
-    calibration_outputs().into_iter().chain(["input".to_string()]).map(|name| (name, (-1.0, 3.0))).collect()
+    MEASURED.iter().map(|name| (name.to_string(), (-1.0, 3.0))).collect()
 }
 
 fn params(model: &Model, tensor: i32) -> (TensorType, Vec<f32>, Vec<i64>) {

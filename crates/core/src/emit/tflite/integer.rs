@@ -21,7 +21,9 @@
 use std::collections::{BTreeMap, HashMap};
 
 use super::model::{ModelBuilder, TensorIndex};
-use super::schema_generated::tflite::{BuiltinOperator as B, Operator, QuantizationParameters, TensorType};
+use super::schema_generated::tflite::{
+    BuiltinOperator as B, BuiltinOptions, Operator, QuantizationParameters, ReducerOptions, TensorType,
+};
 use crate::error::{Error, ErrorKind, Result};
 
 /// The float range of each activation tensor, by tensor name.
@@ -78,6 +80,26 @@ impl Params {
         let scale = span / 255.0;
         let zero_point = (-128.0 - lo / scale).round().clamp(-128.0, 127.0) as i64;
         Params { scale: scale as f32, zero_point }
+    }
+}
+
+/// Makes `model` the calibration model: each float activation, flattened,
+/// feeds a REDUCE_MIN and a REDUCE_MAX whose scalars are outputs named
+/// `<tensor>:min` and `<tensor>:max`. The runtime reduces the tensors where
+/// it computes them; calibration reads two numbers per tensor and sample.
+pub(super) fn add_range_outputs(model: &mut ModelBuilder) {
+    let activations = model.activations();
+    let flat = model.constant("calibration/flat", TensorType::Int32, &[1], (-1i32).to_le_bytes().to_vec());
+    let axis = model.constant("calibration/axis", TensorType::Int32, &[1], 0i32.to_le_bytes().to_vec());
+    let reducer = || Some(BuiltinOptions::ReducerOptions(Box::new(ReducerOptions { keep_dims: false })));
+    for (name, tensor) in activations {
+        let flattened = model.tensor(&format!("{name}:flat"), TensorType::Float32, None);
+        model.operator(B::Reshape, vec![tensor, flat], vec![flattened], None);
+        for (op, end) in [(B::ReduceMin, "min"), (B::ReduceMax, "max")] {
+            let bound = model.tensor(&format!("{name}:{end}"), TensorType::Float32, Some(&[]));
+            model.operator(op, vec![flattened, axis], vec![bound], reducer());
+            model.output(&format!("{name}:{end}"), bound);
+        }
     }
 }
 

@@ -70,8 +70,9 @@ pub struct TfliteOptions {
     /// Full-integer int8 over these activation ranges ([`integer`]); the
     /// weights must then be float32.
     pub integer: Option<Ranges>,
-    /// Every float activation is also an output (after the model's own, by
-    /// tensor name): the float model calibration runs to measure ranges.
+    /// The float model calibration runs: besides the model's own outputs,
+    /// the minimum and maximum of every float activation (the inputs among
+    /// them), computed in the model, as outputs `<tensor>:min` and `<tensor>:max`.
     pub calibration_outputs: bool,
 }
 
@@ -105,9 +106,7 @@ pub fn to_tflite(
     let mut built = lower::lower(&graph, signature, weights.map(|w| &w.weights))?;
     drop(graph);
     if options.calibration_outputs {
-        for (name, tensor) in built.activations() {
-            built.output(&name, tensor);
-        }
+        integer::add_range_outputs(&mut built);
     }
     if let Some(ranges) = &options.integer {
         integer::integerize(&mut built, ranges)?;

@@ -207,14 +207,15 @@ impl ModelBuilder {
         self.codes = codes;
     }
 
-    /// The float activations computed at run time that are not yet outputs,
-    /// by name: what calibration measures.
+    /// The float tensors computed at run time, the inputs among them, by
+    /// name: what calibration measures.
     pub(super) fn activations(&self) -> Vec<(String, TensorIndex)> {
-        let outputs: std::collections::HashSet<TensorIndex> = self.outputs.iter().map(|&(_, t)| t).collect();
+        let inputs = self.inputs.iter().map(|&(_, t)| t);
         let written = self.operators.iter().flat_map(|op| op.outputs.iter().flatten().copied());
         let mut seen = std::collections::HashSet::new();
-        written
-            .filter(|t| *t >= 0 && !outputs.contains(t) && seen.insert(*t))
+        inputs
+            .chain(written)
+            .filter(|t| *t >= 0 && seen.insert(*t))
             .filter(|&t| self.tensors[t as usize].type_ == TensorType::Float32)
             .map(|t| (self.tensors[t as usize].name.clone().unwrap_or_default(), t))
             .collect()
