@@ -2,7 +2,7 @@
 // the web example, built, served on loopback, detects shapes in its bundled
 // images and draws what TensorFlow detected; the Capacitor build works from a
 // non-root base path with no request leaving its origin.
-import { mkdirSync } from 'node:fs'
+import { mkdirSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -54,7 +54,7 @@ describe.skipIf(!haveChromium)('examples/web in Chromium', () => {
     await page.close()
   }, 120_000)
 
-  it('draws the detections TensorFlow made from the int8 .tflite on LiteRT.js (?format=tflite), decoded in the app', async () => {
+  it('draws the detections TensorFlow made from the full-int8 .tflite on LiteRT.js (?format=tflite), decoded in the app', async () => {
     const page = await browser.newPage()
     const before = server.requests.length
     await page.goto(`${server.url}?format=tflite`)
@@ -72,6 +72,25 @@ describe.skipIf(!haveChromium)('examples/web in Chromium', () => {
     expect(fetched.filter((p) => /litert_wasm.*\.wasm$/.test(p))).toHaveLength(1)
     expect(fetched.filter((p) => p.endsWith('.bin') || p.includes('_tfmodel-tfjs'))).toEqual([])
     await page.screenshot({ path: join(artifacts, 'web-tflite.png') })
+    await page.close()
+  }, 120_000)
+
+  it('compares float32, dynamic-range int8 and full int8 side by side (?format=tflite&compare), each finding what TensorFlow found', async () => {
+    const page = await browser.newPage()
+    await page.goto(`${server.url}?format=tflite&compare&image=1`)
+    await detectionsOnPage(page)
+    await page.waitForFunction(() => document.body.dataset.compared === 'done' || document.body.dataset.state === 'error', null, { timeout: 90_000 })
+    const rows = await page.locator('#variants-body tr').evaluateAll((trs) =>
+      trs.map((tr) => ({ variant: (tr as HTMLElement).dataset.variant!, cells: Array.from(tr.children, (td) => td.textContent!), detections: JSON.parse((tr as HTMLElement).dataset.detections!) as Detection[] })),
+    )
+    expect(rows.map((r) => r.variant)).toEqual(['int8-full', 'int8', 'float32'])
+    for (const row of rows) expectSameDetections(row.detections, expected[1]!, `compare: ${row.variant}`)
+    const kb = (text: string) => Number.parseFloat(text) * (text.endsWith('MB') ? 1024 : 1)
+    const [full, dynamic, float] = rows.map((r) => kb(r.cells[1]!))
+    // Both 8-bit files are about a quarter of the float one.
+    expect(full!).toBeLessThan(float! / 3)
+    expect(dynamic!).toBeLessThan(float! / 3)
+    await page.screenshot({ path: join(artifacts, 'web-tflite-compare.png'), fullPage: true })
     await page.close()
   }, 120_000)
 
@@ -115,6 +134,9 @@ describe.skipIf(!haveChromium)('examples/web in Chromium', () => {
 describe.skipIf(!haveChromium)('examples/capacitor', () => {
   it('works from a non-root base path with no request leaving its own origin, as TF.js and as TFLite', async () => {
     const dist = await buildExample('capacitor/vite.config.ts')
+    // The app ships one .tflite, the full-integer one; the web example's other two are left out.
+    const tflite = readdirSync(join(dist, 'assets')).filter((f) => f.endsWith('.tflite'))
+    expect(tflite).toHaveLength(1)
     const server = await serveStatic(dist, '/capacitor/app/')
     const browser = await launch()
     try {

@@ -13,5 +13,7 @@ export default defineConfig({
   // capacitor://localhost serves files relative to the app: no absolute URLs.
   base: './',
   plugins: [tfmodel({ dts: false })],
+  // The app ships one .tflite: the full-integer one, which computes in int8 on the device.
+  define: { __ALL_TFLITE_VARIANTS__: 'false' },
   build: { outDir: here('dist'), emptyOutDir: true, target: 'es2022' },
 })

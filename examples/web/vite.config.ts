@@ -12,5 +12,7 @@ export default defineConfig({
   // Capacitor webview (capacitor://localhost), with no request leaving the app.
   base: './',
   plugins: [tfmodel({ dts: 'src/tfmodel-env.d.ts' })],
+  // The page compares the three .tflite files of the detector (?format=tflite&compare).
+  define: { __ALL_TFLITE_VARIANTS__: 'true' },
   build: { target: 'es2022' },
 })

@@ -5,7 +5,31 @@
 /// <reference types="unplugin-tfmodel/client" />
 
 // @tfmodel {"source":"../../../fixtures/detector/model.ckpt","importers":["main.ts"]}
+declare module '.*/fixtures/detector/model.ckpt?format=tflite&outputs=box_encodings,class_predictions' {
+  import type { TfModel } from 'unplugin-tfmodel/runtime'
+  const model: TfModel<{
+    'image_tensor': { dtype: 'int32'; shape: [1, 64, 64, 3] }
+  }, {
+    'box_encodings': { dtype: 'float32'; shape: [1, 240, 4] }
+    'class_predictions': { dtype: 'float32'; shape: [1, 240, 4] }
+  }>
+  export default model
+}
+
+// @tfmodel {"source":"../../../fixtures/detector/model.ckpt","importers":["main.ts"]}
 declare module '.*/fixtures/detector/model.ckpt?format=tflite&quantize=int8&outputs=box_encodings,class_predictions' {
+  import type { TfModel } from 'unplugin-tfmodel/runtime'
+  const model: TfModel<{
+    'image_tensor': { dtype: 'int32'; shape: [1, 64, 64, 3] }
+  }, {
+    'box_encodings': { dtype: 'float32'; shape: [1, 240, 4] }
+    'class_predictions': { dtype: 'float32'; shape: [1, 240, 4] }
+  }>
+  export default model
+}
+
+// @tfmodel {"source":"../../../fixtures/detector/model.ckpt","importers":["main.ts"]}
+declare module '.*/fixtures/detector/model.ckpt?format=tflite&quantize=int8-full&calibration=images&outputs=box_encodings,class_predictions' {
   import type { TfModel } from 'unplugin-tfmodel/runtime'
   const model: TfModel<{
     'image_tensor': { dtype: 'int32'; shape: [1, 64, 64, 3] }
