@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process'
 import { copyFileSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { zipSync } from 'fflate'
 import { describe, expect, it } from 'vitest'
 
 import { convert } from '../src/native.js'
@@ -112,6 +113,68 @@ describe('LiteRT.js runs our .tflite to TensorFlow\'s outputs', () => {
 
   it('format=tflite refuses quantize=uint8, naming int8', async () => {
     await expect(convertTflite('convnet', { quantize: 'uint8' })).rejects.toThrow(/int8/)
+  })
+})
+
+describe('int8-full calibration sources', () => {
+  const spec = fixture('convnet')
+  const heldout = readJson<{ inputs: Record<string, JsonTensor> }>(spec.path('heldout.json'))
+  const samples = floats(heldout.inputs.input!).subarray(0, 32 * 24 * 24 * 3)
+  const dir = mkdtempSync(join(tmpdir(), 'tfmodel-calibration-sources-'))
+
+  /** numpy's .npy, format 1.0, little-endian float32. */
+  function npy(data: Float32Array, shape: number[]): Buffer {
+    let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${shape.join(', ')},), }`
+    header += ' '.repeat(64 - ((10 + header.length + 1) % 64)) + '\n'
+    const lead = Buffer.alloc(10)
+    lead.write('\x93NUMPY', 0, 'latin1')
+    lead.writeUInt8(1, 6)
+    lead.writeUInt16LE(header.length, 8)
+    return Buffer.concat([lead, Buffer.from(header, 'latin1'), Buffer.from(data.buffer, data.byteOffset, data.byteLength)])
+  }
+
+  function convertWith(calibration: string) {
+    const out = mkdtempSync(join(dir, 'out-'))
+    const cli = spawnSync('node', [join(root, 'bin', 'tfmodel.js'), 'convert', spec.path(spec.checkpoint!), out, '--format', 'tflite', '--quantize', 'int8-full',
+      '--calibration', calibration, '--output_node_names', 'probs'], { encoding: 'utf8' })
+    return { status: cli.status, stderr: cli.stderr, tflite: cli.status === 0 ? readFileSync(join(out, 'model.tflite')) : undefined }
+  }
+
+  it('an .npy, an .npz and a module holding the same samples give the same file', () => {
+    const shape = [32, 24, 24, 3]
+    writeFileSync(join(dir, 'samples.npy'), npy(samples, shape))
+    writeFileSync(join(dir, 'samples.npz'), zipSync({ 'input.npy': new Uint8Array(npy(samples, shape)) }))
+    const base64 = Buffer.from(samples.buffer, samples.byteOffset, samples.byteLength).toString('base64')
+    writeFileSync(join(dir, 'samples.mjs'), [
+      `const all = new Float32Array(Buffer.from('${base64}', 'base64').buffer.slice(0))`,
+      'const size = 24 * 24 * 3',
+      'export default async function* () {',
+      '  for (let i = 0; i < 32; i++) yield { input: { data: all.subarray(i * size, (i + 1) * size), shape: [1, 24, 24, 3] } }',
+      '}',
+    ].join('\n'))
+    const fromNpy = convertWith(join(dir, 'samples.npy'))
+    const fromNpz = convertWith(join(dir, 'samples.npz'))
+    const fromModule = convertWith(join(dir, 'samples.mjs'))
+    for (const result of [fromNpy, fromNpz, fromModule]) expect(result.status, result.stderr).toBe(0)
+    expect(Buffer.compare(fromNpz.tflite!, fromNpy.tflite!)).toBe(0)
+    expect(Buffer.compare(fromModule.tflite!, fromNpy.tflite!)).toBe(0)
+  })
+
+  it('a missing or mismatched source is a coded error naming it', () => {
+    writeFileSync(join(dir, 'wrong.npy'), npy(samples.subarray(0, 32 * 24 * 24), [32, 24, 24, 1]))
+    writeFileSync(join(dir, 'other.npz'), zipSync({ 'x.npy': new Uint8Array(npy(samples, [32, 24, 24, 3])), 'y.npy': new Uint8Array(npy(samples, [32, 24, 24, 3])) }))
+    writeFileSync(join(dir, 'nothing.mjs'), 'export default 42\n')
+    const cases: [string, RegExp][] = [
+      [join(dir, 'absent'), /FILE_NOT_FOUND: calibration source .*absent does not exist/],
+      [join(dir, 'wrong.npy'), /SHAPE_MISMATCH: input "input" has shape \[-1,24,24,3\]; .*wrong\.npy holds \[32,24,24,1\]/],
+      [join(dir, 'other.npz'), /SHAPE_MISMATCH: .*other\.npz has no array for input "input" \(it has x, y\)/],
+      [join(dir, 'nothing.mjs'), /UNSUPPORTED_FORMAT: calibration module .*nothing\.mjs must export default an iterable/],
+    ]
+    for (const [source, message] of cases) {
+      const result = convertWith(source)
+      expect(result.status, source).toBe(1)
+      expect(result.stderr, source).toMatch(message)
+    }
   })
 })
 

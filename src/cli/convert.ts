@@ -14,7 +14,7 @@ export const runConvert = defineCommand({
   summary: convertSummary,
   flags: [
     { name: 'quantize', kind: 'string', help: 'uint8, float16 or int8 weights; int8-full (with --format tflite and --calibration) for int8 activations too (default: float32)' },
-    { name: 'calibration', kind: 'string', help: 'int8-full: representative inputs, a folder of PNG/JPEG images or an .npy of samples along its first axis' },
+    { name: 'calibration', kind: 'string', help: 'int8-full: representative inputs: a folder of PNG/JPEG images, an .npy (samples along its first axis), an .npz (an array per input) or a module (.js, .mjs) exporting an iterable of input records' },
     { name: 'mean_value', kind: 'string', help: 'calibration images: subtracted from each float pixel (default 0)' },
     { name: 'std_value', kind: 'string', help: 'calibration images: what each float pixel is then divided by (default 255)' },
     { name: 'output_node_names', kind: 'list', help: 'output node names (default: the signature, else the prediction heads)' },

@@ -23,7 +23,7 @@ export class InputMismatchError extends Error {
   readonly suggestions: string[] = []
   readonly outputsToName: string[] = []
   constructor(
-    readonly code: 'SHAPE_MISMATCH' | 'DTYPE_MISMATCH' | 'UNSUPPORTED_FORMAT',
+    readonly code: 'SHAPE_MISMATCH' | 'DTYPE_MISMATCH' | 'UNSUPPORTED_FORMAT' | 'FILE_NOT_FOUND',
     message: string,
     readonly file: string,
     readonly subject?: string,
@@ -142,7 +142,11 @@ const NPY_DTYPES: Record<string, { read: (view: DataView, at: number) => number;
 
 /** A C-order `.npy` (format 1.0–3.0), checked against the input's shape and dtype. */
 export function readNpy(file: string, spec: TensorSpec): Feed {
-  const bytes = readFileSync(file)
+  return parseNpy(readFileSync(file), file, spec)
+}
+
+/** The bytes of an `.npy` (`file` names it in errors: a file, or an array in an `.npz`). */
+export function parseNpy(bytes: Buffer, file: string, spec: TensorSpec): Feed {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   if (bytes.subarray(0, 6).toString('latin1') !== '\x93NUMPY') throw new InputMismatchError('UNSUPPORTED_FORMAT', `${file} is not an .npy file`, file)
   const major = bytes[6]!

@@ -63,7 +63,7 @@ export function parseDirectives(query: string): Directives {
         directives.signature = value
         break
       case 'calibration':
-        if (value === '') throw new PluginError('INVALID_DIRECTIVE', 'directive "calibration" needs a folder of images or an .npy, e.g. calibration=calibration-images')
+        if (value === '') throw new PluginError('INVALID_DIRECTIVE', 'directive "calibration" needs a folder of images, an .npy, an .npz or a module, e.g. calibration=calibration-images')
         directives.calibration = value
         break
       default:

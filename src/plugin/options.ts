@@ -28,7 +28,8 @@ export interface ModelOptions {
   placeholders?: Record<string, boolean | number>
   /** `quantize: 'int8-full'`'s representative inputs, relative to `root`: a folder of PNG/JPEG
    * images (resized to the input, float pixels `(p - mean) / std`, label_image's 0 and 255 by
-   * default) or an `.npy` of samples along its first axis. */
+   * default), an `.npy` of samples along its first axis, an `.npz` with an array per input, or a
+   * module whose default export is an (async) iterable of input records. */
   calibration?: string | CalibrationOptions
 }
 

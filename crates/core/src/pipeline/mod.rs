@@ -396,7 +396,7 @@ fn require_integer_options(options: &ConvertOptions) -> Result<()> {
     }
     if options.tflite.integer.is_none() {
         let message = "quantize=int8-full needs calibration data to measure activation ranges on: name it with the \
-                       calibration option (--calibration): a folder of PNG/JPEG images or an .npy of samples";
+                       calibration option (--calibration): a folder of PNG/JPEG images, an .npy, an .npz or a module";
         return Err(Error::new(ErrorKind::InvalidArgument, message.to_string()));
     }
     Ok(())
