@@ -402,6 +402,9 @@ def tflite_cases():
             yield f"{name}: tfmodel quantize --format tflite of TensorFlow's frozen graph keeps held-out accuracy", (
                 lambda d=fixture_dir, s=spec: tflite_quantize_command_kept(d, s)
             )
+            yield f"{name}: tfmodel quantize --format tflite --mode int8-full of TensorFlow's frozen graph keeps held-out accuracy", (
+                lambda d=fixture_dir, s=spec: tflite_quantize_command_kept(d, s, full=True)
+            )
         for outputs in TFLITE_CUTS.get(name, [])[:1]:
             yield f"{name}: float16 .tflite of outputs={','.join(outputs)} stays near TensorFlow's", (
                 lambda d=fixture_dir, s=spec, o=outputs: tflite_float16_near(d, s, o)
@@ -563,17 +566,25 @@ def tflite_accuracy_kept(fixture_dir, spec, mode):
     assert accuracy >= heldout["accuracy"] - 0.01, f"{mode}: accuracy {accuracy} vs TensorFlow's {heldout['accuracy']}"
 
 
-def tflite_quantize_command_kept(fixture_dir, spec):
-    """`tfmodel quantize --format tflite` (int8 by default there) on the
-    frozen graph TensorFlow's freeze_graph wrote."""
+def tflite_quantize_command_kept(fixture_dir, spec, full=False):
+    """`tfmodel quantize --format tflite` (int8 by default there, or
+    int8-full calibrated on the held-out set) on the frozen graph
+    TensorFlow's freeze_graph wrote."""
     heldout = load_json(fixture_dir, spec["heldout"])
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "out")
+        extra = []
+        if full:
+            calibration = os.path.join(tmp, "calibration.npy")
+            np.save(calibration, to_numpy(heldout["inputs"]["input"]).astype(np.float32))
+            extra = ["--mode", "int8-full", "--calibration", calibration]
         result = subprocess.run(["node", CLI, "quantize", "--input", os.path.join(fixture_dir, spec["frozen"]), "--output", out,
-                                 "--format", "tflite", "--output_node_names", "probs"], capture_output=True, text=True)
+                                 "--format", "tflite", "--output_node_names", "probs", *extra], capture_output=True, text=True)
         assert result.returncode == 0, f"quantize --format tflite failed:\n{result.stderr}"
         path = os.path.join(out, "model.tflite")
         assert "INT8" in tensor_types_of(path), f"no INT8 tensor in {tensor_types_of(path)}"
+        if full:
+            assert float_tensors_of(path) == ["input", "probs"], f"float tensors inside: {float_tensors_of(path)}"
         inputs = {name: to_numpy(value) for name, value in heldout["inputs"].items()}
         probs = run_tflite(path, inputs)["probs"]
     accuracy = float(np.mean(np.argmax(probs, axis=1) == to_numpy(heldout["labels"])))

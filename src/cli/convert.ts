@@ -2,7 +2,8 @@
 // emit) in one command — what freeze_graph, optimize_for_inference and
 // tensorflowjs_converter do in turn.
 import { convert, type ConvertRequest, defaults } from '../native.js'
-import { number, UsageError, wholeNumber } from './args.js'
+import { wholeNumber } from './args.js'
+import { calibrationFlags, withCalibration } from './calibration.js'
 import { defineCommand } from './command.js'
 import { placeholderFlags, typeEnums } from './optimize.js'
 import { conversionLines } from './report.js'
@@ -14,16 +15,14 @@ export const runConvert = defineCommand({
   summary: convertSummary,
   flags: [
     { name: 'quantize', kind: 'string', help: 'uint8, float16 or int8 weights; int8-full (with --format tflite and --calibration) for int8 activations too (default: float32)' },
-    { name: 'calibration', kind: 'string', help: 'int8-full: representative inputs: a folder of PNG/JPEG images, an .npy (samples along its first axis), an .npz (an array per input) or a module (.js, .mjs) exporting an iterable of input records' },
-    { name: 'mean_value', kind: 'string', help: 'calibration images: subtracted from each float pixel (default 0)' },
-    { name: 'std_value', kind: 'string', help: 'calibration images: what each float pixel is then divided by (default 255)' },
+    ...calibrationFlags,
     { name: 'output_node_names', kind: 'list', help: 'output node names (default: the signature, else the prediction heads)' },
     { name: 'input_names', kind: 'list', help: 'input node names (default: the placeholders the outputs need)' },
     ...placeholderFlags,
     { name: 'use_ema', kind: 'boolean', help: 'freeze with the ExponentialMovingAverage shadow variables' },
     { name: 'input_graph', kind: 'string', help: 'GraphDef to pair with a checkpoint saved without a .meta, or the SavedModel of an object-based checkpoint' },
     { name: 'signature_name', kind: 'string', help: `the SavedModel signature to convert (default: ${defaults().signatureName})` },
-    { name: 'format', kind: 'string', help: 'tfjs (model.json + shards), tflite (model.tflite, float32) or pb (frozen GraphDef)', default: 'tfjs' },
+    { name: 'format', kind: 'string', help: 'tfjs (model.json + shards), tflite (model.tflite) or pb (frozen GraphDef)', default: 'tfjs' },
     { name: 'shard_size', kind: 'string', help: `bytes per weight shard (default: ${defaults().shardSize})` },
     { name: 'op_check', kind: 'string', help: 'error, warn or off: ops TF.js cannot run', default: 'error' },
     { name: 'minimum_size', kind: 'string', help: `tensors with fewer elements stay float (default: ${defaults().quantizeMinimumSize})` },
@@ -48,14 +47,7 @@ export const runConvert = defineCommand({
       placeholderToConstNames: flags.placeholder_to_const_names,
       useEma: flags.use_ema,
     }
-    if (flags.calibration && flags.quantize !== 'int8-full') throw new UsageError('--calibration is for --quantize int8-full')
-    if (flags.quantize === 'int8-full' && flags.calibration) {
-      const options = { mean: number('mean_value', flags.mean_value), std: number('std_value', flags.std_value) }
-      // Loaded on use (and kept in dist/node/, where it finds LiteRT.js's files).
-      const { calibrate } = await import('../node/index.js')
-      request.calibrationRanges = await calibrate({ ...request, outputDir: undefined }, flags.calibration, options)
-    }
-    const result = await convert(request)
+    const result = await convert(await withCalibration(request, flags))
     if (flags.json) {
       const { files, ...rest } = result
       out(JSON.stringify({ ...rest, files: files.map((f) => ({ name: f.name, bytes: f.data.byteLength })) }, null, 2))

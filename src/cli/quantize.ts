@@ -7,6 +7,7 @@
 import { convert, defaults, quantizeGraph } from '../native.js'
 import { UsageError, wholeNumber } from './args.js'
 import { defineCommand } from './command.js'
+import { calibrationFlags, withCalibration } from './calibration.js'
 import { conversionLines, quantizationLines } from './report.js'
 
 export const quantizeSummary = 'Quantizes a frozen graph to 8 bits: its ops (eightbit) or its weights.'
@@ -21,8 +22,9 @@ export const runQuantize = defineCommand({
     {
       name: 'mode',
       kind: 'string',
-      help: 'pb: eightbit, weights, weights_rounded, float16 or int8 (default weights); tfjs: weights (= uint8), float16 or int8; tflite: int8 (default) or float16',
+      help: 'pb: eightbit, weights, weights_rounded, float16 or int8 (default weights); tfjs: weights (= uint8), float16 or int8; tflite: int8 (default), float16 or int8-full (with --calibration)',
     },
+    ...calibrationFlags,
     { name: 'format', kind: 'string', help: 'pb (a graph TensorFlow runs), tfjs or tflite', default: 'pb' },
     { name: 'minimum_size', kind: 'string', help: `weights with fewer elements stay float (default: ${defaults().quantizeMinimumSize}; eightbit quantizes every operand)` },
   ],
@@ -34,20 +36,15 @@ export const runQuantize = defineCommand({
     const mode = flags.mode ?? (format === 'tflite' ? 'int8' : 'weights')
     const minimumSize = wholeNumber('minimum_size', flags.minimum_size)
     if (format === 'pb') {
+      if (flags.calibration) throw new UsageError('--calibration is for --format tflite --mode int8-full')
       const report = await quantizeGraph(input, output, mode, minimumSize, flags.output_node_names)
       for (const line of quantizationLines(report)) out(line)
       out(`wrote ${output}`)
       return 0
     }
     if (format !== 'tfjs' && format !== 'tflite') throw new UsageError(`--format takes pb, tfjs or tflite, not "${format}"`)
-    const result = await convert({
-      source: input,
-      outputNodeNames: flags.output_node_names,
-      quantize: mode,
-      quantizeMinimumSize: minimumSize,
-      format,
-      outputDir: output,
-    })
+    const request = { source: input, outputNodeNames: flags.output_node_names, quantize: mode, quantizeMinimumSize: minimumSize, format, outputDir: output }
+    const result = await convert(await withCalibration(request, flags))
     for (const line of conversionLines(result)) out(line)
     out(`wrote ${output}`)
     return 0
