@@ -221,7 +221,7 @@ describe('quantize=int8-full in the plugin', () => {
 
   it('without calibration data is an error naming the option', async () => {
     await expect(build(`format=tflite&quantize=int8-full&outputs=${heads}`, { cacheDir: false })).rejects.toThrow(/calibration/)
-    expect(() => parseDirectives('calibration=')).toThrow(/needs a folder of images or an .npy/)
+    expect(() => parseDirectives('calibration=')).toThrow(/needs a folder of images, an .npy, an .npz or a module/)
     expect(() => resolveOptions({ models: [{ include: '*', calibration: { path: 'x', mean: 'a' as unknown as number } }] }, root)).toThrow(/calibration/)
   })
 })
