@@ -87,6 +87,8 @@ export interface ConvertResult {
   rewrites: Array<string>
   /** The checkpoint prefix the weights came from. */
   checkpoint?: string
+  /** A calibration model's measured tensors, in the order of its range outputs. */
+  calibrationTensors: Array<string>
 }
 
 /** The core's version; part of cache keys. */
@@ -103,6 +105,8 @@ export interface Defaults {
   quantizeModes: Array<QuantizeModeName>
   /** The SavedModel signature converted when none is named. */
   signatureName: string
+  /** A calibration model's outputs: the measured tensors' minima, then maxima. */
+  calibrationOutputs: Array<string>
 }
 
 /** The stable code of a core error ([`tfmodel_core::ErrorKind::code`]). */

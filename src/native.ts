@@ -140,7 +140,7 @@ export function errorCodes(): ErrorCode[] {
 }
 
 /** The core's defaults (shard size, minimum quantized size) and quantization modes. */
-export function defaults(): { shardSize: number; quantizeMinimumSize: number; quantizeModes: QuantizeMode[]; signatureName: string } {
+export function defaults(): { shardSize: number; quantizeMinimumSize: number; quantizeModes: QuantizeMode[]; signatureName: string; calibrationOutputs: string[] } {
   const found = load().defaults()
   return { ...found, quantizeModes: found.quantizeModes.map((m) => m as QuantizeMode) }
 }

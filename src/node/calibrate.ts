@@ -1,8 +1,8 @@
 // Calibration for full-integer int8 (`--quantize int8-full`): the float model
 // runs on representative inputs in this process, LiteRT.js on a float
-// .tflite that also outputs the minimum and maximum of every activation
-// (`<tensor>:min`, `<tensor>:max`, reduced in the model), and each tensor's
-// range is the widest over all samples. The core then writes the int8 file
+// .tflite that also outputs the minimum and the maximum of every activation
+// (reduced in the model, as two vectors in the order the core names), and
+// each tensor's range is the widest over all samples. The core then writes the int8 file
 // over those ranges, for exactly the tensors it measured.
 import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { extname, join } from 'node:path'
@@ -10,7 +10,7 @@ import { pathToFileURL } from 'node:url'
 
 import { unzipSync } from 'fflate'
 
-import { convert, type ConvertRequest } from '../native.js'
+import { convert, type ConvertRequest, defaults } from '../native.js'
 import type { TensorSpec } from '../runtime/types.js'
 import { type Feed, type ImageOptions, InputMismatchError, parseNpy, readInput, readNpy } from './run-input.js'
 import { loadTfliteBytes } from './run-model.js'
@@ -24,21 +24,22 @@ export async function calibrate(request: ConvertRequest, source: string, options
   const float = await convert({ ...request, quantize: undefined, format: 'tflite', outputDir: undefined, calibrationOutputs: true })
   const model = await loadTfliteBytes('calibration', Buffer.from(float.files[0]!.data))
   try {
-    const ranges = new Map<string, [number, number]>()
+    const names = float.calibrationTensors
+    const lo = new Float64Array(names.length).fill(Infinity)
+    const hi = new Float64Array(names.length).fill(-Infinity)
+    const [minName, maxName] = defaults().calibrationOutputs as [string, string]
     let count = 0
     for await (const record of samples(source, model.signature.inputs, options)) {
       const outputs = await model.run(record)
-      for (const [name, tensor] of Object.entries(outputs)) {
-        const bound = /^(.*):(min|max)$/.exec(name)
-        if (!bound) continue // the model's own outputs
-        const [lo, hi] = ranges.get(bound[1]!) ?? [Infinity, -Infinity]
-        const value = (tensor.data as Float32Array)[0]!
-        ranges.set(bound[1]!, bound[2] === 'min' ? [Math.min(lo, value), hi] : [lo, Math.max(hi, value)])
+      const [mins, maxes] = [outputs[minName]!.data as Float32Array, outputs[maxName]!.data as Float32Array]
+      for (let i = 0; i < names.length; i++) {
+        lo[i] = Math.min(lo[i]!, mins[i]!)
+        hi[i] = Math.max(hi[i]!, maxes[i]!)
       }
       count++
     }
     if (count === 0) throw new InputMismatchError('SHAPE_MISMATCH', `calibration source ${source} holds no samples`, source)
-    return Object.fromEntries(ranges)
+    return Object.fromEntries(names.map((name, i) => [name, [lo[i]!, hi[i]!]]))
   } finally {
     model.dispose()
   }

@@ -7,7 +7,7 @@ use planus::ReadAsRoot;
 use tfmodel_core::emit::tflite::schema::{
     ActivationFunctionType, BuiltinOperator, BuiltinOptions, Model, ModelRef, TensorType,
 };
-use tfmodel_core::emit::tflite::{Ranges, TfliteOptions};
+use tfmodel_core::emit::tflite::{Ranges, TfliteOptions, RANGE_OUTPUTS};
 use tfmodel_core::pipeline::{convert, convert_to_dir, ConvertOptions, OutputFormat};
 use tfmodel_core::quantize::{QuantizeMode, QuantizeOptions};
 use tfmodel_core::tensor::Tensor;
@@ -333,23 +333,23 @@ const MEASURED: [&str; 7] =
     ["input", "Conv2d_0/Relu6", "Conv2d_1_depthwise/Relu6", "Conv2d_1_pointwise/Relu6", "AvgPool", "logits", "probs"];
 
 #[test]
-fn the_calibration_model_outputs_each_activations_min_and_max_after_the_models_own() {
-    let model =
-        convert_convnet(&convnet_options(TfliteOptions { calibration_outputs: true, ..Default::default() }, None));
-    let model = model.unwrap();
+fn the_calibration_model_outputs_every_activations_min_and_max_after_the_models_own() {
+    let files = fixture_files("convnet", &manifest()["fixtures"]["convnet"]);
+    let options = convnet_options(TfliteOptions { calibration_outputs: true, ..Default::default() }, None);
+    let converted = convert(&files, &options).unwrap();
+    assert_eq!(converted.calibration_tensors, MEASURED, "inputs and every activation, in order");
+    let model = read(&converted.files[0].1);
     let signature = &model.signature_defs.as_ref().unwrap()[0];
     let names: Vec<String> = signature.outputs.as_ref().unwrap().iter().map(|m| m.name.clone().unwrap()).collect();
-    let want: Vec<String> = std::iter::once("probs".to_string())
-        .chain(MEASURED.iter().flat_map(|t| [format!("{t}:min"), format!("{t}:max")]))
-        .collect();
-    assert_eq!(names, want);
-    // Each pair reduces the flattened tensor in the model: the runtime hands back two scalars.
-    let reduces: Vec<BuiltinOperator> = ops(&model).into_iter().skip(6).collect();
+    assert_eq!(names, ["probs", RANGE_OUTPUTS[0], RANGE_OUTPUTS[1]]);
+    // Each tensor is reduced in the model, and the bounds concatenated: two vectors a run.
+    let added: Vec<BuiltinOperator> = ops(&model).into_iter().skip(6).collect();
     let pair = [BuiltinOperator::Reshape, BuiltinOperator::ReduceMin, BuiltinOperator::ReduceMax];
-    assert_eq!(reduces, pair.repeat(MEASURED.len()));
+    let concats = [BuiltinOperator::Concatenation, BuiltinOperator::Concatenation];
+    assert_eq!(added, [pair.repeat(MEASURED.len()), concats.to_vec()].concat());
     let tensors = model.subgraphs.as_ref().unwrap()[0].tensors.as_ref().unwrap();
     for output in &signature.outputs.as_ref().unwrap()[1..] {
-        assert_eq!(tensors[output.tensor_index as usize].shape.as_deref(), Some(&[][..]), "a scalar");
+        assert_eq!(tensors[output.tensor_index as usize].shape.as_deref(), Some(&[MEASURED.len() as i32][..]));
     }
 }
 

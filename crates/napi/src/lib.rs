@@ -532,6 +532,8 @@ pub struct ConvertResult {
     pub rewrites: Vec<String>,
     /// The checkpoint prefix the weights came from.
     pub checkpoint: Option<String>,
+    /// A calibration model's measured tensors, in the order of its range outputs.
+    pub calibration_tensors: Vec<String>,
 }
 
 /// Reads, freezes, optimizes, quantizes and emits a model (TF.js graph model or frozen .pb).
@@ -590,6 +592,7 @@ fn convert_result(converted: Converted) -> ConvertResult {
         inference: converted.inferred.map(inference_js),
         rewrites: converted.rewrites,
         checkpoint: converted.checkpoint.as_deref().map(path_string),
+        calibration_tensors: converted.calibration_tensors,
     }
 }
 
@@ -890,6 +893,8 @@ pub struct Defaults {
     pub quantize_modes: Vec<QuantizeModeName>,
     /// The SavedModel signature converted when none is named.
     pub signature_name: String,
+    /// A calibration model's outputs: the measured tensors' minima, then maxima.
+    pub calibration_outputs: Vec<String>,
 }
 
 #[napi]
@@ -899,6 +904,7 @@ pub fn defaults() -> Defaults {
         quantize_minimum_size: QuantizeOptions::default().minimum_size as u32,
         quantize_modes: quantize_modes().into_iter().map(Into::into).collect(),
         signature_name: tfmodel_core::savedmodel::DEFAULT_SIGNATURE.to_string(),
+        calibration_outputs: tfmodel_core::emit::tflite::RANGE_OUTPUTS.map(String::from).to_vec(),
     }
 }
 

@@ -272,6 +272,8 @@ pub struct Converted {
     pub rewrites: Vec<String>,
     /// The checkpoint prefix the weights came from.
     pub checkpoint: Option<PathBuf>,
+    /// A calibration model's measured tensors, in the order of its range outputs.
+    pub calibration_tensors: Vec<String>,
 }
 
 pub fn convert(files: &ModelFiles, options: &ConvertOptions) -> Result<Converted> {
@@ -315,6 +317,7 @@ pub fn convert(files: &ModelFiles, options: &ConvertOptions) -> Result<Converted
     let float32_bytes =
         weights.as_ref().map_or_else(|| float32_weight_bytes(&optimized.graph), |w| w.report.bytes_before);
     let node_count = optimized.graph.node.len();
+    let mut calibration_tensors = Vec::new();
     let (files, weight_bytes) = match options.format {
         OutputFormat::Tfjs => {
             if options.op_check != OpCheckMode::Off {
@@ -359,6 +362,7 @@ pub fn convert(files: &ModelFiles, options: &ConvertOptions) -> Result<Converted
         OutputFormat::Tflite => {
             let graph = std::mem::take(&mut optimized.graph);
             let model = emit::tflite::to_tflite(graph, &signature, weights.as_ref(), &options.tflite)?;
+            calibration_tensors = model.measured;
             (vec![(emit::tflite::TFLITE_FILE.to_string(), model.bytes)], model.weight_bytes)
         }
         OutputFormat::Pb => {
@@ -385,6 +389,7 @@ pub fn convert(files: &ModelFiles, options: &ConvertOptions) -> Result<Converted
         inferred,
         rewrites,
         checkpoint,
+        calibration_tensors,
     })
 }
 

@@ -22,7 +22,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use super::model::{ModelBuilder, TensorIndex};
 use super::schema_generated::tflite::{
-    BuiltinOperator as B, BuiltinOptions, Operator, QuantizationParameters, ReducerOptions, TensorType,
+    ActivationFunctionType, BuiltinOperator as B, BuiltinOptions, ConcatenationOptions, Operator,
+    QuantizationParameters, ReducerOptions, TensorType,
 };
 use crate::error::{Error, ErrorKind, Result};
 
@@ -84,24 +85,42 @@ impl Params {
 }
 
 /// Makes `model` the calibration model: each float activation, flattened,
-/// feeds a REDUCE_MIN and a REDUCE_MAX whose scalars are outputs named
-/// `<tensor>:min` and `<tensor>:max`. The runtime reduces the tensors where
-/// it computes them; calibration reads two numbers per tensor and sample.
-pub(super) fn add_range_outputs(model: &mut ModelBuilder) {
+/// is reduced to its minimum and its maximum in the model, and the two lists
+/// are concatenated into outputs [`RANGE_OUTPUTS`], in the order of the names
+/// returned. The runtime reduces the tensors where it computes them and hands
+/// back two short vectors a sample, whatever the model's size.
+pub(super) fn add_range_outputs(model: &mut ModelBuilder) -> Vec<String> {
     let activations = model.activations();
     let flat = model.constant("calibration/flat", TensorType::Int32, &[1], (-1i32).to_le_bytes().to_vec());
     let axis = model.constant("calibration/axis", TensorType::Int32, &[1], 0i32.to_le_bytes().to_vec());
-    let reducer = || Some(BuiltinOptions::ReducerOptions(Box::new(ReducerOptions { keep_dims: false })));
-    for (name, tensor) in activations {
+    let reducer = || Some(BuiltinOptions::ReducerOptions(Box::new(ReducerOptions { keep_dims: true })));
+    let mut bounds: [Vec<TensorIndex>; 2] = [Vec::new(), Vec::new()];
+    for (name, tensor) in &activations {
         let flattened = model.tensor(&format!("{name}:flat"), TensorType::Float32, None);
-        model.operator(B::Reshape, vec![tensor, flat], vec![flattened], None);
-        for (op, end) in [(B::ReduceMin, "min"), (B::ReduceMax, "max")] {
-            let bound = model.tensor(&format!("{name}:{end}"), TensorType::Float32, Some(&[]));
+        model.operator(B::Reshape, vec![*tensor, flat], vec![flattened], None);
+        for (k, (op, end)) in [(B::ReduceMin, "min"), (B::ReduceMax, "max")].into_iter().enumerate() {
+            let bound = model.tensor(&format!("{name}:{end}"), TensorType::Float32, Some(&[1]));
             model.operator(op, vec![flattened, axis], vec![bound], reducer());
-            model.output(&format!("{name}:{end}"), bound);
+            bounds[k].push(bound);
         }
     }
+    let count = activations.len() as i32;
+    for (inputs, name) in bounds.into_iter().zip(RANGE_OUTPUTS) {
+        let all = model.tensor(name, TensorType::Float32, Some(&[count]));
+        let options = ConcatenationOptions { axis: 0, fused_activation_function: ActivationFunctionType::None };
+        model.operator(
+            B::Concatenation,
+            inputs,
+            vec![all],
+            Some(BuiltinOptions::ConcatenationOptions(Box::new(options))),
+        );
+        model.output(name, all);
+    }
+    activations.into_iter().map(|(name, _)| name).collect()
 }
+
+/// The calibration model's outputs: every measured tensor's minimum, and maximum.
+pub const RANGE_OUTPUTS: [&str; 2] = ["calibration:min", "calibration:max"];
 
 /// Rewrites `model` (built with float32 weights) to full-integer int8.
 pub(super) fn integerize(model: &mut ModelBuilder, ranges: &Ranges) -> Result<()> {

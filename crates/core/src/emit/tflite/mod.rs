@@ -39,7 +39,7 @@ mod ops;
 #[allow(clippy::all, clippy::pedantic, dead_code, unused_imports)]
 mod schema_generated;
 
-pub use integer::Ranges;
+pub use integer::{Ranges, RANGE_OUTPUTS};
 
 /// The schema's types (`Model`, `ModelRef`, …), to read a written model back.
 pub use schema_generated::tflite as schema;
@@ -62,6 +62,8 @@ pub struct TfliteModel {
     pub bytes: Vec<u8>,
     /// Bytes of the constant buffers (the weights).
     pub weight_bytes: u64,
+    /// The calibration model's measured tensors, in the order of its range outputs.
+    pub measured: Vec<String>,
 }
 
 /// What else a `.tflite` is built for.
@@ -72,7 +74,8 @@ pub struct TfliteOptions {
     pub integer: Option<Ranges>,
     /// The float model calibration runs: besides the model's own outputs,
     /// the minimum and maximum of every float activation (the inputs among
-    /// them), computed in the model, as outputs `<tensor>:min` and `<tensor>:max`.
+    /// them), computed in the model, as the vectors [`RANGE_OUTPUTS`] in the
+    /// order of [`TfliteModel::measured`].
     pub calibration_outputs: bool,
 }
 
@@ -105,12 +108,10 @@ pub fn to_tflite(
     }
     let mut built = lower::lower(&graph, signature, weights.map(|w| &w.weights))?;
     drop(graph);
-    if options.calibration_outputs {
-        integer::add_range_outputs(&mut built);
-    }
+    let measured = if options.calibration_outputs { integer::add_range_outputs(&mut built) } else { Vec::new() };
     if let Some(ranges) = &options.integer {
         integer::integerize(&mut built, ranges)?;
     }
     let weight_bytes = built.weight_bytes();
-    Ok(TfliteModel { bytes: built.finish(), weight_bytes })
+    Ok(TfliteModel { bytes: built.finish(), weight_bytes, measured })
 }
