@@ -1,10 +1,12 @@
 // `tfmodel run` (label_image) against TensorFlow's stored outputs: the
-// detector's PNGs through a TF.js model, the convnet's inputs (as .npy) through
+// detector's PNGs (and JPEGs of them, against TensorFlow on the same files) through a TF.js model, the convnet's inputs (as .npy) through
 // TF.js and a .tflite, and a coded error for an input that does not fit.
 import { spawnSync } from 'node:child_process'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import jpeg from 'jpeg-js'
+import { PNG } from 'pngjs'
 import { beforeAll, describe, expect, it } from 'vitest'
 
 import { fixture, type JsonTensor, readJson, root, tensorBytes } from './fixtures.js'
@@ -63,6 +65,37 @@ describe('tfmodel run', () => {
       expect(top[0]!.score).toBeCloseTo(expected[argmax(expected)]!, 4)
     }
   }, 60_000)
+
+  it("prints the detector's top score on a JPEG as TensorFlow does on the same file", () => {
+    // JPEGs of the test images; TensorFlow decodes them itself (tf.io.decode_jpeg) and runs its frozen graph.
+    const jpegs = images.map((image, i) => {
+      const png = PNG.sync.read(readFileSync(detector.path(image.png)))
+      const path = join(dir, `test-${i}.jpg`)
+      writeFileSync(path, jpeg.encode({ data: png.data, width: png.width, height: png.height }, 90).data)
+      return path
+    })
+    const script = [
+      'import json, sys, numpy as np, tensorflow as tf',
+      'pixels = [tf.io.decode_jpeg(open(p, "rb").read()).numpy()[None] for p in sys.argv[2:]]',
+      'graph = tf.compat.v1.GraphDef(); graph.ParseFromString(open(sys.argv[1], "rb").read())',
+      'g = tf.Graph()',
+      'with g.as_default(): tf.compat.v1.import_graph_def(graph, name="")',
+      'with tf.compat.v1.Session(graph=g) as s:',
+      '    out = [s.run("detection_scores:0", {"image_tensor:0": x})[0].tolist() for x in pixels]',
+      'print(json.dumps(out))',
+    ].join('\n')
+    const python = spawnSync(join(root, '.venv', 'bin', 'python'), ['-c', script, detector.path(detector.frozen!), ...jpegs], { encoding: 'utf8', env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '3' } })
+    expect(python.status, python.stderr).toBe(0)
+    const theirs = JSON.parse(python.stdout) as number[][]
+    for (const [i, path] of jpegs.entries()) {
+      const { code, stdout, stderr } = tfmodel('run', join(dir, 'detector'), '--image', path, '--output_layer_name', 'detection_scores', '--json')
+      expect(code, stderr).toBe(0)
+      const top = (JSON.parse(stdout) as { top: { index: number; score: number }[] }).top
+      expect(top[0]!.index, path).toBe(argmax(theirs[i]!))
+      // Two JPEG decoders may differ by a level here and there.
+      expect(Math.abs(top[0]!.score - theirs[i]![argmax(theirs[i]!)]!), path).toBeLessThan(1e-2)
+    }
+  }, 120_000)
 
   for (const model of ['convnet', 'convnet-tflite/model.tflite']) {
     it(`prints TensorFlow's top-1 class with its label (${model})`, () => {
