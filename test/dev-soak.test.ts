@@ -3,7 +3,9 @@
 // while a client keeps downloading the served model: every download is a
 // complete model whose weights are those of a checkpoint the loop saved,
 // updates keep coming (in order) while the loop saves, memory stays bounded,
-// and the last checkpoint is what is served in the end.
+// and the last checkpoint is what is served in the end. `npm test` runs this
+// file on its own, after the others: its bound of an update every 2 s is the
+// dev server's, and two cores shared with the browser suites once gave 2.5 s.
 import { spawn, spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
