@@ -20,9 +20,10 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::graph::shapes::{constant_ints, ShapeInference};
 use crate::graph::{self, attr, attr_string, attr_tensor, attr_type, type_attr};
 use crate::names::{is_control_input, node_of, output_index};
+use crate::optimize::prune::prune;
 use crate::proto::{attr_value, AttrValue, DataType, GraphDef, NodeDef};
 use crate::quantize::{quantize_operand, EightbitOps, QuantizationReport, QuantizeMode, SkippedTensor};
-use crate::tensor::Tensor;
+use crate::tensor::{decoded_byte_len, Tensor};
 
 /// A float op and the kernel that replaces it.
 #[derive(Debug, Clone, Copy)]
@@ -117,10 +118,7 @@ pub fn eightbit_graph(graph: &GraphDef, outputs: &[String]) -> Result<(GraphDef,
         debug_info: graph.debug_info.clone(),
     };
     let roots = if outputs.is_empty() { sinks(graph) } else { outputs.to_vec() };
-    let keep = graph::reachable(&written, &roots);
-    let mut kept = keep.into_iter();
-    written.node.retain(|_| kept.next().unwrap_or(false));
-    graph::drop_dangling_colocations(&mut written.node);
+    prune(&mut written, &roots);
     // Only the float ops the outputs still run are worth a word.
     let remaining: HashSet<&str> = written.node.iter().map(|n| n.name.as_str()).collect();
     ops.kept_float = kept_float
@@ -232,7 +230,7 @@ struct Writer<'a> {
     index: &'a HashMap<&'a str, usize>,
     taken: HashSet<String>,
     nodes: Vec<NodeDef>,
-    /// The quantized form of each float tensor (`node:index`) quantized so far.
+    /// The quantized form of each constant or run-time-quantized tensor (`node:index`) written so far.
     triples: HashMap<String, Triple>,
     /// Each rewritten op's kernel node, and its requantization pair if wide.
     result_names: HashMap<String, (String, Option<(String, String)>)>,
@@ -251,7 +249,7 @@ impl Writer<'_> {
         let copied = |names: &[&str]| -> Vec<(String, AttrValue)> {
             names.iter().filter_map(|&n| Some((n.to_string(), node.attr.get(n)?.clone()))).collect()
         };
-        let (inputs, mut attrs): (Vec<String>, Vec<(String, AttrValue)>) = match node.op.as_str() {
+        let (inputs, attrs): (Vec<String>, Vec<(String, AttrValue)>) = match node.op.as_str() {
             "Conv2D" => (
                 pair_inputs(&triples),
                 [("Tinput", u8()), ("Tfilter", u8()), ("out_type", i32())]
@@ -294,7 +292,6 @@ impl Writer<'_> {
             }
             op => unreachable!("{op} has a kernel but no operand layout"),
         };
-        attrs.sort_by(|a, b| a.0.cmp(&b.0));
         let controls = node.input.iter().filter(|i| is_control_input(i)).cloned();
         let mut kernel = NodeDef {
             name: quantized_name.clone(),
@@ -310,8 +307,7 @@ impl Writer<'_> {
         let result = match narrowed {
             Some((range, requantize)) => {
                 let wide = Triple::outputs_of(&quantized_name).0;
-                let qint32 = vec![("Tinput", i32())];
-                self.push(op_node(&range, "RequantizationRange", &refs(&wide), qint32.clone()), node);
+                self.push(op_node(&range, "RequantizationRange", &refs(&wide), vec![("Tinput", i32())]), node);
                 let range_max = format!("{range}:1");
                 let inputs = [refs(&wide), vec![range.as_str(), &range_max]].concat();
                 self.push(
@@ -325,7 +321,6 @@ impl Writer<'_> {
         let dequantize =
             op_node(&node.name, "Dequantize", &refs(&result.0), vec![("T", u8()), ("mode", string_attr("MIN_FIRST"))]);
         self.push(dequantize, node);
-        self.triples.insert(format!("{}:0", node.name), result);
         Ok(())
     }
 
@@ -432,10 +427,8 @@ fn sinks(graph: &GraphDef) -> Vec<String> {
     graph.node.iter().filter(|n| !read.contains(n.name.as_str())).map(|n| n.name.clone()).collect()
 }
 
+/// Bytes of the `Const`s of the dtypes `counted` takes, from shapes alone.
 fn constant_bytes(graph: &GraphDef, counted: impl Fn(i32) -> bool) -> u64 {
-    let bytes = |n: &NodeDef| {
-        let proto = attr_tensor(n, "value")?;
-        counted(proto.dtype).then(|| Tensor::from_proto(proto).ok().map(|t| t.byte_len() as u64)).flatten()
-    };
-    graph.node.iter().filter(|n| n.op == "Const").filter_map(bytes).sum()
+    let protos = graph.node.iter().filter(|n| n.op == "Const").filter_map(|n| attr_tensor(n, "value"));
+    protos.filter(|proto| counted(proto.dtype)).filter_map(decoded_byte_len).sum()
 }

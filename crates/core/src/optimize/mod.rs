@@ -13,7 +13,7 @@ mod inline_if;
 mod kernels;
 mod pad_to_same;
 mod placeholders;
-mod prune;
+pub(crate) mod prune;
 pub(crate) mod rewrite;
 mod strip_identity;
 

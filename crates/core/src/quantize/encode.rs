@@ -79,7 +79,7 @@ fn encode_float16(values: &[f32]) -> Result<WeightEncoding, String> {
     Ok(WeightEncoding::Float16 { values: bits })
 }
 
-fn encode_int8(values: &[f32], channels: Channels) -> WeightEncoding {
+pub(super) fn encode_int8(values: &[f32], channels: Channels) -> WeightEncoding {
     let mut max_abs = vec![0f32; channels.count];
     for (i, v) in values.iter().enumerate() {
         let c = channels.of_element(i);

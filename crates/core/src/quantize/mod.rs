@@ -295,6 +295,17 @@ pub fn quantize(graph: &GraphDef, options: &QuantizeOptions) -> Result<Quantized
     Ok(QuantizedWeights { mode: options.mode, weights, report })
 }
 
+/// Symmetric int8 per channel of `axis` (`shape[axis]` channels), as the
+/// `int8` mode stores weights: the levels and each channel's scale. For a
+/// weight already in another layout (TFLite's), whose channels are one axis.
+pub(crate) fn int8_per_channel(values: &[f32], shape: &[i64], axis: usize) -> (Vec<i8>, Vec<f32>) {
+    let count = shape.get(axis).map_or(1, |&d| d.max(1) as usize);
+    match encode::encode_int8(values, channels::Channels::from_encoding(shape, axis, count)) {
+        WeightEncoding::Int8 { values, scales, .. } => (values, scales),
+        _ => unreachable!("encode_int8 writes int8"),
+    }
+}
+
 /// A constant operand of one of TensorFlow's quantized kernels, as uint8
 /// over a range that holds zero, with its error against `tensor`. Any size
 /// and any finite float32 tensor qualifies: the kernel takes nothing else.

@@ -273,7 +273,8 @@ impl Rewrite<'_> {
         let name = self.model.tensors[t as usize].name.clone().unwrap_or_default();
         let (data, ty, scales, zero_points, axis) = if weighted && k == 1 {
             let axis = if code == B::DepthwiseConv2d { shape.len().saturating_sub(1) } else { 0 };
-            let (q, scales) = per_channel_int8(&values, &shape, axis);
+            let dims: Vec<i64> = shape.iter().map(|&d| i64::from(d)).collect();
+            let (q, scales) = crate::quantize::int8_per_channel(&values, &dims, axis);
             let n = scales.len();
             (q.into_iter().map(|v| v as u8).collect::<Vec<u8>>(), TensorType::Int8, scales, vec![0; n], axis)
         } else if weighted && k == 2 {
@@ -350,26 +351,6 @@ fn range_of(model: &ModelBuilder, ranges: &Ranges, t: TensorIndex) -> Result<(f3
     }
 }
 
-/// Symmetric int8 per channel of `axis`: `scale = max|w| / 127`, an all-zero
-/// channel scale 1.
-fn per_channel_int8(values: &[f32], shape: &[i32], axis: usize) -> (Vec<i8>, Vec<f32>) {
-    let channels = shape.get(axis).copied().unwrap_or(1).max(1) as usize;
-    let inner: usize = shape.iter().skip(axis + 1).map(|&d| d.max(1) as usize).product();
-    let channel_of = |i: usize| (i / inner) % channels;
-    let mut max_abs = vec![0f32; channels];
-    for (i, v) in values.iter().enumerate() {
-        let c = channel_of(i);
-        max_abs[c] = max_abs[c].max(v.abs());
-    }
-    let scales: Vec<f32> = max_abs.iter().map(|&m| if m > 0.0 { m / 127.0 } else { 1.0 }).collect();
-    let q = values
-        .iter()
-        .enumerate()
-        .map(|(i, &v)| (f64::from(v) / f64::from(scales[channel_of(i)])).round().clamp(-127.0, 127.0) as i8)
-        .collect();
-    (q, scales)
-}
-
 /// Union-find over tensor indices.
 struct Groups(Vec<usize>);
 
@@ -380,9 +361,6 @@ impl Groups {
 
     fn root(&mut self, t: TensorIndex) -> usize {
         let mut i = t as usize;
-        if i >= self.0.len() {
-            self.0.extend(self.0.len()..=i);
-        }
         while self.0[i] != i {
             self.0[i] = self.0[self.0[i]];
             i = self.0[i];
