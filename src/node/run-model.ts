@@ -97,8 +97,13 @@ export function nodeLiteRtGlue(): void {
   g.self ??= globalThis
   g.importScripts ??= (url: string) => {
     const file = fileURLToPath(url)
-    const wrapped = `(function (require, __dirname, __filename) {${readFileSync(file, 'utf8')}\nglobalThis.ModuleFactory = ModuleFactory})`
-    ;(vm.runInThisContext(wrapped, { filename: file }) as (r: NodeRequire, d: string, f: string) => void)(require, dirname(file), file)
+    // Its progress lines (INFO, and a WARNING that no NPU is there) would go to stderr, between the CLI's own.
+    const wrapped = `(function (require, __dirname, __filename, quiet) {${readFileSync(file, 'utf8')}
+globalThis.ModuleFactory = (module) => ModuleFactory({ ...module, printErr: quiet })})`
+    const run = vm.runInThisContext(wrapped, { filename: file }) as (r: NodeRequire, d: string, f: string, quiet: (line: string) => void) => void
+    run(require, dirname(file), file, (line) => {
+      if (!/^(INFO|WARNING): /.test(line)) console.error(line)
+    })
   }
 }
 
@@ -125,7 +130,14 @@ export async function loadTfliteBytes(id: string, bytes: Buffer): Promise<Loaded
     litert: () => import('@litertjs/core'),
     litertWasm: { compat: build('litert_wasm_compat_internal'), relaxedSimd: build('litert_wasm_internal') },
   }
-  const loaded = await createModel(descriptor).load({ fetch: memoryFetch(new Map([['model.tflite', bytes]])), warmup: false })
+  // LiteRT.js warns when it finds no WebGPU, which Node never has; the model runs on its CPU build.
+  const warn = console.warn
+  console.warn = (...args: unknown[]) => {
+    if (!String(args[0]).startsWith('Failed to create default WebGPU device')) warn(...args)
+  }
+  const loaded = await createModel(descriptor)
+    .load({ fetch: memoryFetch(new Map([['model.tflite', bytes]])), warmup: false })
+    .finally(() => (console.warn = warn))
   const compiled = loaded.compiledModel!
   const spec = (d: { name: string; dtype: string; shape: Int32Array }): TensorSpec => ({ name: d.name, dtype: tfDtype(d.dtype), shape: [...d.shape] })
   // The runtime reads the descriptor's signature each time it runs.
