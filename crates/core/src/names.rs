@@ -68,3 +68,9 @@ mod tests {
         assert!(closest("zzzzzzzzzz", names).is_empty());
     }
 }
+
+/// The library function the SavedModel reader inlined `node` from, as it
+/// records it in TensorFlow's own debug-info field.
+pub fn inlined_from(node: &crate::proto::NodeDef) -> Option<&str> {
+    node.experimental_debug_info.as_ref()?.original_func_names.first().map(String::as_str)
+}

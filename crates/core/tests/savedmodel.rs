@@ -191,3 +191,79 @@ fn a_checkpoint_directory_with_a_saved_model_as_its_graph() {
     assert!(files.iter().all(|f| !f.to_string_lossy().contains("variables")), "{files:?}");
     assert!(files.contains(&train.join("checkpoint")));
 }
+
+/// A copy of fixture `name` whose `saved_model.pb` `edit` changed, in a scratch directory.
+fn edited(name: &str, edit: impl FnOnce(&mut tfmodel_core::proto::SavedModel)) -> (tempfile::TempDir, PathBuf) {
+    use prost::Message;
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path().join(name);
+    copy_dir(&saved_model(name), &dir);
+    let path = dir.join("saved_model.pb");
+    let mut model = tfmodel_core::proto::SavedModel::decode(std::fs::read(&path).unwrap().as_slice()).unwrap();
+    edit(&mut model);
+    std::fs::write(&path, model.encode_to_vec()).unwrap();
+    (scratch, dir)
+}
+
+/// The library function named `prefix…` in the model's meta graph.
+fn function<'a>(model: &'a mut tfmodel_core::proto::SavedModel, prefix: &str) -> &'a mut tfmodel_core::proto::FunctionDef {
+    let library = model.meta_graphs[0].graph_def.as_mut().unwrap().library.as_mut().unwrap();
+    library.function.iter_mut().find(|f| f.signature.as_ref().unwrap().name.starts_with(prefix)).unwrap()
+}
+
+/// Converting `dir` into an output directory fails, and leaves that directory empty.
+fn fails_writing_nothing(dir: &Path, format: OutputFormat) -> tfmodel_core::Error {
+    let flags = ModelFlags { source: Some(dir.to_path_buf()), ..Default::default() };
+    let options = ConvertOptions { format, ..Default::default() };
+    let out = tempfile::tempdir().unwrap();
+    let error = pipeline::convert_to_dir(&flags.files().unwrap(), &options, out.path()).err().expect("converts");
+    let left: Vec<_> = std::fs::read_dir(out.path()).unwrap().flatten().map(|e| e.file_name()).collect();
+    assert!(left.is_empty(), "{format:?}: wrote {left:?}");
+    error
+}
+
+#[test]
+fn a_signature_whose_function_is_not_in_the_library_names_it() {
+    let (_scratch, dir) = edited("module", |model| {
+        let library = model.meta_graphs[0].graph_def.as_mut().unwrap().library.as_mut().unwrap();
+        library.function.retain(|f| !f.signature.as_ref().unwrap().name.starts_with("__inference_serve_"));
+    });
+    for format in [OutputFormat::Tfjs, OutputFormat::Pb] {
+        let error = fails_writing_nothing(&dir, format);
+        assert_eq!(error.code(), "GRAPH_INVALID", "{format:?}");
+        assert!(error.message.contains("calls function \"__inference_serve_"), "{}", error.message);
+        assert!(error.message.contains("which the graph's library does not hold"), "{}", error.message);
+        assert_eq!(error.file.as_deref(), Some(dir.join("saved_model.pb").as_path()));
+    }
+}
+
+#[test]
+fn an_unsupported_op_inside_a_function_names_the_node_and_the_function() {
+    let (_scratch, dir) = edited("module", |model| {
+        let serve = function(model, "__inference_serve_");
+        serve.node_def.iter_mut().find(|n| n.op == "Softmax").unwrap().op = "SparseSoftmaxV9".into();
+    });
+    for format in [OutputFormat::Tfjs, OutputFormat::Tflite] {
+        let error = fails_writing_nothing(&dir, format);
+        assert_eq!(error.code(), "UNSUPPORTED_OP", "{format:?}");
+        assert_eq!(error.subject.as_deref(), Some("StatefulPartitionedCall_1/StatefulPartitionedCall/Softmax"));
+        assert!(error.message.contains("(SparseSoftmaxV9, in function \"__inference_serve_"), "{}", error.message);
+        assert_eq!(error.file.as_deref(), Some(dir.join("saved_model.pb").as_path()), "{format:?}");
+    }
+}
+
+#[test]
+fn a_variable_missing_from_the_checkpoint_names_it() {
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path().join("module");
+    copy_dir(&saved_model("module"), &dir);
+    // Another model's values: its object graph has no `conv_w`.
+    for file in ["variables.index", "variables.data-00000-of-00001"] {
+        std::fs::copy(saved_model("checkpointed/saved_model/variables").join(file), dir.join("variables").join(file)).unwrap();
+    }
+    let error = fails_writing_nothing(&dir, OutputFormat::Tfjs);
+    assert_eq!(error.code(), "VARIABLE_MISSING");
+    assert_eq!(error.subject.as_deref(), Some("conv_w"));
+    assert!(error.message.contains("has no value in the checkpoint's object graph"), "{}", error.message);
+    assert_eq!(error.file.as_deref(), Some(dir.join("variables/variables.index").as_path()));
+}

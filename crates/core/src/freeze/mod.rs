@@ -83,6 +83,9 @@ pub struct FrozenGraph {
     /// `Const` node → checkpoint key of the value it still lacks
     /// ([`FreezeOptions::defer_values`]).
     pub deferred: BTreeMap<String, String>,
+    /// The file the graph was read from (set by the pipeline), which later
+    /// errors about its nodes name.
+    pub graph_file: Option<std::path::PathBuf>,
 }
 
 /// One variable turned into a constant, and where its value came from.
@@ -217,6 +220,7 @@ pub fn freeze(
         checkpoint,
         table_initializers,
         deferred,
+        graph_file: None,
     })
 }
 

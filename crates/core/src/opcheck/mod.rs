@@ -85,11 +85,33 @@ pub struct UnsupportedNode {
     /// Nodes inside library functions are named `<function>/<node>`.
     pub node: String,
     pub op: String,
+    /// The SavedModel function it was inlined from, when known.
+    pub function: Option<String>,
+}
+
+impl UnsupportedNode {
+    /// Graph node `node`, listed under `name`.
+    pub fn of(name: &str, node: &NodeDef) -> UnsupportedNode {
+        let function = crate::names::inlined_from(node).map(str::to_string);
+        UnsupportedNode { node: name.to_string(), op: node.op.clone(), function }
+    }
+
+    /// As an error lists it: `"name" (Op)`, or `"name" (Op, in function "f")`.
+    pub fn quoted(&self) -> String {
+        format!("\"{}\" ({})", self.node, self.what())
+    }
+
+    fn what(&self) -> String {
+        match &self.function {
+            Some(function) => format!("{}, in function \"{function}\"", self.op),
+            None => self.op.clone(),
+        }
+    }
 }
 
 impl std::fmt::Display for UnsupportedNode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} ({})", self.node, self.op)
+        write!(f, "{} ({})", self.node, self.what())
     }
 }
 
@@ -160,7 +182,7 @@ pub fn check_ops(graph: &GraphDef) -> OpCheck {
     let mut dynamic = BTreeSet::new();
     let mut visit = |name: String, node: &NodeDef| {
         if !is_supported(&node.op) {
-            check.unsupported.push(UnsupportedNode { node: name, op: node.op.clone() });
+            check.unsupported.push(UnsupportedNode::of(&name, node));
         }
         if is_dynamic(&node.op) {
             dynamic.insert(node.op.clone());
@@ -194,7 +216,7 @@ pub fn require_supported(check: &OpCheck, warn_only: bool) -> Result<Vec<String>
             .collect();
         return Ok(warnings);
     }
-    let listed: Vec<String> = check.unsupported.iter().map(|u| format!("\"{}\" ({})", u.node, u.op)).collect();
+    let listed: Vec<String> = check.unsupported.iter().map(UnsupportedNode::quoted).collect();
     let ops: BTreeSet<&str> = check.unsupported.iter().map(|u| u.op.as_str()).collect();
     let hints: String = ops.iter().map(|op| hint(op)).filter(|h| !h.is_empty()).collect();
     let count = check.unsupported.len();

@@ -105,8 +105,9 @@ pub fn freeze(files: &ModelFiles, options: &FreezeOptions) -> Result<FrozenGraph
     }
     let model = load(files)?;
     let graph_file = model.graph_file.clone();
-    freeze::freeze(model.graph, model.meta.as_ref(), model.checkpoint.as_ref(), options)
-        .map_err(|e| e.or_file(&graph_file))
+    let frozen = freeze::freeze(model.graph, model.meta.as_ref(), model.checkpoint.as_ref(), options)
+        .map_err(|e| e.or_file(&graph_file))?;
+    Ok(FrozenGraph { graph_file: Some(graph_file), ..frozen })
 }
 
 /// A SavedModel signature frozen: its outputs (named by their keys) unless
@@ -123,8 +124,9 @@ fn freeze_saved_model(dir: &Path, files: &ModelFiles, options: &FreezeOptions) -
         options.output_node_names = prepared.outputs.clone();
     }
     options.checkpoint_keys.extend(prepared.checkpoint_keys);
-    freeze::freeze(prepared.graph, Some(&prepared.meta), prepared.checkpoint.as_ref(), &options)
-        .map_err(|e| e.or_file(&prepared.graph_file))
+    let frozen = freeze::freeze(prepared.graph, Some(&prepared.meta), prepared.checkpoint.as_ref(), &options)
+        .map_err(|e| e.or_file(&prepared.graph_file))?;
+    Ok(FrozenGraph { graph_file: Some(prepared.graph_file), ..frozen })
 }
 
 /// The outputs [`freeze`] would infer for a model, without freezing it.
@@ -278,6 +280,15 @@ pub struct Converted {
 
 pub fn convert(files: &ModelFiles, options: &ConvertOptions) -> Result<Converted> {
     let frozen = freeze(files, &options.freeze)?;
+    let graph_file = frozen.graph_file.clone();
+    // An error about a node (an op no format holds, say) names the file it is in.
+    convert_frozen(frozen, options).map_err(|e| match &graph_file {
+        Some(file) => e.or_file(file),
+        None => e,
+    })
+}
+
+fn convert_frozen(frozen: FrozenGraph, options: &ConvertOptions) -> Result<Converted> {
     let variables = frozen.variables.len();
     let (inferred, rewrites, checkpoint) = (frozen.inferred, frozen.rewrites, frozen.checkpoint);
     let table_initializers = frozen.table_initializers.clone();

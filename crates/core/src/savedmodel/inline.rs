@@ -12,6 +12,7 @@ use super::op_outputs::{output_args, OutputArgs};
 use crate::error::{Error, ErrorKind, Result};
 use crate::graph;
 use crate::names::{self, node_of, output_index};
+use crate::proto::node_def::ExperimentalDebugInfo;
 use crate::proto::{attr_value, FunctionDef, FunctionDefLibrary, GraphDef, NodeDef};
 
 /// More calls than any model makes: a function that (wrongly) calls itself stops here.
@@ -156,6 +157,11 @@ fn inline_one(
             .map(|i| translate(i))
             .collect::<Result<_>>()?;
         node.device.clear();
+        // Where it came from, as TensorFlow's own inliner records it: errors name the function.
+        node.experimental_debug_info = Some(ExperimentalDebugInfo {
+            original_node_names: vec![body_node.name.clone()],
+            original_func_names: vec![fname.to_string()],
+        });
         nodes.push(node);
     }
     let outputs = signature

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use super::ops;
 use crate::error::{Error, ErrorKind, Result};
 use crate::names::{is_control_input, node_of};
+use crate::opcheck::UnsupportedNode;
 use crate::optimize::rewrite::shown;
 use crate::proto::GraphDef;
 
@@ -36,7 +37,7 @@ pub(super) fn require_mappable(graph: &GraphDef, order: &[usize], index: &HashMa
         }
     }
     let listed: Vec<String> =
-        unmappable.iter().map(|&i| format!("\"{}\" ({})", graph.node[i].name, graph.node[i].op)).collect();
+        unmappable.iter().map(|&i| UnsupportedNode::of(&graph.node[i].name, &graph.node[i]).quoted()).collect();
     let nodes = if listed.len() == 1 { "node" } else { "nodes" };
     let mut message = format!("TFLite has no builtin op for {} {nodes}: {}", listed.len(), shown(&listed));
     if !cut.is_empty() {
