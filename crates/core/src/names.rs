@@ -47,6 +47,12 @@ pub fn is_control_input(input: &str) -> bool {
     input.starts_with('^')
 }
 
+/// The library function the SavedModel reader inlined `node` from, as it
+/// records it in TensorFlow's own debug-info field.
+pub fn inlined_from(node: &crate::proto::NodeDef) -> Option<&str> {
+    node.experimental_debug_info.as_ref()?.original_func_names.first().map(String::as_str)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -67,10 +73,4 @@ mod tests {
         assert_eq!(closest("y_pred", names), vec!["model/y_pred"]);
         assert!(closest("zzzzzzzzzz", names).is_empty());
     }
-}
-
-/// The library function the SavedModel reader inlined `node` from, as it
-/// records it in TensorFlow's own debug-info field.
-pub fn inlined_from(node: &crate::proto::NodeDef) -> Option<&str> {
-    node.experimental_debug_info.as_ref()?.original_func_names.first().map(String::as_str)
 }

@@ -181,7 +181,10 @@ fn the_core_words_what_the_binding_shows() {
     assert_eq!(spec(DataType::DtInvalid).tfjs_dtype(), "unknown", "an unknown dtype is never typed float32");
     assert_eq!(spec(DataType::DtResource).tfjs_dtype(), "unknown");
     assert_eq!(spec(DataType::DtInt64).tfjs_dtype(), "int32");
-    assert_eq!(UnsupportedNode { node: "check".into(), op: "Assert".into(), function: None }.to_string(), "check (Assert)");
+    assert_eq!(
+        UnsupportedNode { node: "check".into(), op: "Assert".into(), function: None }.to_string(),
+        "check (Assert)"
+    );
     let skipped = SkippedTensor { name: "w".into(), reason: "holds NaN".into() };
     assert_eq!(skipped.to_string(), "w: holds NaN");
 }

@@ -206,7 +206,10 @@ fn edited(name: &str, edit: impl FnOnce(&mut tfmodel_core::proto::SavedModel)) -
 }
 
 /// The library function named `prefix…` in the model's meta graph.
-fn function<'a>(model: &'a mut tfmodel_core::proto::SavedModel, prefix: &str) -> &'a mut tfmodel_core::proto::FunctionDef {
+fn function<'a>(
+    model: &'a mut tfmodel_core::proto::SavedModel,
+    prefix: &str,
+) -> &'a mut tfmodel_core::proto::FunctionDef {
     let library = model.meta_graphs[0].graph_def.as_mut().unwrap().library.as_mut().unwrap();
     library.function.iter_mut().find(|f| f.signature.as_ref().unwrap().name.starts_with(prefix)).unwrap()
 }
@@ -216,7 +219,9 @@ fn fails_writing_nothing(dir: &Path, format: OutputFormat) -> tfmodel_core::Erro
     let flags = ModelFlags { source: Some(dir.to_path_buf()), ..Default::default() };
     let options = ConvertOptions { format, ..Default::default() };
     let out = tempfile::tempdir().unwrap();
-    let error = pipeline::convert_to_dir(&flags.files().unwrap(), &options, out.path()).err().expect("converts");
+    let Err(error) = pipeline::convert_to_dir(&flags.files().unwrap(), &options, out.path()) else {
+        panic!("{format:?}: converted")
+    };
     let left: Vec<_> = std::fs::read_dir(out.path()).unwrap().flatten().map(|e| e.file_name()).collect();
     assert!(left.is_empty(), "{format:?}: wrote {left:?}");
     error
@@ -259,7 +264,8 @@ fn a_variable_missing_from_the_checkpoint_names_it() {
     copy_dir(&saved_model("module"), &dir);
     // Another model's values: its object graph has no `conv_w`.
     for file in ["variables.index", "variables.data-00000-of-00001"] {
-        std::fs::copy(saved_model("checkpointed/saved_model/variables").join(file), dir.join("variables").join(file)).unwrap();
+        std::fs::copy(saved_model("checkpointed/saved_model/variables").join(file), dir.join("variables").join(file))
+            .unwrap();
     }
     let error = fails_writing_nothing(&dir, OutputFormat::Tfjs);
     assert_eq!(error.code(), "VARIABLE_MISSING");
