@@ -45,7 +45,6 @@ async function convertTo(request: Omit<ConvertRequest, 'outputDir'>): Promise<st
 // Every fixture with TensorFlow's inputs: the top-level ones, and the training scripts' checkpoints.
 const trainingRoot = join(fixturesDir, 'training')
 const training = readJson<{ fixtures: Record<string, { source: string; io: string[]; error?: unknown }> }>(join(trainingRoot, 'manifest.json')).fixtures
-const refused = readJson<Record<string, { formats: string[] }>>(join(root, 'test', 'training-unsupported.json'))
 const cases: { name: string; request: Omit<ConvertRequest, 'outputDir'>; io: string }[] = [
   ...Object.entries(manifest.fixtures)
     .filter(([, spec]) => spec.io && spec.output_node_names.length > 0)
@@ -62,7 +61,7 @@ const cases: { name: string; request: Omit<ConvertRequest, 'outputDir'>; io: str
       }
     }),
   ...Object.entries(training)
-    .filter(([name, spec]) => !spec.error && !refused[name]?.formats.includes('tfjs'))
+    .filter(([, spec]) => !spec.error)
     .map(([name, spec]) => ({ name: `training/${name}`, request: { source: join(trainingRoot, name, spec.source) }, io: join(trainingRoot, name, spec.io[0]!) })),
 ]
 

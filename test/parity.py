@@ -145,10 +145,8 @@ TRAINING = os.path.join(FIXTURES, "training")
 def training_cases():
     """Real training scripts' directories, converted and frozen with no
     outputs named: TensorFlow runs what we wrote to its stored outputs."""
-    with open(os.path.join(ROOT, "test", "training-unsupported.json")) as f:
-        unsupported = json.load(f)
     for name, spec in load_json(TRAINING, "manifest.json")["fixtures"].items():
-        if "pb" in unsupported.get(name, {}).get("formats", []) or spec.get("error"):
+        if spec.get("error"):
             continue
         fixture_dir = os.path.join(TRAINING, name)
         yield f"training/{name}: convert --format pb infers the outputs and gives TensorFlow's", (

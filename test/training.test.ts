@@ -34,10 +34,6 @@ interface IoFile {
 const root = join(fixturesDir, 'training')
 const fixtures = readJson<{ fixtures: Record<string, TrainingFixture> }>(join(root, 'manifest.json')).fixtures
 
-/** Not converted yet (test/training-unsupported.json): each must be refused with its code, never give a wrong model. */
-const refused = readJson<Record<string, { code: string; message: string; formats: string[] }>>(
-  join(fixturesDir, '..', 'test', 'training-unsupported.json'),
-)
 
 async function convertFixture(name: string, extra: Partial<ConvertRequest> = {}) {
   const outputDir = mkdtempSync(join(tmpdir(), `tfmodel-training-${name}-`))
@@ -57,7 +53,7 @@ async function expectTensorFlowsOutputs(name: string, outputDir: string, ioFile:
 }
 
 // These tests convert to TF.js; test/parity.py runs the .pb of those whose pb converts.
-const supported = Object.keys(fixtures).filter((name) => !refused[name]?.formats.includes('tfjs') && !fixtures[name]!.error)
+const supported = Object.keys(fixtures).filter((name) => !fixtures[name]!.error)
 const failing = Object.keys(fixtures).filter((name) => fixtures[name]!.error)
 
 describe('a training directory converts to its prediction heads, and TF.js computes what TensorFlow did', () => {
@@ -152,10 +148,17 @@ describe('exponential moving averages', () => {
   })
 })
 
-describe('what is not supported yet is refused with a clear error', () => {
-  it.each(Object.keys(refused))('%s', async (name) => {
-    const error = await convertFixture(name).catch((e: unknown) => e)
-    expect(isTfModelError(error) && error.code, String(error)).toBe(refused[name]!.code)
-    expect((error as Error).message).toMatch(new RegExp(refused[name]!.message))
+describe('TF2 loops that fill a TensorList', () => {
+  it('run in TF.js as TF1 frames, while the .pb keeps TensorFlow\'s functional loop', async () => {
+    const { result, outputDir } = await convertFixture('lstm_seqlen_v2')
+    expect(result.applied.some((line) => /^lowered 1 while loop that fill a TensorList to TF1 frames/.test(line)), result.applied.join('\n')).toBe(true)
+    const json = JSON.parse(readFileSync(join(outputDir, 'model.json'), 'utf8')) as { modelTopology: { node: { op: string }[]; library?: { function?: unknown[] } } }
+    const ops = new Set(json.modelTopology.node.map((n) => n.op))
+    for (const op of ['Enter', 'Merge', 'Switch', 'LoopCond', 'NextIteration', 'Exit', 'TensorListSetItem']) expect(ops.has(op), op).toBe(true)
+    expect(ops.has('StatelessWhile')).toBe(false)
+    expect(json.modelTopology.library?.function ?? []).toEqual([])
+    // TF.js's outputs against TensorFlow's are checked with the other training directories above.
+    const pb = await convertFixture('lstm_seqlen_v2', { format: 'pb' })
+    expect(pb.result.applied.some((line) => line.startsWith('lowered'))).toBe(false)
   })
 })

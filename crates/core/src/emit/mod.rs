@@ -15,6 +15,7 @@ pub mod tfjs;
 pub mod tfjs_fuse;
 pub mod tfjs_graph;
 pub mod tfjs_lean;
+pub mod tfjs_loops;
 pub mod tflite;
 
 use std::fs::File;

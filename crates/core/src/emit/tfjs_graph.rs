@@ -7,10 +7,11 @@ use std::fmt;
 
 use bytes::Bytes;
 
-use super::{tfjs_fuse, tfjs_lean};
+use super::{tfjs_fuse, tfjs_lean, tfjs_loops};
 use crate::graph::shapes::ShapeInference;
 use crate::graph::{self, type_attr};
 use crate::names;
+use crate::opcheck;
 use crate::optimize::rewrite::shown;
 use crate::proto::{DataType, GraphDef, NodeDef};
 use crate::tensor::{Tensor, TensorData};
@@ -34,6 +35,8 @@ pub enum TfjsRewrite {
     Reshapes { nodes: Vec<String> },
     /// Constants equal to an earlier one, whose readers now read that one.
     SharedConstants { nodes: Vec<String> },
+    /// Functional while loops whose body fills a TensorList, now TF1 frames.
+    LoweredLoops { nodes: Vec<String> },
 }
 
 impl fmt::Display for TfjsRewrite {
@@ -87,6 +90,13 @@ impl fmt::Display for TfjsRewrite {
                 if nodes.len() == 1 { "it" } else { "them" },
                 shown(nodes)
             ),
+            TfjsRewrite::LoweredLoops { nodes } => write!(
+                f,
+                "lowered {} while {} that fill a TensorList to TF1 frames, which TF.js keeps the list's tensors in ({})",
+                nodes.len(),
+                if nodes.len() == 1 { "loop" } else { "loops" },
+                shown(nodes)
+            ),
         }
     }
 }
@@ -104,6 +114,12 @@ fn chains(count: usize) -> &'static str {
 /// model's inputs, outputs and table initializers.
 pub fn rewrite(graph: &mut GraphDef, protected: &HashSet<String>) -> (Vec<TfjsRewrite>, Vec<String>) {
     let (mut applied, mut warnings) = (Vec::new(), Vec::new());
+    // A loop left functional is refused by the op check, with why.
+    match tfjs_loops::lower_loops(graph, opcheck::loop_writes_tensor_list) {
+        Ok(nodes) if !nodes.is_empty() => applied.push(TfjsRewrite::LoweredLoops { nodes }),
+        Ok(_) => {}
+        Err(error) => warnings.push(format!("could not lower a while loop to TF1 frames: {}", error.message)),
+    }
     let (rows, unknown) = select_rows(graph);
     if !unknown.is_empty() {
         warnings.push(format!(

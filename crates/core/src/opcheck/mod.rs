@@ -233,26 +233,23 @@ pub fn require_supported(check: &OpCheck, warn_only: bool) -> Result<Vec<String>
 /// ends, so the list read after the loop holds freed tensors (`dynamic_rnn`,
 /// Keras RNNs under control flow v2). Returns the loops.
 pub fn loops_writing_tensor_lists(graph: &GraphDef) -> Vec<String> {
+    graph.node.iter().filter(|n| loop_writes_tensor_list(graph, n)).map(|n| n.name.clone()).collect()
+}
+
+/// Whether `node` is a `While`/`StatelessWhile` whose body writes a `TensorList`.
+pub fn loop_writes_tensor_list(graph: &GraphDef, node: &NodeDef) -> bool {
     const WRITES: [&str; 4] =
         ["TensorListSetItem", "TensorListPushBack", "TensorListScatterIntoExistingList", "TensorListPushBackBatch"];
-    let functions: HashMap<&str, &crate::proto::FunctionDef> = graph
+    if !matches!(node.op.as_str(), "While" | "StatelessWhile") {
+        return false;
+    }
+    let Some(crate::proto::attr_value::Value::Func(body)) = crate::graph::attr(node, "body") else { return false };
+    graph
         .library
         .iter()
         .flat_map(|l| &l.function)
-        .filter_map(|f| Some((f.signature.as_ref()?.name.as_str(), f)))
-        .collect();
-    let writes =
-        |name: &str| functions.get(name).is_some_and(|f| f.node_def.iter().any(|n| WRITES.contains(&n.op.as_str())));
-    graph
-        .node
-        .iter()
-        .filter(|n| matches!(n.op.as_str(), "While" | "StatelessWhile"))
-        .filter(|n| match crate::graph::attr(n, "body") {
-            Some(crate::proto::attr_value::Value::Func(f)) => writes(&f.name),
-            _ => false,
-        })
-        .map(|n| n.name.clone())
-        .collect()
+        .find(|f| f.signature.as_ref().is_some_and(|s| s.name == body.name))
+        .is_some_and(|f| f.node_def.iter().any(|n| WRITES.contains(&n.op.as_str())))
 }
 
 /// Preprocessing a training graph does in TensorFlow that an app does itself:

@@ -335,9 +335,10 @@ fn convert_frozen(frozen: FrozenGraph, options: &ConvertOptions) -> Result<Conve
                 let loops = opcheck::loops_writing_tensor_lists(&optimized.graph);
                 if let Some(first) = loops.first() {
                     let message = format!(
-                        "TF2 control flow: TensorFlow.js {} frees the tensors a while_v2 loop stores in a TensorList, so \
-                         {} cannot run in TF.js; train under tf.compat.v1.disable_v2_behavior() (v1 control flow, which \
-                         TF.js runs), or convert with format=pb",
+                        "TF2 control flow: TensorFlow.js {} frees the tensors a while_v2 loop stores in a TensorList, \
+                         and {} could not be lowered to TF1 frames, so it cannot run in TF.js; train \
+                         under tf.compat.v1.disable_v2_behavior() (v1 control flow, which TF.js runs), or convert with \
+                         format=pb",
                         opcheck::tfjs_converter_version(),
                         crate::error::quoted_list(&loops),
                     );

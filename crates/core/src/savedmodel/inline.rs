@@ -64,6 +64,18 @@ fn called(node: &NodeDef, functions: &HashMap<&str, &FunctionDef>) -> Option<Str
     functions.contains_key(node.op.as_str()).then(|| node.op.clone())
 }
 
+/// `function`'s body as nodes named under `call`, reading `call`'s inputs
+/// for its arguments, and the tensors it returns (for TF.js's loop lowering).
+pub(crate) fn inline_body(
+    call: &NodeDef,
+    function: &FunctionDef,
+    library: &FunctionDefLibrary,
+    taken: &mut HashSet<String>,
+) -> Result<(Vec<NodeDef>, Vec<String>)> {
+    let body = inline_one(call, function, library, taken)?;
+    Ok((body.nodes, body.outputs))
+}
+
 struct Body {
     nodes: Vec<NodeDef>,
     /// The graph tensor each of the call's outputs becomes.

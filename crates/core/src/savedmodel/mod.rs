@@ -21,6 +21,7 @@ use crate::proto::{self, DataType, GraphDef, MetaGraphDef, SavedModel};
 use crate::source::with_suffix;
 use crate::tensor::shape_dims;
 
+pub(crate) use inline::inline_body;
 pub use signature::DEFAULT_SIGNATURE;
 
 /// The files a SavedModel's graph may be in, in the order TensorFlow looks.
