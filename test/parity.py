@@ -965,11 +965,78 @@ def tflite_refused(fixture_dir, spec, op):
         assert os.listdir(tmp) == [], f"left behind: {os.listdir(tmp)}"
 
 
+# ---- SavedModels: our .pb run by TensorFlow, our .tflite by its interpreter ----
+
+SAVED_MODELS = os.path.join(FIXTURES, "saved_model")
+# SavedModels whose functions hold ops TFLite has no builtin for: converting
+# them must fail with UNSUPPORTED_OP naming this op, and write nothing.
+SAVED_MODEL_TFLITE_UNMAPPABLE = {"control_flow": "While", "keras_lstm": "While"}
+
+
+def saved_model_cases():
+    for name, spec in load_json(SAVED_MODELS, "manifest.json")["fixtures"].items():
+        model = os.path.join(SAVED_MODELS, spec["saved_model"])
+        for signature, io in spec["signatures"].items():
+            ios = [io, *spec.get("extra_io", [])] if signature == "serving_default" else [io]
+            yield f"saved_model/{name} {signature}: convert --format pb runs in TensorFlow to the signature's outputs", (
+                lambda m=model, s=signature, i=ios: saved_model_pb_matches(m, ["--signature_name", s], [os.path.join(m, f) for f in i])
+            )
+            if name in SAVED_MODEL_TFLITE_UNMAPPABLE:
+                yield f"saved_model/{name} {signature}: convert --format tflite is refused, naming {SAVED_MODEL_TFLITE_UNMAPPABLE[name]}", (
+                    lambda m=model, s=signature, op=SAVED_MODEL_TFLITE_UNMAPPABLE[name]: saved_model_tflite_refused(m, s, op)
+                )
+            else:
+                yield f"saved_model/{name} {signature}: .tflite gives the signature's outputs in tf.lite.Interpreter", (
+                    lambda m=model, s=signature, i=ios: saved_model_tflite_matches(m, s, [os.path.join(m, f) for f in i])
+                )
+        checkpoints = spec.get("checkpoints")
+        for step, io in (checkpoints or {}).get("io", {}).items():
+            source = os.path.join(SAVED_MODELS, checkpoints["dir"], step)
+            yield f"saved_model/{name} paired with {step}: convert --format pb gives TensorFlow's outputs for that step", (
+                lambda src=source, m=model, i=io: saved_model_pb_matches(src, ["--input_graph", m], [os.path.join(SAVED_MODELS, i)])
+            )
+
+
+def saved_model_pb_matches(source, flags, io_files):
+    with tempfile.TemporaryDirectory() as tmp:
+        run_cli("convert", source, tmp, "--format", "pb", *flags)
+        graph = read_graph(os.path.join(tmp, "model.pb"))
+    for io_file in io_files:
+        io = load_json(os.path.dirname(io_file), os.path.basename(io_file))
+        inputs = {k: to_numpy(v) for k, v in io["inputs"].items()}
+        placeholders = sorted(n.name for n in graph.node if n.op == "Placeholder")
+        assert placeholders == sorted(inputs), f"placeholders {placeholders}, the signature takes {sorted(inputs)}"
+        actual = run_graph(graph, inputs, list(io["outputs"]))
+        for output, expected in io["outputs"].items():
+            np.testing.assert_allclose(actual[output], to_numpy(expected), rtol=1e-4, atol=1e-5, err_msg=f"{io_file}: {output}")
+
+
+def saved_model_tflite_matches(model, signature, io_files):
+    with tempfile.TemporaryDirectory() as tmp:
+        result = convert_to_tflite(model, tmp, extra=("--signature_name", signature))
+        assert result.returncode == 0, f"convert --format tflite failed:\n{result.stderr}"
+        for io_file in io_files:
+            io = load_json(os.path.dirname(io_file), os.path.basename(io_file))
+            inputs = {k: to_numpy(v) for k, v in io["inputs"].items()}
+            expected = {k: to_numpy(v) for k, v in io["outputs"].items()}
+            compare_tflite(run_tflite(os.path.join(tmp, "model.tflite"), inputs), expected, io_file)
+
+
+def saved_model_tflite_refused(model, signature, op):
+    with tempfile.TemporaryDirectory() as tmp:
+        outdir = os.path.join(tmp, "out")
+        result = convert_to_tflite(model, outdir, extra=("--signature_name", signature))
+        assert result.returncode != 0, "convert --format tflite succeeded"
+        assert "UNSUPPORTED_OP" in result.stderr and f"({op}" in result.stderr, result.stderr
+        assert "saved_model.pb" in result.stderr, f"the error names no file: {result.stderr}"
+        assert not os.path.exists(outdir), f"{outdir} was written: {os.listdir(outdir)}"
+
+
 def main():
     """`parity.py [WORD ...]` runs only the cases whose label holds one of the words."""
     words = sys.argv[1:]
     passed = failed = 0
-    for label, case in [*parity_cases(), *training_cases(), *tflite_cases(), *tflite_op_cases()]:
+    for label, case in [*parity_cases(), *training_cases(), *saved_model_cases(), *tflite_cases(), *tflite_op_cases()]:
         if words and not any(word in label for word in words):
             continue
         try:

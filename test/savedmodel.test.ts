@@ -205,3 +205,20 @@ describe('tf.while_loop and tf.cond in the traced function', () => {
     expect(ours).toBeLessThanOrEqual(spec.tf_frozen_node_count!)
   })
 })
+
+describe('a Keras 3 LSTM exported with model.export()', () => {
+  const spec = manifest.fixtures.keras_lstm!
+  const dir = join(SAVED_MODELS, spec.saved_model)
+
+  it('its While over TensorLists runs in TF.js as TF1 frames, in fewer nodes than TensorFlow\'s freezer leaves', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'tfmodel-savedmodel-lstm-'))
+    const result = await convert({ source: dir, outputDir: out })
+    expect(result.applied.some((line) => line.startsWith('lowered 1 while loop')), result.applied.join('\n')).toBe(true)
+    const { modelTopology } = readJson<{ modelTopology: { node: { op: string }[]; library?: { function?: unknown[] } } }>(join(out, 'model.json'))
+    expect(modelTopology.node.some((n) => n.op === 'While' || n.op === 'StatelessWhile')).toBe(false)
+    expect(modelTopology.library?.function ?? []).toEqual([])
+    // TF.js's outputs are checked against TensorFlow's with every signature above.
+    console.log(`keras_lstm nodes: ours ${modelTopology.node.length}, convert_variables_to_constants_v2 ${spec.tf_frozen_node_count}`)
+    expect(modelTopology.node.length).toBeLessThanOrEqual(spec.tf_frozen_node_count!)
+  })
+})
