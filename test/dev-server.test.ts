@@ -170,8 +170,13 @@ describe('vite dev', () => {
 // TF2: a SavedModel exported once, and a training loop whose
 // tf.train.CheckpointManager keeps writing `ckpt-N` plus its state file
 // (fixtures/saved_model/checkpointed). The import names the training
-// directory; the models option pairs it with the SavedModel as its graph.
-describe('vite dev, a TF2 training loop (CheckpointManager beside a SavedModel)', () => {
+// directory, with the SavedModel as its graph; or the SavedModel, with the
+// training directory as its checkpoint.
+const tf2Imports = [
+  { named: 'the training directory', slug: 'dev-tf2', source: "import model from './train'\nexport default model\n", models: [{ include: 'train', graph: 'export' }] },
+  { named: 'the SavedModel', slug: 'dev-tf2-saved-model', source: "import model from './export'\nexport default model\n", models: [{ include: 'export', checkpoint: 'train' }] },
+]
+describe.each(tf2Imports)('vite dev, a TF2 training loop (CheckpointManager beside a SavedModel), the import naming $named', ({ slug, source, models }) => {
   const fixture = join(fixturesDir, 'saved_model', 'checkpointed')
   const stepIo = (step: number) =>
     readJson<{ inputs: Record<string, JsonTensor>; outputs: Record<string, JsonTensor> }>(join(fixture, `io_ckpt-${step}.json`))
@@ -187,12 +192,12 @@ describe('vite dev, a TF2 training loop (CheckpointManager beside a SavedModel)'
   }
 
   beforeAll(async () => {
-    const appDir = outDirFor('dev-tf2')
+    const appDir = outDirFor(slug)
     cpSync(join(fixture, 'saved_model'), join(appDir, 'export'), { recursive: true })
     modelDir = join(appDir, 'train')
     mkdirSync(modelDir)
     saveStep(1)
-    app = await startDevApp(appDir, "import model from './train'\nexport default model\n", { models: [{ include: 'train', graph: 'export' }] })
+    app = await startDevApp(appDir, source, { models })
   })
 
   afterAll(async () => {

@@ -1,7 +1,7 @@
 // SavedModels (fixtures/saved_model/, written by TensorFlow): each signature
 // converted and run by TensorFlow.js against the outputs TensorFlow's loaded
 // signature returned, under the signature's own input and output names.
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { cpSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -144,6 +144,23 @@ describe('a SavedModel paired with a newer object-based checkpoint', () => {
     expect(result.signature.inputs.map((i) => i.name)).toEqual(['x'])
     expect(result.signature.outputs.map((o) => o.name)).toEqual(['y'])
     await expectTensorFlowOutputs(join(out, 'model.json'), join(SAVED_MODELS, io))
+  })
+
+  it('an import of the SavedModel with the checkpoint option builds with the newest step\'s values', async () => {
+    const app = outDirFor('paired-option')
+    cpSync(exported, join(app, 'export'), { recursive: true })
+    cpSync(trainDir, join(app, 'train'), { recursive: true })
+    writeFileSync(join(app, 'main.js'), "export { default } from './export'\n")
+    await buildApp('vite', app, join(app, 'main.js'), join(app, 'dist'), { dts: false, cacheDir: false, models: [{ include: 'export', checkpoint: 'train' }] })
+    const assets = join(app, 'dist', 'assets')
+    const modelJson = readdirSync(assets).find((f) => f.endsWith('.json'))!
+    await expectTensorFlowOutputs(join(assets, modelJson), join(SAVED_MODELS, steps.at(-1)![1]))
+    // On a checkpoint import, the option is a mistake, not ignored.
+    const convnet = resolve(import.meta.dirname, '../fixtures/convnet')
+    for (const file of readdirSync(convnet).filter((f) => f.startsWith('model.ckpt'))) cpSync(join(convnet, file), join(app, file))
+    writeFileSync(join(app, 'tf1.js'), "export { default } from './model.ckpt'\n")
+    const error = await buildApp('vite', app, join(app, 'tf1.js'), join(app, 'dist-tf1'), { dts: false, cacheDir: false, models: [{ include: 'model.ckpt', checkpoint: 'train' }] }).catch((e: Error) => e)
+    expect(String(error)).toMatch(/INVALID_OPTION.*models\[\]\.checkpoint pairs a SavedModel with a checkpoint, but .*model\.ckpt is no SavedModel/)
   })
 
   it('the training directory means its newest checkpoint, and differs from the SavedModel\'s own values', async () => {

@@ -7,6 +7,7 @@ import { dirname, isAbsolute, relative, resolve, sep } from 'node:path'
 
 import { identifySource, looksLikeModel, requireSource, type SourceKind } from '../native.js'
 import { canonicalQuery, DIRECTIVES, type Directives, type ModelFormat, parseDirectives, type QuantizeMode } from './directives.js'
+import { PluginError } from './errors.js'
 import { type CalibrationOptions, modelOptions, type ResolvedOptions } from './options.js'
 
 /** First query parameter of every model id: `<source path>?tfmodel&<directives>`. */
@@ -110,19 +111,26 @@ export function requestFromId(id: string, options: ResolvedOptions): ModelReques
   const queryAt = body.indexOf('?')
   const source = body.slice(0, queryAt)
   const directives = parseDirectives(body.slice(queryAt + 1).replace(new RegExp(`^${ID_MARKER}&?`), ''))
-  const kind = sourceKind(source) ?? 'checkpoint'
   const rel = relative(options.root, source).split(sep).join('/')
   const defaults = modelOptions(options, rel)
+  // A SavedModel with `checkpoint` set converts as its checkpoint with the SavedModel as
+  // its graph: the values (and, in dev, the files watched) are the checkpoint's.
+  const imported = sourceKind(source) ?? 'checkpoint'
+  if (defaults.checkpoint && imported !== 'saved_model') {
+    throw new PluginError('INVALID_OPTION', `models[].checkpoint pairs a SavedModel with a checkpoint, but ${rel} is no SavedModel (for a checkpoint without a .meta, set graph)`)
+  }
+  const paired = imported === 'saved_model' ? defaults.checkpoint : undefined
+  const kind = paired ? (sourceKind(paired) ?? 'checkpoint') : imported
   return {
     id,
-    source,
+    source: paired ?? source,
     kind,
     relative: rel,
     directives,
     settings: {
       outputs: directives.outputs ?? defaults.outputs,
       inputs: directives.inputs ?? defaults.inputs,
-      graph: defaults.graph,
+      graph: paired ? source : defaults.graph,
       quantize: directives.quantize ?? defaults.quantize,
       format: directives.format ?? defaults.format,
       url: directives.url ?? false,

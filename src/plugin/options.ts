@@ -17,8 +17,13 @@ export interface ModelOptions {
   outputs?: string[]
   /** Input node names (`--input_names`). @default the placeholders the outputs need */
   inputs?: string[]
-  /** A GraphDef (`.pb`/`.pbtxt`) to pair with a checkpoint saved without a `.meta`, relative to `root`. */
+  /** A GraphDef (`.pb`/`.pbtxt`) to pair with a checkpoint saved without a `.meta`, or the SavedModel
+   * whose graph an object-based checkpoint's values fill, relative to `root`. */
   graph?: string
+  /** For a SavedModel import: the object-based checkpoint of the same model whose values replace
+   * the SavedModel's own, relative to `root` (a `tf.train.Checkpoint` prefix, or a `CheckpointManager`
+   * directory, whose newest checkpoint `vite dev` follows). */
+  checkpoint?: string
   quantize?: boolean | QuantizeMode
   format?: ModelFormat
   /** Freeze with the `ExponentialMovingAverage` shadow variables, as evaluation scripts restore them. @default false */
@@ -81,6 +86,8 @@ export interface ResolvedModelOptions {
   outputs: string[] | undefined
   inputs: string[] | undefined
   graph: string | undefined
+  /** With an absolute path. */
+  checkpoint: string | undefined
   quantize: QuantizeMode | undefined
   format: ModelFormat
   ema: boolean
@@ -109,7 +116,7 @@ export type KernelSet = 'model' | 'all'
 const BACKENDS: readonly BackendName[] = ['webgl', 'wasm', 'cpu', 'webgpu']
 const OPTION_NAMES = ['quantize', 'format', 'opCheck', 'shardSize', 'models', 'cacheDir', 'dts', 'root', 'backends', 'kernels', 'debug']
 const KERNEL_SETS: readonly KernelSet[] = ['model', 'all']
-const MODEL_OPTION_NAMES = ['include', 'outputs', 'inputs', 'graph', 'quantize', 'format', 'ema', 'placeholders', 'calibration']
+const MODEL_OPTION_NAMES = ['include', 'outputs', 'inputs', 'graph', 'checkpoint', 'quantize', 'format', 'ema', 'placeholders', 'calibration']
 
 export function resolveOptions(options: Options = {}, bundlerRoot?: string): ResolvedOptions {
   rejectUnknown(options, OPTION_NAMES, 'option')
@@ -157,8 +164,10 @@ export function resolveOptions(options: Options = {}, bundlerRoot?: string): Res
           throw new PluginError('INVALID_OPTION', `models[${i}].${name} must be a list of node names`)
         }
       }
-      if (model.graph !== undefined && typeof model.graph !== 'string') {
-        throw new PluginError('INVALID_OPTION', `models[${i}].graph must be a path`)
+      for (const name of ['graph', 'checkpoint'] as const) {
+        if (model[name] !== undefined && typeof model[name] !== 'string') {
+          throw new PluginError('INVALID_OPTION', `models[${i}].${name} must be a path`)
+        }
       }
       if (model.ema !== undefined && typeof model.ema !== 'boolean') {
         throw new PluginError('INVALID_OPTION', `models[${i}].ema must be true or false`)
@@ -186,6 +195,7 @@ export function modelOptions(resolved: ResolvedOptions, relativePath: string): R
     outputs: match?.outputs,
     inputs: match?.inputs,
     graph: match?.graph === undefined ? undefined : within(resolved.root, match.graph),
+    checkpoint: match?.checkpoint === undefined ? undefined : within(resolved.root, match.checkpoint),
     quantize: match?.quantize === undefined ? resolved.quantize : quantizeMode(match.quantize, 'models[].quantize'),
     format: match?.format === undefined ? resolved.format : format(match.format, 'models[].format'),
     ema: match?.ema ?? false,
