@@ -37,6 +37,8 @@ export interface ConvertRequest {
   inputMetaGraph?: string
   /** The SavedModel signature to convert (default `serving_default`). */
   signatureName?: string
+  /** The tag set of the SavedModel meta graph to read (default: the one tagged `serve`). */
+  savedModelTags?: Array<string>
   outputNodeNames?: Array<string>
   inputNames?: Array<string>
   /** `uint8`, `float16` or `int8`; unset keeps float32 weights. */
@@ -152,6 +154,8 @@ export interface FreezeRequest {
   inputMetaGraph?: string
   /** The SavedModel signature to freeze (`--signature_name`; default `serving_default`). */
   signatureName?: string
+  /** The tag set of the SavedModel meta graph to read (`--saved_model_tags`; default: the one tagged `serve`). */
+  savedModelTags?: Array<string>
   /** Where to write the frozen GraphDef; without it the bytes are returned. */
   outputGraph?: string
   /** Write text format instead of binary. */
@@ -220,7 +224,7 @@ export interface InferredOutputJs {
 export declare function inspect(source: string): Promise<CheckpointInfo>
 
 /** A SavedModel's signatures and variables, like `saved_model_cli show --all`. */
-export declare function inspectSavedModel(dir: string): Promise<SavedModelInfo>
+export declare function inspectSavedModel(dir: string, tags?: Array<string> | undefined | null): Promise<SavedModelInfo>
 
 /**
  * Whether `path` is spelled as a model file would be (`.ckpt`, `.pb`, a
@@ -339,6 +343,9 @@ export declare function requireSource(path: string): IdentifiedSource
 export interface SavedModelInfo {
   /** The `saved_model.pb` (or `.pbtxt`) read. */
   graphFile: string
+  /** The tag set of the meta graph read, and of every meta graph in the file. */
+  tags: Array<string>
+  tagSets: Array<Array<string>>
   signatures: Array<SignatureInfoJs>
   /** The variables' checkpoint entries (`variables/variables`). */
   variables: Array<TensorEntry>

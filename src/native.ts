@@ -65,8 +65,8 @@ export function inspect(source: string): Promise<Addon.CheckpointInfo> {
 }
 
 /** A SavedModel's signatures (keys, dtypes, shapes) and variables. */
-export function inspectSavedModel(dir: string): Promise<Addon.SavedModelInfo> {
-  return load().inspectSavedModel(dir)
+export function inspectSavedModel(dir: string, tags?: string[]): Promise<Addon.SavedModelInfo> {
+  return load().inspectSavedModel(dir, tags)
 }
 
 /** Reads one tensor of a checkpoint. */

@@ -987,7 +987,16 @@ def saved_model_cases():
                 )
             else:
                 yield f"saved_model/{name} {signature}: .tflite gives the signature's outputs in tf.lite.Interpreter", (
-                    lambda m=model, s=signature, i=ios: saved_model_tflite_matches(m, s, [os.path.join(m, f) for f in i])
+                    lambda m=model, s=signature, i=ios: saved_model_tflite_matches(m, ["--signature_name", s], [os.path.join(m, f) for f in i])
+                )
+        for tags, signatures in spec.get("tag_sets", {}).items():
+            for signature, io in signatures.items():
+                flags = ["--signature_name", signature, "--saved_model_tags", tags]
+                yield f"saved_model/{name} [{tags}] {signature}: convert --format pb reads that meta graph, as TensorFlow's loader", (
+                    lambda m=model, f=flags, i=io: saved_model_pb_matches(m, f, [os.path.join(m, i)])
+                )
+                yield f"saved_model/{name} [{tags}] {signature}: .tflite gives that meta graph's outputs in tf.lite.Interpreter", (
+                    lambda m=model, f=flags, i=io: saved_model_tflite_matches(m, f, [os.path.join(m, i)])
                 )
         checkpoints = spec.get("checkpoints")
         for step, io in (checkpoints or {}).get("io", {}).items():
@@ -1011,9 +1020,9 @@ def saved_model_pb_matches(source, flags, io_files):
             np.testing.assert_allclose(actual[output], to_numpy(expected), rtol=1e-4, atol=1e-5, err_msg=f"{io_file}: {output}")
 
 
-def saved_model_tflite_matches(model, signature, io_files):
+def saved_model_tflite_matches(model, flags, io_files):
     with tempfile.TemporaryDirectory() as tmp:
-        result = convert_to_tflite(model, tmp, extra=("--signature_name", signature))
+        result = convert_to_tflite(model, tmp, extra=flags)
         assert result.returncode == 0, f"convert --format tflite failed:\n{result.stderr}"
         for io_file in io_files:
             io = load_json(os.path.dirname(io_file), os.path.basename(io_file))

@@ -27,6 +27,8 @@ interface SavedModelManifest {
       extra_io?: string[]
       /** Nodes (functions' included) of TensorFlow's convert_variables_to_constants_v2 output. */
       tf_frozen_node_count?: number
+      /** The signatures of meta graphs other than the one tagged serve, by tag set (`serve,gpu`). */
+      tag_sets?: Record<string, Record<string, string>>
     }
   >
 }
@@ -37,15 +39,18 @@ interface IoFile {
 }
 
 const manifest = readJson<SavedModelManifest>(join(SAVED_MODELS, 'manifest.json'))
-const cases = Object.entries(manifest.fixtures).flatMap(([name, spec]) =>
-  Object.entries(spec.signatures).map(([signature, io]) => ({ name, dir: join(SAVED_MODELS, spec.saved_model), signature, io })),
-)
+const cases = Object.entries(manifest.fixtures).flatMap(([name, spec]) => [
+  ...Object.entries(spec.signatures).map(([signature, io]) => ({ name, dir: join(SAVED_MODELS, spec.saved_model), signature, io, tags: undefined })),
+  ...Object.entries(spec.tag_sets ?? {}).flatMap(([tags, signatures]) =>
+    Object.entries(signatures).map(([signature, io]) => ({ name: `${name} [${tags}]`, dir: join(SAVED_MODELS, spec.saved_model), signature, io, tags: tags.split(',') })),
+  ),
+])
 const backends: Backend[] = ['cpu', 'wasm']
 
 describe('SavedModel signatures match TensorFlow within 1e-4 relative', () => {
   it.each(cases.flatMap((c) => backends.map((backend) => [`${c.name} ${c.signature}`, backend, c] as const)))('%s (%s)', async (_, backend, c) => {
     const out = mkdtempSync(join(tmpdir(), `tfmodel-savedmodel-${c.name}-`))
-    const result = await convert({ source: c.dir, signatureName: c.signature, outputDir: out })
+    const result = await convert({ source: c.dir, signatureName: c.signature, savedModelTags: c.tags, outputDir: out })
     const io = readJson<IoFile>(join(c.dir, c.io))
     // The names TensorFlow's signature takes and returns, not the graph's.
     expect(result.signature.inputs.map((i) => i.name).sort()).toEqual(Object.keys(io.inputs).sort())
@@ -67,6 +72,26 @@ describe('SavedModel sources', () => {
     expect(identifySource(dir)).toEqual({ kind: 'saved_model', source: dir })
     expect(resolveModelImport('./module?signature=embed', join(SAVED_MODELS, 'app.ts'), SAVED_MODELS)).toEqual({ source: dir, query: 'signature=embed' })
     expect(parseDirectives('signature=embed&quantize')).toEqual({ signature: 'embed', quantize: 'uint8' })
+  })
+
+  it('tags= picks the meta graph of that tag set, in the plugin and the CLI, and a set it lacks lists the ones there', async () => {
+    expect(parseDirectives('tags=serve,gpu')).toEqual({ tags: ['serve', 'gpu'] })
+    expect(() => parseDirectives('tags=serve,')).toThrow(/directive "tags" needs a SavedModel tag set/)
+    const app = outDirFor('tags-directive')
+    writeFileSync(join(app, 'main.js'), `export { default as cpu } from '${join(SAVED_MODELS, 'tagged')}'\nexport { default as gpu } from '${join(SAVED_MODELS, 'tagged')}?tags=serve,gpu'\n`)
+    await buildApp('vite', app, join(app, 'main.js'), join(app, 'dist'), { dts: false, cacheDir: false })
+    const assets = join(app, 'dist', 'assets')
+    const outputs = readdirSync(assets)
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => Object.keys(readJson<{ signature: { outputs: Record<string, unknown> } }>(join(assets, f)).signature.outputs))
+    expect(outputs.sort()).toEqual([['scaled'], ['y']])
+    const lines: string[] = []
+    expect(await main(['inspect', join(SAVED_MODELS, 'tagged'), '--saved_model_tags', 'gpu,serve'], (l) => lines.push(l))).toBe(0)
+    expect(lines[0]).toBe('meta graph "serve,gpu" (tag sets: "serve", "serve,gpu"):')
+    expect(lines.some((l) => l.includes('output  scaled: float32'))).toBe(true)
+    const errors: string[] = []
+    expect(await main(['convert', join(SAVED_MODELS, 'tagged'), join(app, 'cli'), '--saved_model_tags', 'train'], () => {}, (l) => errors.push(l))).toBe(1)
+    expect(errors.join('\n')).toMatch(/UNKNOWN_SIGNATURE: .*no meta graph tagged "train"; its tag sets are "serve", "serve,gpu"/)
   })
 
   it('inspect lists the signatures by key, without the init op', async () => {

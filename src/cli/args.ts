@@ -27,6 +27,13 @@ export type Flags<Specs extends readonly FlagSpec[]> = { [S in Specs[number] as 
 
 type FlagValues = Record<string, string | boolean | string[] | undefined>
 
+/** `--saved_model_tags` (freeze_graph's and tensorflowjs_converter's name), for every command that reads a SavedModel. */
+export const savedModelTagsFlag = {
+  name: 'saved_model_tags',
+  kind: 'list',
+  help: 'the tag set of the SavedModel meta graph to read, e.g. serve,gpu (default: the one tagged serve)',
+} as const satisfies FlagSpec
+
 export class UsageError extends Error {
   readonly code = 'INVALID_ARGUMENT'
 }

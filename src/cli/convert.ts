@@ -2,7 +2,7 @@
 // emit) in one command — what freeze_graph, optimize_for_inference and
 // tensorflowjs_converter do in turn.
 import { convert, type ConvertRequest, defaults } from '../native.js'
-import { wholeNumber } from './args.js'
+import { savedModelTagsFlag, wholeNumber } from './args.js'
 import { calibrationFlags, withCalibration } from './calibration.js'
 import { defineCommand } from './command.js'
 import { placeholderFlags, typeEnums } from './optimize.js'
@@ -22,6 +22,7 @@ export const runConvert = defineCommand({
     { name: 'use_ema', kind: 'boolean', help: 'freeze with the ExponentialMovingAverage shadow variables' },
     { name: 'input_graph', kind: 'string', help: 'GraphDef to pair with a checkpoint saved without a .meta, or the SavedModel of an object-based checkpoint' },
     { name: 'signature_name', kind: 'string', help: `the SavedModel signature to convert (default: ${defaults().signatureName})` },
+    savedModelTagsFlag,
     { name: 'format', kind: 'string', help: 'tfjs (model.json + shards), tflite (model.tflite) or pb (frozen GraphDef)', default: 'tfjs' },
     { name: 'shard_size', kind: 'string', help: `bytes per weight shard (default: ${defaults().shardSize})` },
     { name: 'op_check', kind: 'string', help: 'error, warn or off: ops TF.js cannot run', default: 'error' },
@@ -35,6 +36,7 @@ export const runConvert = defineCommand({
       source,
       inputGraph: flags.input_graph,
       signatureName: flags.signature_name,
+      savedModelTags: flags.saved_model_tags,
       outputNodeNames: flags.output_node_names,
       inputNames: flags.input_names,
       quantize: flags.quantize,

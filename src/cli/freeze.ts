@@ -1,6 +1,6 @@
 // `tfmodel freeze`: TensorFlow's `freeze_graph`, flag for flag.
 import { defaults, freeze } from '../native.js'
-import { UsageError } from './args.js'
+import { savedModelTagsFlag, UsageError } from './args.js'
 import { defineCommand } from './command.js'
 import { inferenceLines } from './report.js'
 
@@ -17,6 +17,7 @@ export const runFreeze = defineCommand({
     { name: 'input_meta_graph', kind: 'string', help: '.meta file; its graph is the one frozen' },
     { name: 'input_saved_model_dir', kind: 'string', help: 'SavedModel directory; a signature of it is frozen' },
     { name: 'signature_name', kind: 'string', help: `the SavedModel signature to freeze (default: ${defaults().signatureName})` },
+    savedModelTagsFlag,
     { name: 'output_graph', kind: 'string', help: 'where to write the frozen binary GraphDef' },
     { name: 'output_node_names', kind: 'list', help: 'output node names (default: the signature, else the prediction heads)' },
     { name: 'clear_devices', kind: 'boolean', help: 'blank device placements', default: true },
@@ -38,6 +39,7 @@ export const runFreeze = defineCommand({
     const result = await freeze({
       source: flags.input_saved_model_dir,
       signatureName: flags.signature_name,
+      savedModelTags: flags.saved_model_tags,
       inputGraph: flags.input_graph,
       inputBinary: flags.input_binary,
       inputCheckpoint: flags.input_checkpoint,

@@ -1,7 +1,7 @@
 // `tfmodel inspect`: TensorFlow's `inspect_checkpoint`, and for a SavedModel
 // what `saved_model_cli show --all` prints.
 import { type CheckpointInfo, identifySource, inferOutputs, inspect, inspectSavedModel, isTfModelError, readTensor } from '../native.js'
-import { UsageError } from './args.js'
+import { savedModelTagsFlag, UsageError } from './args.js'
 import { defineCommand } from './command.js'
 import { inferenceLines } from './report.js'
 import { decodeElements, formatTensor } from './values.js'
@@ -18,11 +18,12 @@ export const runInspect = defineCommand({
     { name: 'all_tensors', kind: 'boolean', help: 'print the value of every tensor' },
     { name: 'all_tensor_names', kind: 'boolean', help: 'print only the names of all tensors' },
     { name: 'json', kind: 'boolean', help: 'print the listing as JSON' },
+    savedModelTagsFlag,
   ],
   async run({ flags, positionals }, out) {
     const source = flags.file_name ?? positionals[0]
     if (!source) throw new UsageError('inspect needs a checkpoint: tfmodel inspect <prefix|directory>')
-    if (identifySource(source)?.kind === 'saved_model') return inspectSavedModelDir(source, flags.json === true, out)
+    if (identifySource(source)?.kind === 'saved_model') return inspectSavedModelDir(source, flags.saved_model_tags, flags.json === true, out)
 
     const info = await inspect(source)
     const tensorName = flags.tensor_name
@@ -61,12 +62,14 @@ export const runInspect = defineCommand({
 })
 
 /** Each signature's inputs and outputs by key, then the variables' checkpoint entries. */
-async function inspectSavedModelDir(dir: string, json: boolean, out: (line: string) => void): Promise<number> {
-  const info = await inspectSavedModel(dir)
+async function inspectSavedModelDir(dir: string, tags: string[] | undefined, json: boolean, out: (line: string) => void): Promise<number> {
+  const info = await inspectSavedModel(dir, tags)
   if (json) {
     out(JSON.stringify(info, null, 2))
     return 0
   }
+  const quoted = (set: string[]) => `"${set.join(',')}"`
+  out(`meta graph ${quoted(info.tags)}${info.tagSets.length > 1 ? ` (tag sets: ${info.tagSets.map(quoted).join(', ')})` : ''}:`)
   const shape = (dims: number[] | null | undefined) => (dims ? `[${dims.join(',')}]` : 'unknown rank')
   for (const signature of info.signatures) {
     out(`signature "${signature.name}" (${signature.methodName}):`)

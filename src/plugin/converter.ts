@@ -71,6 +71,7 @@ export class ModelConverter {
       useEma: request.settings.ema,
       placeholderToConstNames: request.settings.placeholders,
       signatureName: request.settings.signature,
+      savedModelTags: request.settings.tags,
     }
     const calibration = request.settings.quantize === 'int8-full' ? request.settings.calibration : undefined
     if (calibration) {
@@ -96,11 +97,11 @@ export class ModelConverter {
     const files = await Promise.all(
       sourceFiles.map(async (file) => ({ name: relative(base, file).split('\\').join('/'), sha256: await hashFile(file) })),
     )
-    const { outputs, inputs, quantize, format, ema, placeholders, signature } = request.settings
+    const { outputs, inputs, quantize, format, ema, placeholders, signature, tags } = request.settings
     const shardStem = sourceStem(request)
     // The ranges calibration measures follow from the model and these bytes.
     const calibration = quantize === 'int8-full' && request.settings.calibration ? await calibrationDigest(request.settings.calibration) : undefined
-    const settings = { outputs, inputs, quantize, format, ema, placeholders, signature, calibration, shardStem, shardSize: this.options.shardSize, opCheck: this.options.opCheck }
+    const settings = { outputs, inputs, quantize, format, ema, placeholders, signature, tags, calibration, shardStem, shardSize: this.options.shardSize, opCheck: this.options.opCheck }
     return createHash('sha256').update(JSON.stringify({ schema: CACHE_SCHEMA, core: coreVersion(), settings, files })).digest('hex')
   }
 

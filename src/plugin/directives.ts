@@ -22,11 +22,13 @@ export interface Directives {
   placeholders?: string[]
   /** The SavedModel signature to convert (`--signature_name`; default `serving_default`). */
   signature?: string
+  /** The tag set of the SavedModel meta graph to read (`--saved_model_tags`; default: the one tagged `serve`). */
+  tags?: string[]
   /** `quantize=int8-full`'s representative inputs (`--calibration`), relative to the model's folder. */
   calibration?: string
 }
 
-export const DIRECTIVES = ['quantize', 'outputs', 'inputs', 'format', 'url', 'ema', 'placeholders', 'signature', 'calibration'] as const
+export const DIRECTIVES = ['quantize', 'outputs', 'inputs', 'format', 'url', 'ema', 'placeholders', 'signature', 'tags', 'calibration'] as const
 export const QUANTIZE_MODES: readonly QuantizeMode[] = defaults().quantizeModes
 // Checked against the core's enum: a format added there fails to compile here.
 export const FORMATS = Object.keys({ tfjs: true, pb: true, tflite: true } satisfies Record<ModelFormat, true>) as ModelFormat[]
@@ -62,6 +64,12 @@ export function parseDirectives(query: string): Directives {
         if (value === '') throw new PluginError('INVALID_DIRECTIVE', 'directive "signature" needs a signature name, e.g. signature=serving_default')
         directives.signature = value
         break
+      case 'tags': {
+        const tags = value.split(',').map((t) => t.trim())
+        if (tags.some((t) => t === '')) throw new PluginError('INVALID_DIRECTIVE', `directive "tags" needs a SavedModel tag set, e.g. tags=serve,gpu (got "tags=${value}")`)
+        directives.tags = tags
+        break
+      }
       case 'calibration':
         if (value === '') throw new PluginError('INVALID_DIRECTIVE', 'directive "calibration" needs a folder of images, an .npy, an .npz or a module, e.g. calibration=calibration-images')
         directives.calibration = value
@@ -83,6 +91,7 @@ export function canonicalQuery(directives: Directives): string {
   if (directives.ema) parts.push('ema')
   if (directives.placeholders) parts.push(`placeholders=${directives.placeholders.join(',')}`)
   if (directives.signature) parts.push(`signature=${encodeURIComponent(directives.signature)}`)
+  if (directives.tags) parts.push(`tags=${directives.tags.map(encodeURIComponent).join(',')}`)
   if (directives.calibration) parts.push(`calibration=${encodeURIComponent(directives.calibration)}`)
   if (directives.url) parts.push('url')
   return parts.join('&')

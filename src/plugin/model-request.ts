@@ -43,6 +43,8 @@ export interface ModelSettings {
   placeholders: string[] | undefined
   /** The SavedModel signature (`signature=`); unset: the core's default. */
   signature: string | undefined
+  /** The SavedModel meta graph's tag set (`tags=`); unset: the one tagged `serve`. */
+  tags: string[] | undefined
   /** `quantize=int8-full`'s representative inputs (an absolute path). */
   calibration: CalibrationOptions | undefined
 }
@@ -137,6 +139,7 @@ export function requestFromId(id: string, options: ResolvedOptions): ModelReques
       ema: directives.ema ?? defaults.ema,
       placeholders: directives.placeholders ?? defaults.placeholders,
       signature: directives.signature,
+      tags: directives.tags,
       // The directive's path is the model's neighbour, as the import's own is the importer's.
       calibration: directives.calibration ? { path: resolve(dirname(source), directives.calibration) } : defaults.calibration,
     },

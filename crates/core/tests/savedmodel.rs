@@ -55,7 +55,7 @@ fn a_saved_model_directory_is_a_source() {
 
 #[test]
 fn signatures_list_their_keys_dtypes_and_shapes() {
-    let model = savedmodel::read(&saved_model("module")).unwrap();
+    let model = savedmodel::read(&saved_model("module"), &[]).unwrap();
     let signatures = model.signatures();
     let listed: Vec<&str> = signatures.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(listed, ["embed", "serving_default"]);
@@ -159,9 +159,9 @@ fn a_paired_checkpoint_is_matched_through_both_object_graphs() {
     // `model/first/w/...`.
     let dir = saved_model("checkpointed/saved_model");
     let newest = saved_model("checkpointed/train/ckpt-3");
-    let own = savedmodel::prepare(&dir, None, None).unwrap().checkpoint_keys;
+    let own = savedmodel::prepare(&dir, &[], None, None).unwrap().checkpoint_keys;
     let checkpoint = tfmodel_core::checkpoint::Checkpoint::open(&newest).unwrap();
-    let paired = savedmodel::prepare(&dir, None, Some(checkpoint)).unwrap().checkpoint_keys;
+    let paired = savedmodel::prepare(&dir, &[], None, Some(checkpoint)).unwrap().checkpoint_keys;
     assert_eq!(own.len(), 4, "{own:?}");
     assert_eq!(own.keys().collect::<Vec<_>>(), paired.keys().collect::<Vec<_>>());
     for (node, key) in &own {
@@ -272,4 +272,44 @@ fn a_variable_missing_from_the_checkpoint_names_it() {
     assert_eq!(error.subject.as_deref(), Some("conv_w"));
     assert!(error.message.contains("has no value in the checkpoint's object graph"), "{}", error.message);
     assert_eq!(error.file.as_deref(), Some(dir.join("variables/variables.index").as_path()));
+}
+
+/// Converts fixture `tagged` reading the meta graph of `tags`: its output names.
+fn tagged_outputs(tags: &[&str]) -> tfmodel_core::Result<Vec<String>> {
+    let flags = ModelFlags {
+        source: Some(saved_model("tagged")),
+        saved_model_tags: tags.iter().map(|t| t.to_string()).collect(),
+        ..Default::default()
+    };
+    let converted = pipeline::convert(&flags.files()?, &ConvertOptions::default())?;
+    Ok(names(&converted.signature.outputs).into_iter().map(str::to_string).collect())
+}
+
+#[test]
+fn a_tag_set_picks_the_meta_graph_and_the_default_is_the_one_tagged_serve() {
+    // TensorFlow's outputs for each meta graph are in io.json and io_gpu.json.
+    assert_eq!(tagged_outputs(&[]).unwrap(), tf_output_keys("tagged", "io.json"));
+    assert_eq!(tagged_outputs(&["serve"]).unwrap(), ["y"]);
+    assert_eq!(tagged_outputs(&["gpu", "serve"]).unwrap(), tf_output_keys("tagged", "io_gpu.json"));
+    let error = tagged_outputs(&["train"]).unwrap_err();
+    assert_eq!(error.code(), "UNKNOWN_SIGNATURE");
+    assert!(
+        error.message.contains("no meta graph tagged \"train\"; its tag sets are \"serve\", \"serve,gpu\""),
+        "{}",
+        error.message
+    );
+    assert_eq!(error.suggestions, ["serve", "serve,gpu"]);
+    assert!(error.file.as_deref().is_some_and(|f| f.ends_with("tagged/saved_model.pb")), "{:?}", error.file);
+    let listed = savedmodel::read(&saved_model("tagged"), &[]).unwrap().tag_sets;
+    assert_eq!(listed, [vec!["serve".to_string()], vec!["serve".to_string(), "gpu".to_string()]]);
+}
+
+#[test]
+fn tags_for_a_checkpoint_are_refused() {
+    let flags = ModelFlags {
+        source: Some(fixtures_dir().join("convnet/model.ckpt")),
+        saved_model_tags: vec!["serve".into()],
+        ..Default::default()
+    };
+    assert_eq!(flags.files().err().unwrap().kind, ErrorKind::InvalidArgument);
 }

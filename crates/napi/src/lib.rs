@@ -180,6 +180,9 @@ pub struct SignatureInfoJs {
 pub struct SavedModelInfo {
     /// The `saved_model.pb` (or `.pbtxt`) read.
     pub graph_file: String,
+    /// The tag set of the meta graph read, and of every meta graph in the file.
+    pub tags: Vec<String>,
+    pub tag_sets: Vec<Vec<String>>,
     pub signatures: Vec<SignatureInfoJs>,
     /// The variables' checkpoint entries (`variables/variables`).
     pub variables: Vec<TensorEntry>,
@@ -187,10 +190,10 @@ pub struct SavedModelInfo {
 
 /// A SavedModel's signatures and variables, like `saved_model_cli show --all`.
 #[napi(ts_return_type = "Promise<SavedModelInfo>")]
-pub fn inspect_saved_model(dir: String) -> AsyncTask<Job<SavedModelInfo, SavedModelInfo>> {
+pub fn inspect_saved_model(dir: String, tags: Option<Vec<String>>) -> AsyncTask<Job<SavedModelInfo, SavedModelInfo>> {
     job(
         move || {
-            let model = tfmodel_core::savedmodel::read(Path::new(&dir))?;
+            let model = tfmodel_core::savedmodel::read(Path::new(&dir), &tags.unwrap_or_default())?;
             let tensor = |t: &tfmodel_core::savedmodel::SignatureTensor| SignatureTensorJs {
                 key: t.key.clone(),
                 tensor: t.tensor.clone(),
@@ -228,7 +231,14 @@ pub fn inspect_saved_model(dir: String) -> AsyncTask<Job<SavedModelInfo, SavedMo
                     }
                 })
                 .collect();
-            Ok(SavedModelInfo { graph_file: path_string(&model.graph_file), signatures, variables })
+            let tags = model.meta.meta_info_def.as_ref().map(|i| i.tags.clone()).unwrap_or_default();
+            Ok(SavedModelInfo {
+                graph_file: path_string(&model.graph_file),
+                tags,
+                tag_sets: model.tag_sets,
+                signatures,
+                variables,
+            })
         },
         |info| info,
     )
@@ -281,6 +291,8 @@ pub struct FreezeRequest {
     pub input_meta_graph: Option<String>,
     /// The SavedModel signature to freeze (`--signature_name`; default `serving_default`).
     pub signature_name: Option<String>,
+    /// The tag set of the SavedModel meta graph to read (`--saved_model_tags`; default: the one tagged `serve`).
+    pub saved_model_tags: Option<Vec<String>>,
     /// Where to write the frozen GraphDef; without it the bytes are returned.
     pub output_graph: Option<String>,
     /// Write text format instead of binary.
@@ -380,6 +392,7 @@ macro_rules! model_flags {
             input_checkpoint: path($request.input_checkpoint),
             input_meta_graph: path($request.input_meta_graph),
             signature_name: $request.signature_name,
+            saved_model_tags: $request.saved_model_tags.unwrap_or_default(),
         }
     };
 }
@@ -428,6 +441,8 @@ pub struct ConvertRequest {
     pub input_meta_graph: Option<String>,
     /// The SavedModel signature to convert (default `serving_default`).
     pub signature_name: Option<String>,
+    /// The tag set of the SavedModel meta graph to read (default: the one tagged `serve`).
+    pub saved_model_tags: Option<Vec<String>>,
     pub output_node_names: Option<Vec<String>>,
     pub input_names: Option<Vec<String>>,
     /// `uint8`, `float16` or `int8`; unset keeps float32 weights.

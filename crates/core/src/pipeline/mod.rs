@@ -44,6 +44,8 @@ pub struct ModelFiles {
     /// The SavedModel signature to freeze (`--signature_name`; default
     /// [`crate::savedmodel::DEFAULT_SIGNATURE`]).
     pub signature_name: Option<String>,
+    /// The tag set of the SavedModel meta graph to read; empty: the one tagged `serve`.
+    pub saved_model_tags: Vec<String>,
 }
 
 impl ModelFiles {
@@ -58,6 +60,7 @@ impl ModelFiles {
             input_meta_graph: found.meta_graph,
             saved_model: found.saved_model,
             signature_name: None,
+            saved_model_tags: Vec::new(),
         })
     }
 }
@@ -118,7 +121,7 @@ fn freeze_saved_model(dir: &Path, files: &ModelFiles, options: &FreezeOptions) -
         Some(path) => Some(Checkpoint::open(source::resolve_checkpoint(path)?.0)?),
         None => None,
     };
-    let prepared = savedmodel::prepare(dir, files.signature_name.as_deref(), checkpoint)?;
+    let prepared = savedmodel::prepare(dir, &files.saved_model_tags, files.signature_name.as_deref(), checkpoint)?;
     let mut options = options.clone();
     if options.output_node_names.is_empty() {
         options.output_node_names = prepared.outputs.clone();

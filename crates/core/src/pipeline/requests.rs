@@ -31,6 +31,8 @@ pub struct ModelFlags {
     pub input_meta_graph: Option<PathBuf>,
     /// The SavedModel signature to freeze (default `serving_default`).
     pub signature_name: Option<String>,
+    /// The tag set of the SavedModel meta graph to read (`--saved_model_tags`; default: the one tagged `serve`).
+    pub saved_model_tags: Vec<String>,
 }
 
 impl ModelFlags {
@@ -51,6 +53,18 @@ impl ModelFlags {
                 ));
             }
             files.signature_name = Some(name.clone());
+        }
+        if !self.saved_model_tags.is_empty() {
+            if files.saved_model.is_none() {
+                return Err(Error::new(
+                    ErrorKind::InvalidArgument,
+                    format!(
+                        "saved_model_tags \"{}\" pick a SavedModel meta graph, but the model is no SavedModel",
+                        self.saved_model_tags.join(",")
+                    ),
+                ));
+            }
+            files.saved_model_tags = self.saved_model_tags.clone();
         }
         Ok(files)
     }

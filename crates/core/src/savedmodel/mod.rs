@@ -49,18 +49,23 @@ pub struct SavedModelDir {
     /// The file the meta graph came from, for messages.
     pub graph_file: PathBuf,
     pub meta: MetaGraphDef,
+    /// The tag set of every meta graph in the file, in its order.
+    pub tag_sets: Vec<Vec<String>>,
     /// `None` when the model saved no variables (no `variables/variables.index`).
     pub checkpoint: Option<Checkpoint>,
 }
 
-/// Reads the SavedModel in `dir`: the meta graph tagged `serve` (TF2 writes
-/// exactly one), and the `variables/` bundle.
-pub fn read(dir: &Path) -> Result<SavedModelDir> {
+/// Reads the SavedModel in `dir`: the meta graph whose tag set is `tags`, or
+/// with no tags given the one tagged `serve` (TF2 writes exactly one), and the
+/// `variables/` bundle.
+pub fn read(dir: &Path, tags: &[String]) -> Result<SavedModelDir> {
     let graph_file = graph_file(dir).ok_or_else(|| {
         Error::new(ErrorKind::FileNotFound, "not a SavedModel: no saved_model.pb or saved_model.pbtxt").in_file(dir)
     })?;
     let saved: SavedModel = graph::read_message(&graph_file, Encoding::Auto, "tensorflow.SavedModel")?;
-    let meta = serving_meta_graph(saved).map_err(|e| e.in_file(&graph_file))?;
+    let tag_sets = saved.meta_graphs.iter().map(tags_of).collect();
+    let meta = if tags.is_empty() { serving_meta_graph(saved) } else { tagged_meta_graph(saved, tags) }
+        .map_err(|e| e.in_file(&graph_file))?;
     match &meta.graph_def {
         Some(graph) => graph::check_graph(graph).map_err(|e| e.in_file(&graph_file))?,
         None => return Err(Error::new(ErrorKind::GraphEmpty, "meta graph holds no graph_def").in_file(&graph_file)),
@@ -74,27 +79,59 @@ pub fn read(dir: &Path) -> Result<SavedModelDir> {
     } else {
         None
     };
-    Ok(SavedModelDir { dir: dir.to_path_buf(), graph_file, meta, checkpoint })
+    Ok(SavedModelDir { dir: dir.to_path_buf(), graph_file, meta, tag_sets, checkpoint })
 }
 
-fn serving_meta_graph(saved: SavedModel) -> Result<MetaGraphDef> {
-    let count = saved.meta_graphs.len();
-    let tags = |m: &MetaGraphDef| m.meta_info_def.as_ref().map(|i| i.tags.clone()).unwrap_or_default();
+fn tags_of(meta: &MetaGraphDef) -> Vec<String> {
+    meta.meta_info_def.as_ref().map(|i| i.tags.clone()).unwrap_or_default()
+}
+
+/// The meta graph whose tag set is `tags` (in any order), as TensorFlow's loader matches it.
+fn tagged_meta_graph(saved: SavedModel, tags: &[String]) -> Result<MetaGraphDef> {
+    let wanted: std::collections::BTreeSet<&str> = tags.iter().map(String::as_str).collect();
     let mut metas = saved.meta_graphs;
-    let serving = metas.iter().position(|m| tags(m).iter().any(|t| t == SERVING_TAG));
-    match (serving, count) {
-        (Some(i), _) => Ok(metas.swap_remove(i)),
-        (None, 1) => Ok(metas.remove(0)),
-        (None, 0) => Err(Error::new(ErrorKind::GraphEmpty, "SavedModel holds no meta graph")),
-        (None, _) => {
-            let listed: Vec<String> = metas.iter().map(|m| tags(m).join(",")).collect();
+    let found = metas
+        .iter()
+        .position(|m| tags_of(m).iter().map(String::as_str).collect::<std::collections::BTreeSet<_>>() == wanted);
+    match found {
+        Some(i) => Ok(metas.swap_remove(i)),
+        None => {
+            let listed: Vec<String> = metas.iter().map(|m| format!("\"{}\"", tags_of(m).join(","))).collect();
             Err(Error::new(
-                ErrorKind::UnsupportedFormat,
+                ErrorKind::UnknownSignature,
                 format!(
-                    "SavedModel holds {count} meta graphs and none is tagged \"serve\" (tags: {})",
-                    listed.join("; ")
+                    "the SavedModel has no meta graph tagged \"{}\"; its tag sets are {}",
+                    tags.join(","),
+                    listed.join(", ")
                 ),
-            ))
+            )
+            .suggest(metas.iter().map(|m| tags_of(m).join(",")).collect()))
+        }
+    }
+}
+
+/// The meta graph tagged exactly `serve`, else the only one whose tags hold
+/// `serve`, else the only one there is.
+fn serving_meta_graph(saved: SavedModel) -> Result<MetaGraphDef> {
+    let mut metas = saved.meta_graphs;
+    let serving: Vec<usize> =
+        (0..metas.len()).filter(|&i| tags_of(&metas[i]).iter().any(|t| t == SERVING_TAG)).collect();
+    let exact = serving.iter().copied().find(|&i| tags_of(&metas[i]) == [SERVING_TAG]);
+    match (exact, serving.as_slice(), metas.len()) {
+        (Some(i), _, _) | (None, &[i], _) => Ok(metas.swap_remove(i)),
+        (None, [], 1) => Ok(metas.remove(0)),
+        (None, _, 0) => Err(Error::new(ErrorKind::GraphEmpty, "SavedModel holds no meta graph")),
+        (None, _, count) => {
+            let listed: Vec<String> = metas.iter().map(|m| format!("\"{}\"", tags_of(m).join(","))).collect();
+            Err(Error::new(
+                ErrorKind::UnknownSignature,
+                format!(
+                    "SavedModel holds {count} meta graphs and none is tagged just \"serve\": name the tag set to read \
+                     (saved_model_tags, or the tags= directive); its tag sets are {}",
+                    listed.join(", ")
+                ),
+            )
+            .suggest(metas.iter().map(|m| tags_of(m).join(",")).collect()))
         }
     }
 }
@@ -186,8 +223,8 @@ pub struct Prepared {
 /// in `dir` and makes its graph one the freezer takes. `paired`: an
 /// object-based checkpoint of the same model whose values replace the
 /// SavedModel's own (a training run that went on after the export).
-pub fn prepare(dir: &Path, name: Option<&str>, paired: Option<Checkpoint>) -> Result<Prepared> {
-    let SavedModelDir { graph_file, mut meta, checkpoint, .. } = read(dir)?;
+pub fn prepare(dir: &Path, tags: &[String], name: Option<&str>, paired: Option<Checkpoint>) -> Result<Prepared> {
+    let SavedModelDir { graph_file, mut meta, checkpoint, .. } = read(dir, tags)?;
     let checkpoint = paired.or(checkpoint);
     let mut graph = meta.graph_def.take().unwrap_or_default();
     let name = name.unwrap_or(DEFAULT_SIGNATURE);
