@@ -978,8 +978,10 @@ def saved_model_cases():
         model = os.path.join(SAVED_MODELS, spec["saved_model"])
         for signature, io in spec["signatures"].items():
             ios = [io, *spec.get("extra_io", [])] if signature == "serving_default" else [io]
+            # TensorFlow's own freezer's node count is for the serving signature.
+            limit = spec["tf_frozen_node_count"] if signature == "serving_default" else None
             yield f"saved_model/{name} {signature}: convert --format pb runs in TensorFlow to the signature's outputs", (
-                lambda m=model, s=signature, i=ios: saved_model_pb_matches(m, ["--signature_name", s], [os.path.join(m, f) for f in i])
+                lambda m=model, s=signature, i=ios, n=limit: saved_model_pb_matches(m, ["--signature_name", s], [os.path.join(m, f) for f in i], n)
             )
             if name in SAVED_MODEL_TFLITE_UNMAPPABLE:
                 yield f"saved_model/{name} {signature}: convert --format tflite is refused, naming {SAVED_MODEL_TFLITE_UNMAPPABLE[name]}", (
@@ -1006,10 +1008,13 @@ def saved_model_cases():
             )
 
 
-def saved_model_pb_matches(source, flags, io_files):
+def saved_model_pb_matches(source, flags, io_files, node_limit=None):
     with tempfile.TemporaryDirectory() as tmp:
         run_cli("convert", source, tmp, "--format", "pb", *flags)
         graph = read_graph(os.path.join(tmp, "model.pb"))
+    if node_limit is not None:
+        nodes = len(graph.node) + sum(len(f.node_def) for f in graph.library.function)
+        assert nodes <= node_limit, f"{nodes} nodes (functions included), TensorFlow's freezer leaves {node_limit}"
     for io_file in io_files:
         io = load_json(os.path.dirname(io_file), os.path.basename(io_file))
         inputs = {k: to_numpy(v) for k, v in io["inputs"].items()}

@@ -66,6 +66,18 @@ describe('SavedModel signatures match TensorFlow within 1e-4 relative', () => {
   })
 })
 
+describe('no more nodes than TensorFlow\'s freezer leaves (convert_variables_to_constants_v2, functions included)', () => {
+  // The .pb's count is checked by test/parity.py, which reads the graph with TensorFlow.
+  it.each(Object.entries(manifest.fixtures))('%s: the TF.js graph', async (name, spec) => {
+    const out = mkdtempSync(join(tmpdir(), `tfmodel-count-${name}-`))
+    await convert({ source: join(SAVED_MODELS, spec.saved_model), outputDir: out })
+    const { modelTopology } = readJson<{ modelTopology: { node: unknown[]; library?: { function?: { nodeDef?: unknown[] }[] } } }>(join(out, 'model.json'))
+    const ours = modelTopology.node.length + (modelTopology.library?.function ?? []).reduce((sum, f) => sum + (f.nodeDef?.length ?? 0), 0)
+    console.log(`${name}: TF.js ${ours} nodes, TensorFlow's freezer ${spec.tf_frozen_node_count}`)
+    expect(ours).toBeLessThanOrEqual(spec.tf_frozen_node_count!)
+  })
+})
+
 describe('SavedModel sources', () => {
   it('a SavedModel directory is an import of kind saved_model, with signature= as a directive', () => {
     const dir = join(SAVED_MODELS, 'module')
