@@ -41,11 +41,11 @@ export interface ConvertRequest {
   savedModelTags?: Array<string>
   outputNodeNames?: Array<string>
   inputNames?: Array<string>
-  /** `uint8`, `float16` or `int8`; unset keeps float32 weights. */
+  /** `uint8`, `float16` or `int8` weights, or `int8-full` (a `.tflite` with `calibration_ranges`); unset keeps float32. */
   quantize?: string
   /** Tensors with fewer elements stay float (default 1024). */
   quantizeMinimumSize?: number
-  /** `tfjs` (default) or `pb`. */
+  /** `tfjs` (default), `tflite` or `pb`. */
   format?: string
   shardSize?: number
   /** Name shards `<stem>-<hash>.bin` by their content (a bundler's assets). */

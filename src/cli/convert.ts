@@ -8,7 +8,7 @@ import { defineCommand } from './command.js'
 import { placeholderFlags, typeEnums } from './optimize.js'
 import { conversionLines } from './report.js'
 
-export const convertSummary = 'Converts a checkpoint, training directory, graph or SavedModel into a TF.js graph model (or a frozen .pb).'
+export const convertSummary = 'Converts a checkpoint, training directory, graph or SavedModel into a TF.js graph model, a .tflite or a frozen .pb.'
 
 export const runConvert = defineCommand({
   usage: 'convert <source> <outdir> [flags]',

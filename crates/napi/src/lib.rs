@@ -445,11 +445,11 @@ pub struct ConvertRequest {
     pub saved_model_tags: Option<Vec<String>>,
     pub output_node_names: Option<Vec<String>>,
     pub input_names: Option<Vec<String>>,
-    /// `uint8`, `float16` or `int8`; unset keeps float32 weights.
+    /// `uint8`, `float16` or `int8` weights, or `int8-full` (a `.tflite` with `calibration_ranges`); unset keeps float32.
     pub quantize: Option<String>,
     /// Tensors with fewer elements stay float (default 1024).
     pub quantize_minimum_size: Option<u32>,
-    /// `tfjs` (default) or `pb`.
+    /// `tfjs` (default), `tflite` or `pb`.
     pub format: Option<String>,
     pub shard_size: Option<u32>,
     /// Name shards `<stem>-<hash>.bin` by their content (a bundler's assets).
