@@ -1,10 +1,13 @@
 //! TF.js-only leaner graphs: bypassed `Identity`s, reshape chains made one
-//! `Reshape`, and constants stored once.
+//! `Reshape`, constants stored once, repeated computations made one, and
+//! outputs that were an `Identity` of their node.
 
 use std::collections::HashSet;
 
 use bytes::Bytes;
-use tfmodel_core::emit::tfjs_lean::{bypass_identities, collapse_reshapes, share_equal_constants};
+use tfmodel_core::emit::tfjs_lean::{
+    bypass_identities, collapse_reshapes, merge_duplicates, name_outputs_by_their_identities, share_equal_constants,
+};
 use tfmodel_core::graph::attr_tensor;
 use tfmodel_core::proto::{attr_value, AttrValue, DataType, GraphDef, NodeDef};
 use tfmodel_core::tensor::{shape_proto, Tensor, TensorData};
@@ -197,4 +200,90 @@ fn chains_stay_when_a_link_is_shared_watched_or_their_shape_is_not_expressible()
     let before = graph.node.clone();
     assert!(collapse_reshapes(&mut graph, &keep).is_empty());
     assert_eq!(graph.node, before);
+}
+
+#[test]
+fn a_pure_op_computed_twice_from_the_same_inputs_is_computed_once() {
+    let mut graph = GraphDef {
+        node: vec![
+            node("x", "Placeholder", &[]),
+            const_node("two", &Tensor::from_f32(vec![], &[2.0])),
+            node("half", "RealDiv", &["x", "two"]),
+            node("half_again", "RealDiv", &["x", "two"]),
+            node("low", "Sub", &["x", "half"]),
+            node("high", "AddV2", &["x", "half_again:0", "^half_again"]),
+        ],
+        ..Default::default()
+    };
+    assert_eq!(merge_duplicates(&mut graph, &protected(&["x", "low", "high"])), ["half_again"]);
+    assert!(find(&graph, "half_again").is_none());
+    assert_eq!(find(&graph, "high").unwrap().input, ["x", "half", "^half"]);
+}
+
+#[test]
+fn repeats_stay_when_their_inputs_attrs_or_op_differ_or_they_are_protected() {
+    let mut with_attr = node("b", "Cast", &["x"]);
+    with_attr.attr.insert("DstT".into(), AttrValue { value: Some(attr_value::Value::Type(DataType::DtInt32 as i32)) });
+    let mut graph = GraphDef {
+        node: vec![
+            node("x", "Placeholder", &[]),
+            node("y", "Placeholder", &[]),
+            node("a", "Cast", &["x"]),
+            with_attr,
+            node("swapped", "Sub", &["x", "y"]),
+            node("swapped_back", "Sub", &["y", "x"]),
+            node("random", "RandomUniform", &["x"]),
+            node("random_again", "RandomUniform", &["x"]),
+            node("relu", "Relu", &["x"]),
+            node("relu_output", "Relu", &["x"]),
+        ],
+        ..Default::default()
+    };
+    let before = graph.clone();
+    assert!(merge_duplicates(&mut graph, &protected(&["x", "y", "relu_output"])).is_empty());
+    assert_eq!(graph, before);
+}
+
+#[test]
+fn an_output_identity_of_a_node_nothing_else_reads_becomes_that_node() {
+    let mut graph = GraphDef {
+        node: vec![
+            node("x", "Placeholder", &[]),
+            node("Reshape_4", "Reshape", &["x", "shape"]),
+            node("detection_boxes", "Identity", &["Reshape_4"]),
+        ],
+        ..Default::default()
+    };
+    assert_eq!(
+        name_outputs_by_their_identities(&mut graph, &protected(&["x", "detection_boxes"])),
+        ["detection_boxes"]
+    );
+    assert_eq!(graph.node.len(), 2);
+    let renamed = find(&graph, "detection_boxes").unwrap();
+    assert_eq!(
+        (renamed.op.as_str(), renamed.input.as_slice()),
+        ("Reshape", ["x".to_string(), "shape".to_string()].as_slice())
+    );
+}
+
+#[test]
+fn output_identities_stay_when_their_node_has_other_readers_or_is_an_input_or_output() {
+    let mut graph = GraphDef {
+        node: vec![
+            node("x", "Placeholder", &[]),
+            node("a", "Relu", &["x"]),
+            node("a_out", "Identity", &["a"]),
+            node("also", "Neg", &["a"]),
+            node("b", "Relu", &["x"]),
+            node("b_out", "Identity", &["b"]),
+            node("split", "Split", &["x"]),
+            node("second", "Identity", &["split:1"]),
+            node("x_out", "Identity", &["x"]),
+        ],
+        ..Default::default()
+    };
+    let before = graph.clone();
+    let kept = protected(&["x", "a_out", "also", "b", "b_out", "second", "x_out"]);
+    assert!(name_outputs_by_their_identities(&mut graph, &kept).is_empty());
+    assert_eq!(graph, before);
 }

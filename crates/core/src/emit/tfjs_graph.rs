@@ -37,6 +37,10 @@ pub enum TfjsRewrite {
     SharedConstants { nodes: Vec<String> },
     /// Functional while loops whose body fills a TensorList, now TF1 frames.
     LoweredLoops { nodes: Vec<String> },
+    /// Pure ops that repeated an earlier one's computation, dropped for it.
+    Duplicates { nodes: Vec<String> },
+    /// Outputs that were an `Identity` of a node nothing else reads, now that node.
+    OutputIdentities { nodes: Vec<String> },
 }
 
 impl fmt::Display for TfjsRewrite {
@@ -88,6 +92,22 @@ impl fmt::Display for TfjsRewrite {
                 nodes.len(),
                 if nodes.len() == 1 { "constant" } else { "constants" },
                 if nodes.len() == 1 { "it" } else { "them" },
+                shown(nodes)
+            ),
+            TfjsRewrite::Duplicates { nodes } => write!(
+                f,
+                "computed {} {} once, reading the equal node before {} ({})",
+                nodes.len(),
+                if nodes.len() == 1 { "repeated node" } else { "repeated nodes" },
+                if nodes.len() == 1 { "it" } else { "them" },
+                shown(nodes)
+            ),
+            TfjsRewrite::OutputIdentities { nodes } => write!(
+                f,
+                "named {} {} by {} Identity's output name, dropping the Identity ({})",
+                nodes.len(),
+                if nodes.len() == 1 { "node" } else { "nodes" },
+                if nodes.len() == 1 { "its" } else { "their" },
                 shown(nodes)
             ),
             TfjsRewrite::LoweredLoops { nodes } => write!(
@@ -155,6 +175,14 @@ pub fn rewrite(graph: &mut GraphDef, protected: &HashSet<String>) -> (Vec<TfjsRe
     let shared = tfjs_lean::share_equal_constants(graph, protected);
     if !shared.is_empty() {
         applied.push(TfjsRewrite::SharedConstants { nodes: shared });
+    }
+    let duplicates = tfjs_lean::merge_duplicates(graph, protected);
+    if !duplicates.is_empty() {
+        applied.push(TfjsRewrite::Duplicates { nodes: duplicates });
+    }
+    let outputs = tfjs_lean::name_outputs_by_their_identities(graph, protected);
+    if !outputs.is_empty() {
+        applied.push(TfjsRewrite::OutputIdentities { nodes: outputs });
     }
     tfjs_fuse::drop_unread_constants(graph, protected);
     (applied, warnings)

@@ -1,6 +1,8 @@
 //! A leaner graph for TF.js, whose executor pays for every node it visits:
 //! `Identity`s that only pass a tensor on are bypassed, chains of reshapes
-//! become one `Reshape`, and constants with equal values are stored once. TF.js-only because TensorFlow's v1 control
+//! become one `Reshape`, constants with equal values are stored once, a pure
+//! op computed twice is computed once, and an output that is an `Identity` of
+//! a node nothing else reads takes that node's place. TF.js-only because TensorFlow's v1 control
 //! flow needs some of those `Identity`s as pivots, and because a `.pb`
 //! should keep TensorFlow's node names.
 
@@ -58,6 +60,151 @@ pub fn bypass_identities(graph: &mut GraphDef, protected: &HashSet<String>) -> V
         bypassed.push(name);
     }
     bypassed
+}
+
+/// Ops whose output depends on their inputs and attrs alone: two with the
+/// same inputs and attrs compute the same tensor.
+const PURE_OPS: &[&str] = &[
+    "Abs",
+    "Add",
+    "AddV2",
+    "ArgMax",
+    "ArgMin",
+    "BiasAdd",
+    "Cast",
+    "ConcatV2",
+    "Div",
+    "Equal",
+    "Exp",
+    "ExpandDims",
+    "Fill",
+    "Floor",
+    "GatherV2",
+    "Greater",
+    "GreaterEqual",
+    "Less",
+    "LessEqual",
+    "Log",
+    "MatMul",
+    "Max",
+    "Maximum",
+    "Mean",
+    "Min",
+    "Minimum",
+    "Mul",
+    "Neg",
+    "Pack",
+    "Pow",
+    "Range",
+    "RealDiv",
+    "Relu",
+    "Relu6",
+    "Reshape",
+    "Round",
+    "Rsqrt",
+    "Select",
+    "SelectV2",
+    "Shape",
+    "Sigmoid",
+    "Slice",
+    "Softmax",
+    "Sqrt",
+    "Square",
+    "SquaredDifference",
+    "Squeeze",
+    "StridedSlice",
+    "Sub",
+    "Sum",
+    "Tanh",
+    "Tile",
+    "Transpose",
+];
+
+/// A pure op computed twice from the same inputs with the same attrs (a box
+/// decoder's `w / 2` for both corners) is computed once: readers of the later
+/// node read the first. Protected nodes keep their place; nodes in a loop
+/// frame are left alone. Returns the nodes dropped.
+pub fn merge_duplicates(graph: &mut GraphDef, protected: &HashSet<String>) -> Vec<String> {
+    let mut dropped = Vec::new();
+    loop {
+        let plan: Option<(usize, String)> = {
+            let framed = edit::in_while_frames(&graph.node);
+            let mut seen: HashMap<(&str, &[String], Vec<u8>), usize> = HashMap::new();
+            graph.node.iter().enumerate().find_map(|(i, node)| {
+                if !PURE_OPS.contains(&node.op.as_str()) || framed[i] {
+                    return None;
+                }
+                let attrs = crate::proto::NodeDef { attr: node.attr.clone(), ..Default::default() }.encode_to_vec();
+                match seen.entry((node.op.as_str(), node.input.as_slice(), attrs)) {
+                    std::collections::hash_map::Entry::Occupied(first) if !protected.contains(&node.name) => {
+                        Some((i, graph.node[*first.get()].name.clone()))
+                    }
+                    std::collections::hash_map::Entry::Occupied(_) => None,
+                    std::collections::hash_map::Entry::Vacant(slot) => {
+                        slot.insert(i);
+                        None
+                    }
+                }
+            })
+        };
+        let Some((i, kept)) = plan else { break };
+        let name = graph.node.remove(i).name;
+        rename_references(graph, &name, &kept);
+        dropped.push(name);
+    }
+    dropped
+}
+
+/// Every reference to node `from` (any output, or a control edge) now names `to`.
+fn rename_references(graph: &mut GraphDef, from: &str, to: &str) {
+    for node in &mut graph.node {
+        for slot in node.input.iter_mut().filter(|s| node_of(s) == from) {
+            *slot = if is_control_input(slot) {
+                edit::control_input(to)
+            } else {
+                match output_index(slot) {
+                    0 => to.to_string(),
+                    k => format!("{to}:{k}"),
+                }
+            };
+        }
+    }
+}
+
+/// An output that is an `Identity` of a node nothing else reads (how a
+/// detector names `detection_boxes`) becomes that node under the output's
+/// name: one node fewer for TF.js to run, the same tensor under the same
+/// name. Returns the outputs renamed.
+pub fn name_outputs_by_their_identities(graph: &mut GraphDef, protected: &HashSet<String>) -> Vec<String> {
+    let mut renamed = Vec::new();
+    loop {
+        let plan: Option<(usize, usize)> = {
+            let index = graph::index_by_name(graph);
+            let consumers = Consumers::of(&graph.node);
+            let framed = edit::in_while_frames(&graph.node);
+            graph.node.iter().enumerate().find_map(|(i, node)| {
+                if node.op != "Identity" || !protected.contains(&node.name) || node.input.len() != 1 || framed[i] {
+                    return None;
+                }
+                let input = &node.input[0];
+                let &source = index.get(node_of(input))?;
+                let producer = &graph.node[source];
+                let only_reader = consumers.all(&producer.name).len() == 1 && output_index(input) == 0;
+                let plain = !protected.contains(&producer.name)
+                    && !SWITCH_OPS.contains(&producer.op.as_str())
+                    && !matches!(producer.op.as_str(), "Placeholder" | "Const")
+                    && !framed[source];
+                (only_reader && plain && consumers.control(&node.name).next().is_none()).then_some((i, source))
+            })
+        };
+        let Some((identity, source)) = plan else { break };
+        let name = graph.node[identity].name.clone();
+        let old = std::mem::replace(&mut graph.node[source].name, name.clone());
+        graph.node.remove(identity);
+        rename_references(graph, &old, &name);
+        renamed.push(name);
+    }
+    renamed
 }
 
 /// Constants with equal dtype, shape and bytes become one: readers of the
