@@ -50,14 +50,14 @@ impl fmt::Display for TfjsRewrite {
                 f,
                 "rewrote {} Select {} to pick whole rows in TF.js ({})",
                 nodes.len(),
-                if nodes.len() == 1 { "node" } else { "nodes" },
+                plural(nodes.len(), "node", "nodes"),
                 shown(nodes)
             ),
             TfjsRewrite::LookupReshapes { lookups } => write!(
                 f,
                 "reshaped {} table {} to the keys' shape (TF.js returns them flat) ({})",
                 lookups.len(),
-                if lookups.len() == 1 { "lookup" } else { "lookups" },
+                plural(lookups.len(), "lookup", "lookups"),
                 shown(lookups)
             ),
             TfjsRewrite::Fused { op, nodes } => {
@@ -67,14 +67,14 @@ impl fmt::Display for TfjsRewrite {
                 f,
                 "rewrote {} decomposed PReLU {} as Prelu ({})",
                 nodes.len(),
-                if nodes.len() == 1 { "pattern" } else { "patterns" },
+                plural(nodes.len(), "pattern", "patterns"),
                 shown(nodes)
             ),
             TfjsRewrite::Identities { nodes } => write!(
                 f,
                 "bypassed {} Identity {} for TF.js ({})",
                 nodes.len(),
-                if nodes.len() == 1 { "node" } else { "nodes" },
+                plural(nodes.len(), "node", "nodes"),
                 shown(nodes)
             ),
             TfjsRewrite::Reshapes { nodes } => {
@@ -90,31 +90,31 @@ impl fmt::Display for TfjsRewrite {
                 f,
                 "stored {} {} once, as the equal constant before {} ({})",
                 nodes.len(),
-                if nodes.len() == 1 { "constant" } else { "constants" },
-                if nodes.len() == 1 { "it" } else { "them" },
+                plural(nodes.len(), "constant", "constants"),
+                plural(nodes.len(), "it", "them"),
                 shown(nodes)
             ),
             TfjsRewrite::Duplicates { nodes } => write!(
                 f,
                 "computed {} {} once, reading the equal node before {} ({})",
                 nodes.len(),
-                if nodes.len() == 1 { "repeated node" } else { "repeated nodes" },
-                if nodes.len() == 1 { "it" } else { "them" },
+                plural(nodes.len(), "repeated node", "repeated nodes"),
+                plural(nodes.len(), "it", "them"),
                 shown(nodes)
             ),
             TfjsRewrite::OutputIdentities { nodes } => write!(
                 f,
                 "named {} {} by {} Identity's output name, dropping the Identity ({})",
                 nodes.len(),
-                if nodes.len() == 1 { "node" } else { "nodes" },
-                if nodes.len() == 1 { "its" } else { "their" },
+                plural(nodes.len(), "node", "nodes"),
+                plural(nodes.len(), "its", "their"),
                 shown(nodes)
             ),
             TfjsRewrite::LoweredLoops { nodes } => write!(
                 f,
                 "lowered {} while {} that fill a TensorList to TF1 frames, which TF.js keeps the list's tensors in ({})",
                 nodes.len(),
-                if nodes.len() == 1 { "loop" } else { "loops" },
+                plural(nodes.len(), "loop", "loops"),
                 shown(nodes)
             ),
         }
@@ -126,6 +126,15 @@ fn chains(count: usize) -> &'static str {
         "chain"
     } else {
         "chains"
+    }
+}
+
+/// `one` for a count of 1, else `many`.
+fn plural(count: usize, one: &'static str, many: &'static str) -> &'static str {
+    if count == 1 {
+        one
+    } else {
+        many
     }
 }
 
@@ -146,7 +155,7 @@ pub fn rewrite(graph: &mut GraphDef, protected: &HashSet<String>) -> (Vec<TfjsRe
             "left {} Select {} whose condition and value ranks are unknown ({}): TF.js broadcasts the condition \
              against the last axis, TensorFlow picks rows when the condition is a vector",
             unknown.len(),
-            if unknown.len() == 1 { "node" } else { "nodes" },
+            plural(unknown.len(), "node", "nodes"),
             shown(&unknown)
         ));
     }
