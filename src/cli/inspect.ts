@@ -61,7 +61,7 @@ export const runInspect = defineCommand({
   },
 })
 
-/** Each signature's inputs and outputs by key, then the variables' checkpoint entries. */
+/** The meta graph read (with the tag sets there are), each signature's inputs and outputs by key, then the variables' checkpoint entries. */
 async function inspectSavedModelDir(dir: string, tags: string[] | undefined, json: boolean, out: (line: string) => void): Promise<number> {
   const info = await inspectSavedModel(dir, tags)
   if (json) {
