@@ -162,6 +162,31 @@ describe('int8-full calibration sources', () => {
     expect(Buffer.compare(fromModule.tflite!, fromNpy.tflite!)).toBe(0)
   })
 
+  it('a slow model\'s samples are shared with a worker thread, which measures the same ranges', async () => {
+    // The built module, as the CLI and the plugin load it: a worker thread loads it again.
+    const { calibrate } = await import('../dist/node/index.js')
+    // A source that yields a record every 10 ms, so that the worker is up while samples remain.
+    const base64 = Buffer.from(samples.buffer, samples.byteOffset, samples.byteLength).toString('base64')
+    writeFileSync(join(dir, 'slow.mjs'), [
+      `const all = new Float32Array(Buffer.from('${base64}', 'base64').buffer.slice(0))`,
+      'const size = 24 * 24 * 3',
+      'export default async function* () {',
+      '  for (let i = 0; i < 300; i++) {',
+      '    await new Promise((resolve) => setTimeout(resolve, 10))',
+      '    yield { input: { data: all.subarray((i % 32) * size, ((i % 32) + 1) * size), shape: [1, 24, 24, 3] } }',
+      '  }',
+      '}',
+    ].join('\n'))
+    const request = { source: spec.path(spec.checkpoint!), outputNodeNames: ['probs'] }
+    const alone = await calibrate(request, join(dir, 'slow.mjs'), { threads: 1 })
+    const shared = await calibrate(request, join(dir, 'slow.mjs'), { threads: 2, parallelAboveMs: 0 })
+    expect(alone.samplesPerThread).toEqual([300])
+    expect(shared.samplesPerThread).toHaveLength(2)
+    expect(shared.samplesPerThread[1], 'samples the worker ran').toBeGreaterThan(0)
+    expect(shared.samplesPerThread[0]! + shared.samplesPerThread[1]!).toBe(300)
+    expect(shared.ranges).toEqual(alone.ranges)
+  }, 30_000)
+
   it('a missing or mismatched source is a coded error naming it', () => {
     writeFileSync(join(dir, 'wrong.npy'), npy(samples.subarray(0, 32 * 24 * 24), [32, 24, 24, 1]))
     writeFileSync(join(dir, 'other.npz'), zipSync({ 'x.npy': new Uint8Array(npy(samples, [32, 24, 24, 3])), 'y.npy': new Uint8Array(npy(samples, [32, 24, 24, 3])) }))

@@ -24,5 +24,6 @@ export async function withCalibration(
   const options = { mean: number('mean_value', flags.mean_value), std: number('std_value', flags.std_value) }
   // Loaded on use (and kept in dist/node/, where it finds LiteRT.js's files).
   const { calibrate } = await import('../node/index.js')
-  return { ...request, calibrationRanges: await calibrate({ ...request, outputDir: undefined }, flags.calibration, options) }
+  const { ranges } = await calibrate({ ...request, outputDir: undefined }, flags.calibration, options)
+  return { ...request, calibrationRanges: ranges }
 }

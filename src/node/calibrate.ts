@@ -5,12 +5,15 @@
 // each tensor's range is the widest over all samples. The core then writes
 // the int8 file over those ranges, for exactly the tensors it measured.
 import { readdirSync, readFileSync, statSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
 import { extname, join } from 'node:path'
 import { pathToFileURL } from 'node:url'
+import { isMainThread, type MessagePort, parentPort, Worker, workerData } from 'node:worker_threads'
 
 import { unzipSync } from 'fflate'
 
 import { convert, type ConvertRequest, defaults } from '../native.js'
+import { type RuntimeErrorCode, TfModelRuntimeError } from '../runtime/errors.js'
 import type { TensorSpec } from '../runtime/types.js'
 import { type Feed, type ImageOptions, InputMismatchError, parseNpy, readInput, readNpy } from './run-input.js'
 import { loadTfliteBytes } from './run-model.js'
@@ -19,30 +22,225 @@ export type Ranges = Record<string, [number, number]>
 
 const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg'])
 
+/** `calibrate`'s options: the image settings, and how the samples are shared out. */
+export interface CalibrateOptions extends ImageOptions {
+  /** Most LiteRT.js instances running samples at once, this thread's included (default: the cores, up to 4). */
+  threads?: number
+  /** A run at least this slow (ms, measured on the second sample) brings in worker threads (default 20). */
+  parallelAboveMs?: number
+}
+
+/** Below this a run is too quick for a worker's start-up (its own LiteRT.js to compile) to pay off. */
+const PARALLEL_ABOVE_MS = 20
+
+export interface Calibration {
+  /** Each measured tensor's minimum and maximum over all samples. */
+  ranges: Ranges
+  /** How many samples each LiteRT.js instance ran: this thread's first, then each worker's. */
+  samplesPerThread: number[]
+}
+
 /** The ranges of every activation of `request`'s model over the samples in `source`. */
-export async function calibrate(request: ConvertRequest, source: string, options: ImageOptions = {}): Promise<Ranges> {
+export async function calibrate(request: ConvertRequest, source: string, options: CalibrateOptions = {}): Promise<Calibration> {
   const float = await convert({ ...request, quantize: undefined, format: 'tflite', outputDir: undefined, calibrationOutputs: true })
-  const model = await loadTfliteBytes('calibration', Buffer.from(float.files[0]!.data))
+  const names = float.calibrationTensors
+  const bytes = new Uint8Array(float.files[0]!.data)
+  const local = await localRunner(bytes)
+  const runners: Runner[] = [local]
+  const starting: Promise<unknown>[] = []
+  // Run from its TypeScript source (under vitest), this module has no built file for a worker to load.
+  const threads = import.meta.url.endsWith('.js') ? (options.threads ?? Math.min(availableParallelism(), 4)) : 1
+  const heavy = options.parallelAboveMs ?? PARALLEL_ABOVE_MS
   try {
-    const names = float.calibrationTensors
-    const lo = new Float64Array(names.length).fill(Infinity)
-    const hi = new Float64Array(names.length).fill(-Infinity)
-    const [minName, maxName] = defaults().calibrationOutputs as [string, string]
+    // The runners take the samples in turn as each comes free (an async generator serves its callers in order).
+    const records = samples(source, local.inputs, options)
     let count = 0
-    for await (const record of samples(source, model.signature.inputs, options)) {
+    let failure: unknown
+    const ran = new Map<Runner, number>()
+    const drain = async (runner: Runner, onSecond?: (ms: number) => void) => {
+      for (let taken = 0; failure === undefined; taken++) {
+        const next = await records.next()
+        if (next.done) return
+        count++
+        ran.set(runner, taken + 1)
+        const started = performance.now()
+        await runner.run(next.value)
+        if (taken === 1) onSecond?.(performance.now() - started)
+        // A run in this thread settles without leaving the microtask queue: let the workers' messages in.
+        await new Promise((resolve) => setImmediate(resolve))
+      }
+    }
+    const drains: Promise<void>[] = []
+    const settle = (work: Promise<void>) => drains.push(work.catch((error: unknown) => void (failure ??= error)))
+    settle(
+      drain(local, (ms) => {
+        if (ms < heavy || threads < 2) return
+        for (let i = 1; i < threads; i++) {
+          // A worker that cannot start leaves the samples to the others: the ranges come out the same.
+          const started = workerRunner(bytes).then(
+            (worker) => (runners.push(worker), worker),
+            () => undefined,
+          )
+          starting.push(started)
+          settle(started.then((worker) => worker && drain(worker)))
+        }
+      }),
+    )
+    // Workers join while the first drain runs: wait until no drain is left.
+    for (let done = 0; done < drains.length; done = drains.length) await Promise.all(drains.slice(done))
+    if (failure !== undefined) throw failure
+    if (count === 0) throw new InputMismatchError('SHAPE_MISMATCH', `calibration source ${source} holds no samples`, source)
+    const [lo, hi] = [new Float64Array(names.length).fill(Infinity), new Float64Array(names.length).fill(-Infinity)]
+    for (const extremes of await Promise.all(runners.map((r) => r.extremes()))) {
+      for (let i = 0; i < extremes.lo.length; i++) {
+        lo[i] = Math.min(lo[i]!, extremes.lo[i]!)
+        hi[i] = Math.max(hi[i]!, extremes.hi[i]!)
+      }
+    }
+    const ranges: Ranges = Object.fromEntries(names.map((name, i) => [name, [lo[i]!, hi[i]!]]))
+    return { ranges, samplesPerThread: runners.map((r) => ran.get(r) ?? 0) }
+  } finally {
+    // A worker still starting when the samples ran out is closed too, once it is up.
+    await Promise.all(starting)
+    await Promise.all(runners.map((r) => r.close()))
+  }
+}
+
+/** One LiteRT.js instance running the calibration model: the widest range it saw of each measured tensor. */
+interface Runner {
+  inputs: readonly TensorSpec[]
+  run(record: CalibrationRecord): Promise<void>
+  extremes(): Promise<Extremes>
+  close(): Promise<void>
+}
+
+interface Extremes {
+  lo: Float64Array
+  hi: Float64Array
+}
+
+/** A runner in this thread. */
+async function localRunner(bytes: Uint8Array): Promise<Runner> {
+  const model = await loadTfliteBytes('calibration', Buffer.from(bytes))
+  const [minName, maxName] = defaults().calibrationOutputs as [string, string]
+  let extremes: Extremes = { lo: new Float64Array(), hi: new Float64Array() }
+  return {
+    inputs: model.signature.inputs,
+    async run(record) {
       const outputs = await model.run(record)
       const [mins, maxes] = [outputs[minName]!.data as Float32Array, outputs[maxName]!.data as Float32Array]
-      for (let i = 0; i < names.length; i++) {
-        lo[i] = Math.min(lo[i]!, mins[i]!)
-        hi[i] = Math.max(hi[i]!, maxes[i]!)
+      if (extremes.lo.length === 0) extremes = { lo: new Float64Array(mins.length).fill(Infinity), hi: new Float64Array(maxes.length).fill(-Infinity) }
+      for (let i = 0; i < mins.length; i++) {
+        extremes.lo[i] = Math.min(extremes.lo[i]!, mins[i]!)
+        extremes.hi[i] = Math.max(extremes.hi[i]!, maxes[i]!)
       }
-      count++
-    }
-    if (count === 0) throw new InputMismatchError('SHAPE_MISMATCH', `calibration source ${source} holds no samples`, source)
-    return Object.fromEntries(names.map((name, i) => [name, [lo[i]!, hi[i]!]]))
-  } finally {
-    model.dispose()
+    },
+    extremes: async () => extremes,
+    close: async () => model.dispose(),
   }
+}
+
+/** What a calibration worker is told, and tells back (one reply per message, in order). */
+type ToWorker = { type: 'run'; record: CalibrationRecord } | { type: 'extremes' }
+type FromWorker =
+  | { type: 'ready'; inputs: TensorSpec[] }
+  | { type: 'ran' }
+  | { type: 'extremes'; extremes: Extremes }
+  | { type: 'failed'; error: { message: string; code?: string; subject?: string } }
+
+const WORKER_ROLE = 'tfmodel-calibration'
+
+/** A runner in a worker thread that loads this module, with its own LiteRT.js. */
+async function workerRunner(bytes: Uint8Array): Promise<Runner> {
+  const worker = new Worker(new URL(import.meta.url), { workerData: { role: WORKER_ROLE, bytes } })
+  const waiting: { resolve: (reply: FromWorker) => void; reject: (error: unknown) => void }[] = []
+  const settle = (reply: FromWorker | Error) => {
+    const call = waiting.shift()
+    if (!call) return
+    if (reply instanceof Error) call.reject(reply)
+    else if (reply.type === 'failed') call.reject(rebuilt(reply.error))
+    else call.resolve(reply)
+  }
+  worker.on('message', settle)
+  worker.on('error', (error) => {
+    while (waiting.length) settle(error)
+  })
+  worker.on('exit', () => {
+    while (waiting.length) settle(new Error('a calibration worker stopped'))
+  })
+  const reply = (message?: ToWorker, transfer: ArrayBuffer[] = []) =>
+    new Promise<FromWorker>((resolve, reject) => {
+      waiting.push({ resolve, reject })
+      if (message) worker.postMessage(message, transfer)
+    })
+  const ready = await reply().catch(async (error: unknown) => {
+    await worker.terminate()
+    throw error
+  })
+  return {
+    inputs: (ready as Extract<FromWorker, { type: 'ready' }>).inputs,
+    run: async (record) => {
+      const [own, buffers] = detached(record)
+      await reply({ type: 'run', record: own }, buffers)
+    },
+    extremes: async () => ((await reply({ type: 'extremes' })) as Extract<FromWorker, { type: 'extremes' }>).extremes,
+    close: async () => void (await worker.terminate()),
+  }
+}
+
+/** An error a worker sent back, with its code when it had one. */
+function rebuilt(error: { message: string; code?: string; subject?: string }): Error {
+  return error.code ? new TfModelRuntimeError(error.code as RuntimeErrorCode, error.message, error.subject) : new Error(error.message)
+}
+
+/** `record` with each array copied out of the larger buffer it may view (a row of an .npy), and those
+ * copies' buffers, to hand over to the worker rather than copy again. */
+function detached(record: CalibrationRecord): [CalibrationRecord, ArrayBuffer[]] {
+  const buffers: ArrayBuffer[] = []
+  const own = <T extends Float32Array | Int32Array | Uint8Array>(data: T): T => {
+    const copy = data.slice() as T
+    buffers.push(copy.buffer as ArrayBuffer)
+    return copy
+  }
+  const copied: CalibrationRecord = {}
+  for (const [name, value] of Object.entries(record)) copied[name] = ArrayBuffer.isView(value) ? own(value) : { ...value, data: own(value.data) }
+  return [copied, buffers]
+}
+
+/** The worker's side: a runner in its thread, answering one message at a time. */
+async function serveCalibration(port: MessagePort, bytes: Uint8Array): Promise<void> {
+  const post = (message: FromWorker) => port.postMessage(message)
+  const failed = (error: unknown) => {
+    const { message = String(error), code, subject } = error as { message?: string; code?: string; subject?: string }
+    post({ type: 'failed', error: { message, code, subject } })
+  }
+  let runner: Runner
+  try {
+    runner = await localRunner(bytes)
+  } catch (error) {
+    failed(error)
+    return
+  }
+  post({ type: 'ready', inputs: [...runner.inputs] })
+  let queue = Promise.resolve()
+  port.on('message', (message: ToWorker) => {
+    queue = queue.then(async () => {
+      try {
+        if (message.type === 'run') {
+          await runner.run(message.record)
+          post({ type: 'ran' })
+        } else {
+          post({ type: 'extremes', extremes: await runner.extremes() })
+        }
+      } catch (error) {
+        failed(error)
+      }
+    })
+  })
+}
+
+if (!isMainThread && parentPort && (workerData as { role?: string } | null)?.role === WORKER_ROLE) {
+  void serveCalibration(parentPort, (workerData as { bytes: Uint8Array }).bytes)
 }
 
 /** What a calibration module yields for each sample: a value per input, as `run()` takes it. */

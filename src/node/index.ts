@@ -2,6 +2,6 @@
 // WASM backend, LiteRT.js): what `tfmodel run` and int8-full's calibration
 // need, shared by the CLI and the plugin. One entry of dist/, since
 // run-model.ts finds LiteRT.js's and TF.js's files from where it sits.
-export { calibrate, type Ranges } from './calibrate.js'
+export { type CalibrateOptions, type Calibration, calibrate, type Ranges } from './calibrate.js'
 export { type Feed, type ImageOptions, InputMismatchError, readInput } from './run-input.js'
 export { loadForRun, type NodeBackend } from './run-model.js'

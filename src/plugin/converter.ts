@@ -76,7 +76,7 @@ export class ModelConverter {
     const calibration = request.settings.quantize === 'int8-full' ? request.settings.calibration : undefined
     if (calibration) {
       const { calibrate } = await import('../node/index.js')
-      convertRequest.calibrationRanges = await calibrate(convertRequest, calibration.path, { mean: calibration.mean, std: calibration.std })
+      convertRequest.calibrationRanges = (await calibrate(convertRequest, calibration.path, { mean: calibration.mean, std: calibration.std })).ranges
     }
     const { files, signature, ...rest } = await convert(convertRequest)
     this.options.debug?.(`converted ${request.relative} in ${Math.round(performance.now() - started)} ms (${key.slice(0, 12)})`)
