@@ -2,8 +2,9 @@
 // runs on representative inputs in this process, LiteRT.js on a float
 // .tflite that also outputs the minimum and the maximum of every activation
 // (reduced in the model, as two vectors in the order the core names), and
-// each tensor's range is the widest over all samples. The core then writes
-// the int8 file over those ranges, for exactly the tensors it measured.
+// each tensor's range is the widest over all samples. A slow model's samples
+// are shared with worker threads, each with its own LiteRT.js. The core then
+// writes the int8 file over those ranges, for exactly the tensors it measured.
 import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { extname, join } from 'node:path'
