@@ -142,18 +142,26 @@ describe('int8-full calibration sources', () => {
     return { status: cli.status, stderr: cli.stderr, tflite: cli.status === 0 ? readFileSync(join(out, 'model.tflite')) : undefined }
   }
 
+  /** A calibration module yielding `count` records (the 32 samples in turn), one every `delayMs`. */
+  function writeModule(name: string, count: number, delayMs: number): void {
+    const base64 = Buffer.from(samples.buffer, samples.byteOffset, samples.byteLength).toString('base64')
+    writeFileSync(join(dir, name), [
+      `const all = new Float32Array(Buffer.from('${base64}', 'base64').buffer.slice(0))`,
+      'const size = 24 * 24 * 3',
+      'export default async function* () {',
+      `  for (let i = 0; i < ${count}; i++) {`,
+      `    if (${delayMs}) await new Promise((resolve) => setTimeout(resolve, ${delayMs}))`,
+      '    yield { input: { data: all.subarray((i % 32) * size, ((i % 32) + 1) * size), shape: [1, 24, 24, 3] } }',
+      '  }',
+      '}',
+    ].join('\n'))
+  }
+
   it('an .npy, an .npz and a module holding the same samples give the same file', () => {
     const shape = [32, 24, 24, 3]
     writeFileSync(join(dir, 'samples.npy'), npy(samples, shape))
     writeFileSync(join(dir, 'samples.npz'), zipSync({ 'input.npy': new Uint8Array(npy(samples, shape)) }))
-    const base64 = Buffer.from(samples.buffer, samples.byteOffset, samples.byteLength).toString('base64')
-    writeFileSync(join(dir, 'samples.mjs'), [
-      `const all = new Float32Array(Buffer.from('${base64}', 'base64').buffer.slice(0))`,
-      'const size = 24 * 24 * 3',
-      'export default async function* () {',
-      '  for (let i = 0; i < 32; i++) yield { input: { data: all.subarray(i * size, (i + 1) * size), shape: [1, 24, 24, 3] } }',
-      '}',
-    ].join('\n'))
+    writeModule('samples.mjs', 32, 0)
     const fromNpy = convertWith(join(dir, 'samples.npy'))
     const fromNpz = convertWith(join(dir, 'samples.npz'))
     const fromModule = convertWith(join(dir, 'samples.mjs'))
@@ -166,17 +174,7 @@ describe('int8-full calibration sources', () => {
     // The built module, as the CLI and the plugin load it: a worker thread loads it again.
     const { calibrate } = await import('../dist/node/index.js')
     // A source that yields a record every 10 ms, so that the worker is up while samples remain.
-    const base64 = Buffer.from(samples.buffer, samples.byteOffset, samples.byteLength).toString('base64')
-    writeFileSync(join(dir, 'slow.mjs'), [
-      `const all = new Float32Array(Buffer.from('${base64}', 'base64').buffer.slice(0))`,
-      'const size = 24 * 24 * 3',
-      'export default async function* () {',
-      '  for (let i = 0; i < 300; i++) {',
-      '    await new Promise((resolve) => setTimeout(resolve, 10))',
-      '    yield { input: { data: all.subarray((i % 32) * size, ((i % 32) + 1) * size), shape: [1, 24, 24, 3] } }',
-      '  }',
-      '}',
-    ].join('\n'))
+    writeModule('slow.mjs', 300, 10)
     const request = { source: spec.path(spec.checkpoint!), outputNodeNames: ['probs'] }
     const alone = await calibrate(request, join(dir, 'slow.mjs'), { threads: 1 })
     const shared = await calibrate(request, join(dir, 'slow.mjs'), { threads: 2, parallelAboveMs: 0 })
