@@ -90,6 +90,43 @@ def bench(name, prefix, outputs, runs):
     }
 
 
+def against_copying(prefix, outputs, runs):
+    """Issue-15 targets on one checkpoint, run side by side: `tfmodel freeze`
+    and `tfmodel convert --quantize uint8` against copying the checkpoint's
+    bytes with `cp` plus Node's start-up (time), and against Node's baseline
+    + 1.2x the largest tensor + 64 MiB (peak RSS)."""
+    import tensorflow as tf
+
+    data = [os.path.join(os.path.dirname(prefix), f) for f in os.listdir(os.path.dirname(prefix))
+            if f.startswith(os.path.basename(prefix) + ".data-")]
+    reader = tf.train.load_checkpoint(prefix)
+    largest = max(reader.get_tensor(n).nbytes for n in reader.get_variable_to_shape_map()) / 2**20
+    copy = os.path.join(OUT, "copy.bin")
+    commands = {
+        "cp": ["cp", *data, copy] if len(data) == 1 else ["cat", *data],
+        "node": ["node", "-e", "0"],
+        "freeze": ["node", CLI, "freeze", "--input_checkpoint", prefix, "--output_graph", os.path.join(OUT, "against-cp.pb"),
+                   "--output_node_names", outputs],
+        "convert": ["node", CLI, "convert", prefix, os.path.join(OUT, "against-cp"), "--quantize", "uint8",
+                    "--output_node_names", outputs],
+    }
+    samples = {name: [] for name in commands}
+    for _ in range(runs):
+        for name, command in commands.items():
+            samples[name].append(measure(command))
+    os.remove(copy)
+    median = {name: statistics.median(s for s, _ in runs_) for name, runs_ in samples.items()}
+    rss = {name: max(m for _, m in runs_) for name, runs_ in samples.items()}
+    baseline = median["cp"] + median["node"]
+    bound = rss["node"] + 1.2 * largest + 64
+    print(f"against cp + Node's start-up ({baseline:.2f} s) and the memory bound ({bound:.0f} MiB: Node's "
+          f"{rss['node']:.0f} + 1.2 x {largest:.1f} MiB + 64):")
+    for name in ("freeze", "convert"):
+        print(f"  {name:<8} {median[name]:.2f} s ({median[name] / baseline:.2f}x, target 2)  "
+              f"peak {rss[name]:.0f} MiB ({rss[name] / bound:.2f} of the bound)")
+    return {"baseline_seconds": baseline, "memory_bound_mib": bound, "median_seconds": median, "peak_rss_mib": rss}
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=3)
@@ -107,8 +144,9 @@ def main():
             f"{r['model']:<12}{r['weights_mib']:>8.1f}M{r['tfmodel_seconds']:>11.2f}{r['tensorflow_seconds']:>8.2f}"
             f"{r['time_ratio']:>7.2f}{r['tfmodel_peak_rss_mib']:>13.0f}{r['tensorflow_peak_rss_mib']:>8.0f}{r['rss_ratio']:>7.2f}"
         )
+    copying = against_copying(big, "y", args.runs)
     with open(os.path.join(OUT, "freeze.json"), "w") as f:
-        json.dump(results, f, indent=2)
+        json.dump({"freeze": results, "against_copying": copying}, f, indent=2)
 
 
 if __name__ == "__main__":
