@@ -95,15 +95,21 @@ def against_copying(prefix, outputs, runs):
     and `tfmodel convert --quantize uint8` against copying the checkpoint's
     bytes with `cp` plus Node's start-up (time), and against Node's baseline
     + 1.2x the largest tensor + 64 MiB (peak RSS)."""
+    import shutil
+
+    import numpy as np
     import tensorflow as tf
 
     data = [os.path.join(os.path.dirname(prefix), f) for f in os.listdir(os.path.dirname(prefix))
             if f.startswith(os.path.basename(prefix) + ".data-")]
+    # Sizes from the index alone, without reading the values (which would also warm the page cache for cp).
     reader = tf.train.load_checkpoint(prefix)
-    largest = max(reader.get_tensor(n).nbytes for n in reader.get_variable_to_shape_map()) / 2**20
-    copy = os.path.join(OUT, "copy.bin")
+    dtypes = reader.get_variable_to_dtype_map()
+    largest = max(int(np.prod(shape)) * dtypes[name].size for name, shape in reader.get_variable_to_shape_map().items()) / 2**20
+    copy = os.path.join(OUT, "copy")
+    os.makedirs(copy, exist_ok=True)
     commands = {
-        "cp": ["cp", *data, copy] if len(data) == 1 else ["cat", *data],
+        "cp": ["cp", *data, copy],
         "node": ["node", "-e", "0"],
         "freeze": ["node", CLI, "freeze", "--input_checkpoint", prefix, "--output_graph", os.path.join(OUT, "against-cp.pb"),
                    "--output_node_names", outputs],
@@ -114,7 +120,7 @@ def against_copying(prefix, outputs, runs):
     for _ in range(runs):
         for name, command in commands.items():
             samples[name].append(measure(command))
-    os.remove(copy)
+    shutil.rmtree(copy)
     median = {name: statistics.median(s for s, _ in runs_) for name, runs_ in samples.items()}
     rss = {name: max(m for _, m in runs_) for name, runs_ in samples.items()}
     baseline = median["cp"] + median["node"]

@@ -55,14 +55,12 @@ export async function calibrate(request: ConvertRequest, source: string, options
   try {
     // The runners take the samples in turn as each comes free (an async generator serves its callers in order).
     const records = samples(source, local.inputs, options)
-    let count = 0
     let failure: unknown
     const ran = new Map<Runner, number>()
     const drain = async (runner: Runner, onSecond?: (ms: number) => void) => {
       for (let taken = 0; failure === undefined; taken++) {
         const next = await records.next()
         if (next.done) return
-        count++
         ran.set(runner, taken + 1)
         const started = performance.now()
         await runner.run(next.value)
@@ -90,7 +88,7 @@ export async function calibrate(request: ConvertRequest, source: string, options
     // Workers join while the first drain runs: wait until no drain is left.
     for (let done = 0; done < drains.length; done = drains.length) await Promise.all(drains.slice(done))
     if (failure !== undefined) throw failure
-    if (count === 0) throw new InputMismatchError('SHAPE_MISMATCH', `calibration source ${source} holds no samples`, source)
+    if (ran.size === 0) throw new InputMismatchError('SHAPE_MISMATCH', `calibration source ${source} holds no samples`, source)
     const [lo, hi] = [new Float64Array(names.length).fill(Infinity), new Float64Array(names.length).fill(-Infinity)]
     for (const extremes of await Promise.all(runners.map((r) => r.extremes()))) {
       for (let i = 0; i < extremes.lo.length; i++) {
@@ -109,7 +107,6 @@ export async function calibrate(request: ConvertRequest, source: string, options
 
 /** One LiteRT.js instance running the calibration model: the widest range it saw of each measured tensor. */
 interface Runner {
-  inputs: readonly TensorSpec[]
   run(record: CalibrationRecord): Promise<void>
   extremes(): Promise<Extremes>
   close(): Promise<void>
@@ -120,8 +117,8 @@ interface Extremes {
   hi: Float64Array
 }
 
-/** A runner in this thread. */
-async function localRunner(bytes: Uint8Array): Promise<Runner> {
+/** A runner in this thread, and the model's inputs (which the samples are read for). */
+async function localRunner(bytes: Uint8Array): Promise<Runner & { inputs: readonly TensorSpec[] }> {
   const model = await loadTfliteBytes('calibration', Buffer.from(bytes))
   const [minName, maxName] = defaults().calibrationOutputs as [string, string]
   let extremes: Extremes = { lo: new Float64Array(), hi: new Float64Array() }
@@ -144,7 +141,7 @@ async function localRunner(bytes: Uint8Array): Promise<Runner> {
 /** What a calibration worker is told, and tells back (one reply per message, in order). */
 type ToWorker = { type: 'run'; record: CalibrationRecord } | { type: 'extremes' }
 type FromWorker =
-  | { type: 'ready'; inputs: TensorSpec[] }
+  | { type: 'ready' }
   | { type: 'ran' }
   | { type: 'extremes'; extremes: Extremes }
   | { type: 'failed'; error: { message: string; code?: string; subject?: string } }
@@ -174,12 +171,11 @@ async function workerRunner(bytes: Uint8Array): Promise<Runner> {
       waiting.push({ resolve, reject })
       if (message) worker.postMessage(message, transfer)
     })
-  const ready = await reply().catch(async (error: unknown) => {
+  await reply().catch(async (error: unknown) => {
     await worker.terminate()
     throw error
   })
   return {
-    inputs: (ready as Extract<FromWorker, { type: 'ready' }>).inputs,
     run: async (record) => {
       const [own, buffers] = detached(record)
       await reply({ type: 'run', record: own }, buffers)
@@ -222,7 +218,7 @@ async function serveCalibration(port: MessagePort, bytes: Uint8Array): Promise<v
     failed(error)
     return
   }
-  post({ type: 'ready', inputs: [...runner.inputs] })
+  post({ type: 'ready' })
   let queue = Promise.resolve()
   port.on('message', (message: ToWorker) => {
     queue = queue.then(async () => {

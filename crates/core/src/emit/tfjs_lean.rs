@@ -198,10 +198,10 @@ pub fn name_outputs_by_their_identities(graph: &mut GraphDef, protected: &HashSe
             })
         };
         let Some((identity, source)) = plan else { break };
-        let name = graph.node[identity].name.clone();
-        let old = std::mem::replace(&mut graph.node[source].name, name.clone());
-        graph.node.remove(identity);
-        rename_references(graph, &old, &name);
+        // The Identity was the node's only reader: nothing else names it.
+        let name = graph.node.remove(identity).name;
+        let source = if source > identity { source - 1 } else { source };
+        graph.node[source].name = name.clone();
         renamed.push(name);
     }
     renamed

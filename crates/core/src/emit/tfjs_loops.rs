@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, HashSet};
 use crate::error::{Error, ErrorKind, Result};
 use crate::graph::{self, type_attr};
 use crate::names;
-use crate::proto::{attr_value, AttrValue, DataType, FunctionDef, GraphDef, NodeDef};
+use crate::proto::{attr_value, AttrValue, DataType, FunctionDef, FunctionDefLibrary, GraphDef, NodeDef};
 use crate::savedmodel::inline_body;
 
 /// More nested loops than a model has: a loop that (wrongly) holds itself stops here.
@@ -44,7 +44,8 @@ fn is_while(node: &NodeDef) -> bool {
 fn frames(graph: &GraphDef, looped: &NodeDef) -> Result<(Vec<NodeDef>, Vec<String>)> {
     let w = looped.name.as_str();
     let invalid = |why: String| Error::new(ErrorKind::GraphInvalid, why).about(w);
-    let library = graph.library.clone().unwrap_or_default();
+    let empty = FunctionDefLibrary::default();
+    let library = graph.library.as_ref().unwrap_or(&empty);
     let function = |attr: &str| -> Result<&FunctionDef> {
         let name = match graph::attr(looped, attr) {
             Some(attr_value::Value::Func(f)) => f.name.as_str(),
@@ -98,7 +99,7 @@ fn frames(graph: &GraphDef, looped: &NodeDef) -> Result<(Vec<NodeDef>, Vec<Strin
         ..Default::default()
     };
     let cond_call = call("cond", &merges, &mut taken);
-    let (cond_nodes, cond_out) = inline_body(&cond_call, cond, &library, &mut taken)?;
+    let (cond_nodes, cond_out) = inline_body(&cond_call, cond, library, &mut taken)?;
     nodes.extend(cond_nodes);
     let predicate = cond_out.first().ok_or_else(|| invalid(format!("the cond function of \"{w}\" returns nothing")))?;
     let mut name = |base: String| graph::unique_name(&base, &mut taken);
@@ -122,7 +123,7 @@ fn frames(graph: &GraphDef, looped: &NodeDef) -> Result<(Vec<NodeDef>, Vec<Strin
         pivots.push(pivot);
     }
     let body_call = call("body", &pivots, &mut taken);
-    let (body_nodes, body_out) = inline_body(&body_call, body, &library, &mut taken)?;
+    let (body_nodes, body_out) = inline_body(&body_call, body, library, &mut taken)?;
     nodes.extend(body_nodes);
     if body_out.len() != n {
         return Err(invalid(format!("the body of \"{w}\" returns {} values for {n} loop variables", body_out.len())));
@@ -154,7 +155,7 @@ fn redirect(graph: &mut GraphDef, looped: &str, exits: &[String]) {
 mod tests {
     use super::*;
     use crate::proto::op_def::ArgDef;
-    use crate::proto::{AttrValue, FunctionDefLibrary, NameAttrList, OpDef};
+    use crate::proto::{NameAttrList, OpDef};
     use crate::test_graphs::node;
 
     /// `fn name(x) -> y` computing `y = op(x, x)`.
