@@ -847,6 +847,7 @@ module.exports.inferOutputs = nativeBinding.inferOutputs
 module.exports.inspect = nativeBinding.inspect
 module.exports.inspectSavedModel = nativeBinding.inspectSavedModel
 module.exports.looksLikeModel = nativeBinding.looksLikeModel
+module.exports.mapCheckpoints = nativeBinding.mapCheckpoints
 module.exports.modelFilesOf = nativeBinding.modelFilesOf
 module.exports.optimize = nativeBinding.optimize
 module.exports.OutputFormatName = nativeBinding.OutputFormatName

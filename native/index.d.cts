@@ -67,8 +67,16 @@ export interface ConvertRequest {
 }
 
 export interface ConvertResult {
-  /** The entry file first (`model.json` or `model.pb`), then the weight shards it names. */
+  /**
+   * The entry file first (`model.json` or `model.pb`), then the weight shards it names.
+   * The files, when no output directory was named.
+   */
   files: Array<OutputFile>
+  /**
+   * The files written into the output directory (a TF.js model's shards
+   * are written as they are made, never all held).
+   */
+  written: Array<WrittenFile>
   signature: SignatureJs
   weightBytes: number
   float32WeightBytes: number
@@ -231,6 +239,14 @@ export declare function inspectSavedModel(dir: string, tags?: Array<string> | un
  * checkpoint file's suffix, `.keras`), whether or not it exists.
  */
 export declare function looksLikeModel(path: string): boolean
+
+/**
+ * Lets checkpoint reads map large tensors instead of copying them, for this
+ * process: memory stays flat as models grow, but a checkpoint file cut short
+ * while mapped kills the process. For one-shot conversions (the CLI), not
+ * for a dev server beside a training directory.
+ */
+export declare function mapCheckpoints(enabled: boolean): void
 
 /** The files a model import is read from, as one resolution. */
 export interface ModelFilesJs {
@@ -419,4 +435,10 @@ export interface TensorValue {
   data?: Buffer
   /** One buffer per element (string dtype). */
   strings?: Array<Buffer>
+}
+
+/** A file written into the output directory. */
+export interface WrittenFile {
+  name: string
+  bytes: number
 }

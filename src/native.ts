@@ -145,6 +145,11 @@ export function defaults(): { shardSize: number; quantizeMinimumSize: number; qu
   return { ...found, quantizeModes: found.quantizeModes.map((m) => m as QuantizeMode) }
 }
 
+/** Map large checkpoint tensors instead of copying them, for this process: for one-shot conversions, not a dev server (see the core's `mapped`). */
+export function mapCheckpoints(enabled: boolean): void {
+  load().mapCheckpoints(enabled)
+}
+
 export function coreVersion(): string {
   return load().coreVersion()
 }

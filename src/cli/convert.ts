@@ -51,12 +51,12 @@ export const runConvert = defineCommand({
     }
     const result = await convert(await withCalibration(request, flags))
     if (flags.json) {
-      const { files, ...rest } = result
-      out(JSON.stringify({ ...rest, files: files.map((f) => ({ name: f.name, bytes: f.data.byteLength })) }, null, 2))
+      const { files: _held, written, ...rest } = result
+      out(JSON.stringify({ ...rest, files: written }, null, 2))
       return 0
     }
     for (const line of conversionLines(result)) out(line)
-    out(`wrote ${result.files.map((f) => f.name).join(', ')} to ${outdir}`)
+    out(`wrote ${result.written.map((f) => f.name).join(', ')} to ${outdir}`)
     return 0
   },
 })

@@ -1,5 +1,5 @@
 // The `tfmodel` command: TensorFlow's graph tools without Python or TensorFlow.
-import { isTfModelError } from '../native.js'
+import { isTfModelError, mapCheckpoints } from '../native.js'
 import { UsageError } from './args.js'
 import { convertSummary, runConvert } from './convert.js'
 import { freezeSummary, runFreeze } from './freeze.js'
@@ -42,6 +42,8 @@ export async function main(argv: string[], out = (line: string) => console.log(l
     return 2
   }
   try {
+    // A command converts and exits, beside no training loop rewriting its files: large tensors are mapped, not copied.
+    mapCheckpoints(true)
     return await command.run(rest, out)
   } catch (error) {
     if (error instanceof UsageError) {

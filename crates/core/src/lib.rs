@@ -26,6 +26,7 @@ pub mod emit;
 pub mod error;
 pub mod freeze;
 pub mod graph;
+pub mod mapped;
 pub mod names;
 pub mod opcheck;
 pub mod optimize;

@@ -512,3 +512,22 @@ fn big_endian_bundles_are_byte_swapped() {
     }
     assert_eq!(checkpoint.read("string").unwrap(), original.read("string").unwrap());
 }
+
+#[test]
+fn a_large_tensor_is_mapped_and_still_checked() {
+    // For the whole test process: tensors read either way are the same.
+    tfmodel_core::mapped::map_checkpoints(true);
+    let name = "FeatureExtractor/Conv2d_6_pointwise/weights";
+    let scratch = Scratch::of("detector", "model.ckpt");
+    let entry = scratch.entry(name);
+    assert!(entry.size as u64 >= tfmodel_core::mapped::MIN_MAPPED_BYTES, "the detector's largest weight is mapped");
+    let tensor = scratch.open().unwrap().read(name).unwrap();
+    let bytes = tensor.raw().unwrap();
+    assert!(tfmodel_core::mapped::is_mapped(bytes));
+    let file = std::fs::read(scratch.data()).unwrap();
+    assert!(bytes.as_ref() == &file[entry.offset as usize..(entry.offset + entry.size) as usize]);
+
+    scratch.edit(&scratch.data(), |bytes| bytes[(entry.offset + entry.size / 2) as usize] ^= 0x20);
+    let err = scratch.open().unwrap().read(name).unwrap_err();
+    assert_error(&err, ErrorKind::CrcMismatch, &scratch.data(), Some(name));
+}

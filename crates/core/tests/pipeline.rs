@@ -40,17 +40,31 @@ fn convert_to_dir_replaces_an_earlier_model_and_keeps_other_files() {
     }
     std::fs::write(dir.join("README.txt"), "mine").unwrap();
 
-    let converted = convert_to_dir(&files, &convnet_options(OutputFormat::Tfjs), &dir).unwrap();
-    let mut expected: BTreeSet<String> = converted.files.iter().map(|(n, _)| n.clone()).collect();
+    // Shards are written as they are made: the same files a conversion in memory holds.
+    let mut options = convnet_options(OutputFormat::Tfjs);
+    options.tfjs.shard_size = 1000;
+    let in_memory = convert(&files, &options).unwrap();
+    assert!(in_memory.files.len() > 3, "several shards");
+    let converted = convert_to_dir(&files, &options, &dir).unwrap();
+    assert!(converted.files.is_empty(), "a model written into a directory is not held");
+    let listed: Vec<(String, u64)> = in_memory.files.iter().map(|(n, b)| (n.clone(), b.len() as u64)).collect();
+    let mut written = converted.written.clone();
+    written.sort();
+    let mut expected_written = listed.clone();
+    expected_written.sort();
+    assert_eq!(written, expected_written);
+    let mut expected: BTreeSet<String> = listed.into_iter().map(|(n, _)| n).collect();
     expected.insert("README.txt".to_string());
     assert_eq!(files_in(&dir), expected, "no shard or .pb of the earlier model is left");
-    for (name, bytes) in &converted.files {
+    for (name, bytes) in &in_memory.files {
         assert_eq!(&std::fs::read(dir.join(name)).unwrap(), bytes, "{name}");
     }
 
+    let pb = convert(&files, &convnet_options(OutputFormat::Pb)).unwrap();
     let converted = convert_to_dir(&files, &convnet_options(OutputFormat::Pb), &dir).unwrap();
+    assert_eq!(converted.written, [("model.pb".to_string(), pb.files[0].1.len() as u64)]);
     assert_eq!(files_in(&dir), BTreeSet::from(["model.pb".to_string(), "README.txt".to_string()]));
-    assert_eq!(std::fs::read(dir.join("model.pb")).unwrap(), converted.files[0].1);
+    assert_eq!(std::fs::read(dir.join("model.pb")).unwrap(), pb.files[0].1);
     assert_eq!(std::fs::read_to_string(dir.join("README.txt")).unwrap(), "mine");
     assert_eq!(files_in(scratch.path()), BTreeSet::from(["out".to_string()]), "no temporary left");
 }

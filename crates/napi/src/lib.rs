@@ -476,6 +476,13 @@ pub struct OutputFile {
     pub data: Buffer,
 }
 
+/// A file written into the output directory.
+#[napi(object)]
+pub struct WrittenFile {
+    pub name: String,
+    pub bytes: i64,
+}
+
 #[napi(object)]
 pub struct TensorSpecJs {
     pub name: String,
@@ -526,7 +533,11 @@ pub struct OpCount {
 #[napi(object)]
 pub struct ConvertResult {
     /// The entry file first (`model.json` or `model.pb`), then the weight shards it names.
+    /// The files, when no output directory was named.
     pub files: Vec<OutputFile>,
+    /// The files written into the output directory (a TF.js model's shards
+    /// are written as they are made, never all held).
+    pub written: Vec<WrittenFile>,
     pub signature: SignatureJs,
     pub weight_bytes: i64,
     pub float32_weight_bytes: i64,
@@ -594,6 +605,7 @@ fn convert_result(converted: Converted) -> ConvertResult {
             outputs: converted.signature.outputs.iter().map(spec).collect(),
         },
         files: converted.files.into_iter().map(|(name, data)| OutputFile { name, data: Buffer::from(data) }).collect(),
+        written: converted.written.into_iter().map(|(name, bytes)| WrittenFile { name, bytes: bytes as i64 }).collect(),
         weight_bytes: converted.weight_bytes as i64,
         float32_weight_bytes: converted.float32_weight_bytes as i64,
         quantization: converted.report.map(report_js),
@@ -932,6 +944,15 @@ fn quantize_modes() -> Vec<QuantizeMode> {
         }
     }
     modes
+}
+
+/// Lets checkpoint reads map large tensors instead of copying them, for this
+/// process: memory stays flat as models grow, but a checkpoint file cut short
+/// while mapped kills the process. For one-shot conversions (the CLI), not
+/// for a dev server beside a training directory.
+#[napi]
+pub fn map_checkpoints(enabled: bool) {
+    tfmodel_core::mapped::map_checkpoints(enabled);
 }
 
 /// The core's version; part of cache keys.

@@ -19,6 +19,7 @@ use super::slice::{self, TensorSlice};
 use super::table::{Entry, Reader, Table};
 use crate::dtype;
 use crate::error::{Error, ErrorKind, Result};
+use crate::mapped;
 use crate::names;
 use crate::proto::{bundle_header_proto::Endianness, BundleEntryProto, BundleHeaderProto, DataType};
 use crate::source::with_suffix;
@@ -450,15 +451,30 @@ impl Checkpoint {
         }
     }
 
-    /// The verified bytes of a numeric entry, little-endian.
+    /// The verified bytes of a numeric entry, little-endian. A large one may
+    /// be mapped rather than copied ([`crate::mapped`]), its pages dropped
+    /// again once the crc is checked.
     fn read_numeric(&self, target: &Target, dtype: DataType, location: &Location) -> Result<Bytes> {
+        if mapped::enabled() && location.size >= mapped::MIN_MAPPED_BYTES && !self.big_endian {
+            let (file, _) = self.open_data_file(target, location)?;
+            let bytes = mapped::map(&file, location.offset, location.size as usize)
+                .map_err(|err| Error::io(err, self.data_path(location.shard)).about(target.name))?;
+            self.check_crc(target, location, &bytes)?;
+            mapped::release(&bytes);
+            return Ok(bytes);
+        }
         let bytes = self.read_bytes(target, location)?;
-        let actual = crc::masked_crc32c(&bytes);
+        self.check_crc(target, location, &bytes)?;
+        Ok(self.to_little_endian(bytes, dtype))
+    }
+
+    fn check_crc(&self, target: &Target, location: &Location, bytes: &[u8]) -> Result<()> {
+        let actual = crc::masked_crc32c(bytes);
         if actual != location.crc32c {
             let why = format!("stored crc32c {:#010x}, computed {actual:#010x}", location.crc32c);
             return Err(self.damaged(target, location, why));
         }
-        Ok(self.to_little_endian(bytes, dtype))
+        Ok(())
     }
 
     /// The verified strings of a `DT_STRING` entry holding `count` of them.

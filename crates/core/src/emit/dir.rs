@@ -11,7 +11,7 @@ use crate::error::{Error, ErrorKind, Result};
 /// reader sees the old model or the new one, never a mix of both:
 ///
 /// 1. a fresh sibling directory is filled with `files`, each written with
-///    [`write_atomic`] (so synced to disk), and with everything `dir` holds
+///    [`write_atomic`], and with everything `dir` holds
 ///    that is not a model file (hard links, or copies where linking fails);
 /// 2. `dir` is renamed aside, the fresh directory is renamed to `dir`, and the
 ///    old directory is deleted.
@@ -26,24 +26,87 @@ use crate::error::{Error, ErrorKind, Result};
 /// replaced this way, because the process and the shell would be left in the
 /// deleted old directory; that is an [`ErrorKind::InvalidArgument`].
 pub fn write_model_dir<'a>(dir: &Path, files: impl IntoIterator<Item = (&'a str, &'a [u8])>) -> Result<()> {
-    let files: Vec<(&str, &[u8])> = files.into_iter().collect();
-    for (name, _) in &files {
+    let mut model = ModelDir::create(dir)?;
+    for (name, bytes) in files {
+        model.write(name, bytes)?;
+    }
+    model.commit().map(|_| ())
+}
+
+/// A model directory being written, for an emitter that writes its files as
+/// it makes them rather than holding them all: they go into a fresh sibling
+/// directory that [`ModelDir::commit`] swaps in as [`write_model_dir`] does.
+/// Dropped without a commit, it removes the fresh directory and `dir` stays
+/// as it was.
+pub struct ModelDir {
+    /// As the caller named it, for messages.
+    dir: PathBuf,
+    target: PathBuf,
+    existing: bool,
+    fresh: PathBuf,
+    written: Vec<(String, u64)>,
+    committed: bool,
+}
+
+impl ModelDir {
+    /// Checks `dir` can take a model and makes the fresh directory beside it.
+    pub fn create(dir: &Path) -> Result<ModelDir> {
+        let (target, existing) = resolve_target(dir)?;
+        if !existing {
+            let parent = parent_of(&target);
+            std::fs::create_dir_all(parent).map_err(|e| Error::io(e, parent))?;
+        }
+        let fresh = temporary_sibling(&target, "tmp");
+        std::fs::create_dir(&fresh).map_err(|e| Error::io(e, dir))?;
+        Ok(ModelDir { dir: dir.to_path_buf(), target, existing, fresh, written: Vec::new(), committed: false })
+    }
+
+    /// Writes one file of the model.
+    pub fn write(&mut self, name: &str, bytes: &[u8]) -> Result<()> {
         check_file_name(name)?;
+        // Errors name the file the caller asked for, not its temporary home.
+        write_atomic(&self.fresh.join(name), Some(bytes.len() as u64), |out| out.write_all(bytes))
+            .map_err(|e| e.in_file(self.target.join(name)))?;
+        self.written.retain(|(n, _)| n != name);
+        self.written.push((name.to_string(), bytes.len() as u64));
+        Ok(())
     }
-    let (target, existing) = resolve_target(dir)?;
-    if !existing {
-        let parent = parent_of(&target);
-        std::fs::create_dir_all(parent).map_err(|e| Error::io(e, parent))?;
+
+    /// Gives a written file its final name (a name that needs the whole model, such as a shard count).
+    pub fn rename(&mut self, from: &str, to: &str) -> Result<()> {
+        check_file_name(to)?;
+        let Some(entry) = self.written.iter_mut().find(|(n, _)| n == from) else {
+            return Err(Error::new(ErrorKind::Internal, format!("\"{from}\" was not written")));
+        };
+        std::fs::rename(self.fresh.join(from), self.fresh.join(to)).map_err(|e| Error::io(e, self.target.join(to)))?;
+        entry.0 = to.to_string();
+        Ok(())
     }
-    let fresh = temporary_sibling(&target, "tmp");
-    std::fs::create_dir(&fresh).map_err(|e| Error::io(e, dir))?;
-    let result = fill(&fresh, &target, existing, &files).and_then(|()| swap(&fresh, &target, existing));
-    if let Err(e) = result {
-        let _ = std::fs::remove_dir_all(&fresh);
-        return Err(e.or_file(dir));
+
+    /// The files written so far, with their sizes, in order.
+    pub fn written(&self) -> &[(String, u64)] {
+        &self.written
     }
-    sync_dir(parent_of(&target));
-    Ok(())
+
+    /// Puts the model in place of `dir`, carrying over what `dir` held that
+    /// is not a model file; returns the files written.
+    pub fn commit(mut self) -> Result<Vec<(String, u64)>> {
+        let result = fill(&self.fresh, &self.target, self.existing, &self.written)
+            .and_then(|()| swap(&self.fresh, &self.target, self.existing));
+        if let Err(e) = result {
+            return Err(e.or_file(&self.dir));
+        }
+        self.committed = true;
+        Ok(std::mem::take(&mut self.written))
+    }
+}
+
+impl Drop for ModelDir {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = std::fs::remove_dir_all(&self.fresh);
+        }
+    }
 }
 
 /// A model's own file names, which a new model replaces.
@@ -95,30 +158,22 @@ fn parent_of(path: &Path) -> &Path {
     path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."))
 }
 
-/// Writes `files` into `fresh`, carrying over what `target` holds besides a model.
-fn fill(fresh: &Path, target: &Path, existing: bool, files: &[(&str, &[u8])]) -> Result<()> {
-    let old = existing.then_some(target);
-    if let Some(old) = old {
-        let entries = std::fs::read_dir(old).map_err(|e| Error::io(e, old))?;
-        for entry in entries {
-            let entry = entry.map_err(|e| Error::io(e, old))?;
-            let name = entry.file_name();
-            let replaced = name.to_str().is_some_and(|n| is_model_file(n) || files.iter().any(|(f, _)| *f == n));
-            if !replaced {
-                link_tree(&entry.path(), &fresh.join(&name)).map_err(|e| Error::io(e, entry.path()))?;
-            }
+/// Carries over into `fresh` what `target` holds besides a model and the `written` files.
+fn fill(fresh: &Path, target: &Path, existing: bool, written: &[(String, u64)]) -> Result<()> {
+    if !existing {
+        return Ok(());
+    }
+    let entries = std::fs::read_dir(target).map_err(|e| Error::io(e, target))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io(e, target))?;
+        let name = entry.file_name();
+        let replaced = name.to_str().is_some_and(|n| is_model_file(n) || written.iter().any(|(f, _)| f == n));
+        if !replaced {
+            link_tree(&entry.path(), &fresh.join(&name)).map_err(|e| Error::io(e, entry.path()))?;
         }
     }
-    for (name, bytes) in files {
-        // Errors name the file the caller asked for, not its temporary home.
-        write_atomic(&fresh.join(name), |out| out.write_all(bytes)).map_err(|e| e.in_file(target.join(name)))?;
-    }
-    if let Some(old) = old {
-        let permissions = std::fs::metadata(old).map_err(|e| Error::io(e, old))?.permissions();
-        std::fs::set_permissions(fresh, permissions).map_err(|e| Error::io(e, fresh))?;
-    }
-    sync_dir(fresh);
-    Ok(())
+    let permissions = std::fs::metadata(target).map_err(|e| Error::io(e, target))?.permissions();
+    std::fs::set_permissions(fresh, permissions).map_err(|e| Error::io(e, fresh))
 }
 
 /// Puts `fresh` in the place of `target`; on failure `target` is as it was.
@@ -179,16 +234,6 @@ fn copy_symlink(from: &Path, to: &Path) -> std::io::Result<()> {
 #[cfg(not(any(unix, windows)))]
 fn copy_symlink(from: &Path, to: &Path) -> std::io::Result<()> {
     std::fs::copy(from, to).map(|_| ())
-}
-
-/// Flushes a directory's entries to disk where the platform allows it.
-fn sync_dir(dir: &Path) {
-    #[cfg(unix)]
-    if let Ok(handle) = std::fs::File::open(dir) {
-        let _ = handle.sync_all();
-    }
-    #[cfg(not(unix))]
-    let _ = dir;
 }
 
 #[cfg(test)]

@@ -38,7 +38,7 @@ pub fn write_graph_def_deferred(graph: &GraphDef, deferred: Option<&Deferred>, p
     check_size(size)?;
     // A read error inside the writer keeps its own kind (a CRC mismatch, say).
     let mut failed = None;
-    let result = write_atomic(path, |out| {
+    let result = write_atomic(path, Some(size), |out| {
         stream_graph_def(graph, deferred, out, &mut failed)?;
         Ok(())
     });
@@ -57,7 +57,7 @@ pub fn encode_graph_def(graph: &GraphDef) -> Result<Vec<u8>> {
 /// Writes a text-format GraphDef, as `tf.io.write_graph(as_text=True)` does.
 pub fn write_graph_text(graph: &GraphDef, path: &Path) -> Result<u64> {
     let text = to_text(graph, "tensorflow.GraphDef")?;
-    write_atomic(path, |out| out.write_all(text.as_bytes()))?;
+    write_atomic(path, Some(text.len() as u64), |out| out.write_all(text.as_bytes()))?;
     Ok(text.len() as u64)
 }
 
@@ -282,7 +282,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("tfmodel-emit-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("out.pb");
-        let result = write_atomic(&path, |out| {
+        let result = write_atomic(&path, None, |out| {
             out.write_all(b"partial")?;
             Err(std::io::Error::other("disk full"))
         });

@@ -16,7 +16,7 @@ use crate::graph::shapes::ShapeInference;
 use crate::graph::{self, type_attr};
 use crate::names::{is_control_input, node_of, output_index};
 use crate::optimize::edit::{self, data_inputs, Consumers};
-use crate::proto::{attr_value, DataType, GraphDef, NodeDef};
+use crate::proto::{attr_value, DataType, GraphDef, NodeDef, TensorProto};
 use crate::tensor::{Tensor, TensorData};
 
 /// Ops whose outputs are live one branch at a time: an `Identity` after one
@@ -219,9 +219,7 @@ pub fn share_equal_constants(graph: &mut GraphDef, protected: &HashSet<String>) 
         .filter(|n| TABLE_INIT_OPS.contains(&n.op.as_str()))
         .flat_map(|n| n.input.iter().map(|i| node_of(i).to_string()))
         .collect();
-    // Keyed by a digest of the encoded value (encoded one at a time: keying by
-    // the bytes themselves held a second copy of every weight); a digest match
-    // is confirmed on the values.
+    // Keyed by a fingerprint of the value; a match is confirmed on the values.
     let mut first: HashMap<[u8; 32], Vec<usize>> = HashMap::new();
     let mut replaced: HashMap<String, String> = HashMap::new();
     for (i, node) in graph.node.iter().enumerate() {
@@ -231,9 +229,14 @@ pub fn share_equal_constants(graph: &mut GraphDef, protected: &HashSet<String>) 
             && !table_constants.contains(&node.name)
             && graph::attr_type(node, "dtype") != Some(DataType::DtString);
         let Some(value) = graph::attr_tensor(node, "value").filter(|_| shareable) else { continue };
-        let key: [u8; 32] = Sha256::digest(value.encode_to_vec()).into();
-        let seen = first.entry(key).or_default();
-        match seen.iter().find(|&&k| graph::attr_tensor(&graph.node[k], "value") == Some(value)) {
+        let seen = first.entry(fingerprint(value)).or_default();
+        let equal = |k: &usize| {
+            let other = graph::attr_tensor(&graph.node[*k], "value");
+            let equal = other == Some(value);
+            other.into_iter().chain([value]).for_each(|v| crate::mapped::release(&v.tensor_content));
+            equal
+        };
+        match seen.iter().find(|k| equal(k)) {
             Some(&kept) => {
                 replaced.insert(node.name.clone(), graph.node[kept].name.clone());
             }
@@ -255,6 +258,36 @@ pub fn share_equal_constants(graph: &mut GraphDef, protected: &HashSet<String>) 
     let mut dropped: Vec<String> = replaced.into_keys().collect();
     dropped.sort();
     dropped
+}
+
+/// Values up to this many bytes are fingerprinted whole.
+const FINGERPRINT_WHOLE_BYTES: usize = 64 << 10;
+
+/// A digest equal constants share. Past [`FINGERPRINT_WHOLE_BYTES`] it covers
+/// the dtype, shape and a sample of the bytes (the first and last 4 KiB and
+/// 32 chunks between), not all of them: a large weight is read whole only
+/// when it may equal another (and keying by the bytes themselves held a
+/// second copy of every weight).
+fn fingerprint(value: &TensorProto) -> [u8; 32] {
+    let content = &value.tensor_content;
+    let len = content.len();
+    if len <= FINGERPRINT_WHOLE_BYTES {
+        return Sha256::digest(value.encode_to_vec()).into();
+    }
+    let mut digest = Sha256::new();
+    digest.update(value.dtype.to_le_bytes());
+    for dim in value.tensor_shape.iter().flat_map(|s| &s.dim) {
+        digest.update(dim.size.to_le_bytes());
+    }
+    digest.update((len as u64).to_le_bytes());
+    digest.update(&content[..4096]);
+    digest.update(&content[len - 4096..]);
+    for k in 0..32 {
+        let at = (len - 64) * k / 31;
+        digest.update(&content[at..at + 64]);
+    }
+    crate::mapped::release(content);
+    digest.finalize().into()
 }
 
 /// Ops that change only a tensor's shape, never its values or their order.

@@ -7,7 +7,7 @@ mod requests;
 use std::path::{Path, PathBuf};
 
 use crate::checkpoint::Checkpoint;
-use crate::emit::{self, tfjs, tfjs::Signature, tfjs::TfjsOptions};
+use crate::emit::{self, tfjs, tfjs::Signature, tfjs::TfjsOptions, ModelDir};
 use crate::error::{Error, ErrorKind, Result};
 use crate::freeze::{self, FreezeOptions, FrozenGraph};
 use crate::graph::{self, Encoding};
@@ -256,8 +256,11 @@ pub struct ConvertOptions {
 /// A converted model, in memory.
 #[derive(Debug, Clone)]
 pub struct Converted {
-    /// `(file name, bytes)`: `model.json` then its shards, `model.tflite` or `model.pb`.
+    /// `(file name, bytes)`: `model.json` then its shards, `model.tflite` or
+    /// `model.pb`; empty when they were written into a directory instead.
     pub files: Vec<(String, Vec<u8>)>,
+    /// `(file name, bytes written)` of the files [`convert_to_dir`] wrote.
+    pub written: Vec<(String, u64)>,
     pub signature: Signature,
     /// Bytes of the weights as emitted.
     pub weight_bytes: u64,
@@ -282,16 +285,21 @@ pub struct Converted {
 }
 
 pub fn convert(files: &ModelFiles, options: &ConvertOptions) -> Result<Converted> {
+    convert_into(files, options, None)
+}
+
+/// [`convert`], writing a TF.js model's shards into `dir` as they are made.
+fn convert_into(files: &ModelFiles, options: &ConvertOptions, dir: Option<&mut ModelDir>) -> Result<Converted> {
     let frozen = freeze(files, &options.freeze)?;
     let graph_file = frozen.graph_file.clone();
     // An error about a node (an op no format holds, say) names the file it is in.
-    convert_frozen(frozen, options).map_err(|e| match &graph_file {
+    convert_frozen(frozen, options, dir).map_err(|e| match &graph_file {
         Some(file) => e.or_file(file),
         None => e,
     })
 }
 
-fn convert_frozen(frozen: FrozenGraph, options: &ConvertOptions) -> Result<Converted> {
+fn convert_frozen(frozen: FrozenGraph, options: &ConvertOptions, dir: Option<&mut ModelDir>) -> Result<Converted> {
     let variables = frozen.variables.len();
     let (inferred, rewrites, checkpoint) = (frozen.inferred, frozen.rewrites, frozen.checkpoint);
     let table_initializers = frozen.table_initializers.clone();
@@ -367,11 +375,19 @@ fn convert_frozen(frozen: FrozenGraph, options: &ConvertOptions) -> Result<Conve
                 })?);
             }
             let tfjs_options = TfjsOptions { initializers: table_initializers.clone(), ..options.tfjs.clone() };
-            let model =
-                tfjs::into_tfjs(std::mem::take(&mut optimized.graph), weights.as_ref(), &signature, &tfjs_options)?;
+            let graph = std::mem::take(&mut optimized.graph);
+            let (weights, signature) = (weights.as_ref(), &signature);
+            let streamed = dir.is_some();
+            let model = match dir {
+                Some(dir) => tfjs::into_tfjs_dir(graph, weights, signature, &tfjs_options, dir)?,
+                None => tfjs::into_tfjs(graph, weights, signature, &tfjs_options)?,
+            };
             warnings.extend(model.warnings);
-            let mut files = vec![("model.json".to_string(), model.model_json)];
-            files.extend(model.shards);
+            let mut files = Vec::new();
+            if !streamed {
+                files.push(("model.json".to_string(), model.model_json));
+                files.extend(model.shards);
+            }
             (files, model.weight_bytes)
         }
         OutputFormat::Tflite => {
@@ -392,6 +408,7 @@ fn convert_frozen(frozen: FrozenGraph, options: &ConvertOptions) -> Result<Conve
     };
     Ok(Converted {
         files,
+        written: Vec::new(),
         signature,
         weight_bytes,
         float32_weight_bytes: float32_bytes,
@@ -422,14 +439,20 @@ fn require_integer_options(options: &ConvertOptions) -> Result<()> {
     Ok(())
 }
 
-/// Converts and writes the files into `dir` with [`emit::write_model_dir`]:
-/// the directory (created if missing) is replaced in one step, so on failure
-/// it is unchanged and on success it holds this model's files (`model.json`
-/// and its shards, or `model.pb`), no earlier model's, and whatever else it
-/// held.
+/// Converts and writes the files into `dir` as [`emit::write_model_dir`]
+/// does: the directory (created if missing) is replaced in one step, so on
+/// failure it is unchanged and on success it holds this model's files
+/// (`model.json` and its shards, `model.tflite` or `model.pb`), no earlier
+/// model's, and whatever else it held. A TF.js model's shards are written as
+/// they are made, so they are never all in memory; the result lists the
+/// files in [`Converted::written`] and holds none.
 pub fn convert_to_dir(files: &ModelFiles, options: &ConvertOptions, dir: &Path) -> Result<Converted> {
-    let converted = convert(files, options)?;
-    emit::write_model_dir(dir, converted.files.iter().map(|(name, bytes)| (name.as_str(), bytes.as_slice())))?;
+    let mut out = emit::ModelDir::create(dir)?;
+    let mut converted = convert_into(files, options, Some(&mut out))?;
+    for (name, bytes) in std::mem::take(&mut converted.files) {
+        out.write(&name, &bytes)?;
+    }
+    converted.written = out.commit()?;
     Ok(converted)
 }
 

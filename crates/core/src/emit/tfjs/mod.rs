@@ -37,6 +37,7 @@ use std::path::Path;
 
 use serde_json::json;
 
+use super::ModelDir;
 use crate::error::{Error, ErrorKind, Result};
 use crate::graph::{self, attr_type, index_by_name};
 use crate::names::{is_control_input, node_of};
@@ -108,10 +109,33 @@ pub fn to_tfjs(
 /// once they are in a shard, so a model's weights are held about once, not
 /// in the graph and the shards both.
 pub fn into_tfjs(
+    graph: GraphDef,
+    weights: Option<&QuantizedWeights>,
+    signature: &Signature,
+    options: &TfjsOptions,
+) -> Result<TfjsModel> {
+    emit(graph, weights, signature, options, None)
+}
+
+/// [`into_tfjs`], writing each shard into `dir` as soon as it is full, then
+/// `model.json`: the weights pass through memory a shard at a time. The
+/// returned model names its shards but holds none of their bytes.
+pub fn into_tfjs_dir(
+    graph: GraphDef,
+    weights: Option<&QuantizedWeights>,
+    signature: &Signature,
+    options: &TfjsOptions,
+    dir: &mut ModelDir,
+) -> Result<TfjsModel> {
+    emit(graph, weights, signature, options, Some(dir))
+}
+
+fn emit(
     mut graph: GraphDef,
     weights: Option<&QuantizedWeights>,
     signature: &Signature,
     options: &TfjsOptions,
+    mut dir: Option<&mut ModelDir>,
 ) -> Result<TfjsModel> {
     if options.shard_size == 0 {
         return Err(Error::new(ErrorKind::InvalidArgument, "shard_size must be at least one byte"));
@@ -125,7 +149,7 @@ pub fn into_tfjs(
     check_quantized_weights(&graph, quantized)?;
     check_string_inputs(&graph)?;
 
-    let mut shards = shards::ShardWriter::new(options.shard_size);
+    let mut shards = shards::ShardWriter::new(options.shard_size, &options.shard_names, dir.as_deref_mut());
     let mut entries = Vec::new();
     let mut warnings = Vec::new();
     // In the order of weights::constants: the graph's, then the library's.
@@ -133,21 +157,24 @@ pub fn into_tfjs(
         // Quantized weights are keyed by graph node.
         let weight = quantized.and_then(|q| q.get(&node.name));
         let encoded = weights::encode_constant(&node.name, node, weight, options.allow_lossy, &mut warnings)?;
-        shards.write(&encoded.bytes);
+        shards.write(&encoded.bytes)?;
         entries.push(encoded.entry);
         weights::release_value(node);
     }
     for (name, node, _) in weights::constants(&graph).filter(|(_, _, top_level)| !top_level) {
         // Function constants are never quantized.
         let encoded = weights::encode_constant(&name, node, None, options.allow_lossy, &mut warnings)?;
-        shards.write(&encoded.bytes);
+        shards.write(&encoded.bytes)?;
         entries.push(encoded.entry);
     }
     let weight_bytes = shards.total;
-    let shards = shards.finish(&options.shard_names);
+    let shards = shards.finish()?;
     let manifest = json!([{ "paths": shards.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>(), "weights": entries }]);
 
     let model_json = topology::model_json(&graph, signature, manifest, options)?;
+    if let Some(dir) = dir {
+        dir.write("model.json", &model_json)?;
+    }
     Ok(TfjsModel { model_json, shards, signature: signature.clone(), weight_bytes, warnings })
 }
 

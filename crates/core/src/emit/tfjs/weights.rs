@@ -2,6 +2,7 @@
 //! it was quantized) and its bytes in the dtype TensorFlow.js holds, narrowed
 //! as the module docs of [`super`] describe.
 
+use bytes::Bytes;
 use half::{bf16, f16};
 use serde_json::{json, Value};
 
@@ -37,7 +38,7 @@ pub(super) fn release_value(node: &mut NodeDef) {
 
 pub(super) struct EncodedConstant {
     pub(super) entry: Value,
-    pub(super) bytes: Vec<u8>,
+    pub(super) bytes: Bytes,
 }
 
 pub(super) fn encode_constant(
@@ -53,7 +54,7 @@ pub(super) fn encode_constant(
         let entry = json!({
             "name": name, "shape": weight.shape, "dtype": "float32", "quantization": quantization_json(weight),
         });
-        return Ok(EncodedConstant { entry, bytes: weight.element_bytes() });
+        return Ok(EncodedConstant { entry, bytes: weight.element_bytes().into() });
     }
     let tensor = Tensor::from_proto(proto).map_err(|e| e.prefixed(format_args!("Const \"{name}\"")).about(name))?;
     let (dtype, bytes) = narrow(name, &tensor, allow_lossy, warnings)?;
@@ -74,23 +75,24 @@ fn quantization_json(weight: &QuantizedWeight) -> Value {
 }
 
 /// The TensorFlow.js dtype of a constant and its bytes in that dtype.
-fn narrow(
-    name: &str,
-    tensor: &Tensor,
-    allow_lossy: bool,
-    warnings: &mut Vec<String>,
-) -> Result<(&'static str, Vec<u8>)> {
+fn narrow(name: &str, tensor: &Tensor, allow_lossy: bool, warnings: &mut Vec<String>) -> Result<(&'static str, Bytes)> {
     use DataType::*;
     let strings = match &tensor.data {
-        TensorData::Strings(strings) => return Ok(("string", string_bytes(strings))),
+        TensorData::Strings(strings) => return Ok(("string", string_bytes(strings).into())),
         TensorData::Raw(bytes) => bytes,
     };
     let mut lossy = Lossy { name, dtype: tensor.dtype, allow: allow_lossy, warnings };
     let raw = strings.as_ref();
-    Ok(match tensor.dtype {
-        DtFloat => ("float32", raw.to_vec()),
-        DtInt32 => ("int32", raw.to_vec()),
-        DtComplex64 => ("complex64", raw.to_vec()),
+    // Stored as they are, without a copy.
+    if let Some(dtype) = match tensor.dtype {
+        DtFloat => Some("float32"),
+        DtInt32 => Some("int32"),
+        DtComplex64 => Some("complex64"),
+        _ => None,
+    } {
+        return Ok((dtype, strings.clone()));
+    }
+    let converted: (&'static str, Vec<u8>) = match tensor.dtype {
         DtBool => ("bool", raw.iter().map(|&b| u8::from(b != 0)).collect()),
         DtHalf => ("float32", f32_bytes(raw.chunks_exact(2).map(|c| f16::from_le_bytes([c[0], c[1]]).to_f32()))),
         DtBfloat16 => ("float32", f32_bytes(raw.chunks_exact(2).map(|c| bf16::from_le_bytes([c[0], c[1]]).to_f32()))),
@@ -119,7 +121,8 @@ fn narrow(
             )
             .about(name))
         }
-    })
+    };
+    Ok((converted.0, converted.1.into()))
 }
 
 /// Narrowing that refuses to lose values unless allowed to.
