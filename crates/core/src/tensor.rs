@@ -133,6 +133,21 @@ impl Tensor {
         Tensor { dtype: DataType::DtInt32, shape, data: TensorData::Raw(Bytes::from(bytes)) }
     }
 
+    /// A float32 tensor's elements, borrowed from its bytes where they are
+    /// aligned (a large weight is not copied), else copied; `None` for other dtypes.
+    pub fn f32_values(&self) -> Option<std::borrow::Cow<'_, [f32]>> {
+        let bytes = self.raw().filter(|_| self.dtype == DataType::DtFloat)?;
+        #[cfg(target_endian = "little")]
+        {
+            // SAFETY: every bit pattern is a valid f32; `align_to` only borrows the aligned middle.
+            let (head, middle, tail) = unsafe { bytes.align_to::<f32>() };
+            if head.is_empty() && tail.is_empty() {
+                return Some(std::borrow::Cow::Borrowed(middle));
+            }
+        }
+        self.to_f32_vec().map(std::borrow::Cow::Owned)
+    }
+
     /// The elements as f32, for float32 (exact) and float16, bfloat16 and
     /// float64 (converted); `None` for other dtypes.
     pub fn to_f32_vec(&self) -> Option<Vec<f32>> {

@@ -52,7 +52,24 @@ pub(super) fn encode_uint8_operand(values: &[f32], shape: &[i64]) -> Result<Quan
 }
 
 fn range_of(values: &[f32]) -> (f64, f64) {
-    values.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| (lo.min(f64::from(v)), hi.max(f64::from(v))))
+    // In float32, which vectorizes; widening is exact and keeps the order.
+    let (lo, hi) = values.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+    (f64::from(lo), f64::from(hi))
+}
+
+/// `x.round()` (half away from zero, as C's `round`), which baseline x86-64
+/// makes a libm call, per element. Adding and subtracting 1.5 · 2^52 rounds
+/// to the nearest integer, ties to even, exactly while |x| < 2^51; a tie then
+/// moves away from zero.
+fn round_half_away(x: f64) -> f64 {
+    const SHIFT: f64 = 6_755_399_441_055_744.0;
+    if x.abs() >= 2_251_799_813_685_248.0 {
+        return x.round();
+    }
+    let nearest = (x + SHIFT) - SHIFT;
+    let fraction = x - nearest;
+    // Without branches, which random weights would mispredict.
+    nearest + f64::from(u8::from(fraction == 0.5 && x > 0.0)) - f64::from(u8::from(fraction == -0.5 && x < 0.0))
 }
 
 fn encode_uint8_in(values: &[f32], lo: f64, hi: f64) -> WeightEncoding {
@@ -62,7 +79,11 @@ fn encode_uint8_in(values: &[f32], lo: f64, hi: f64) -> WeightEncoding {
     let levels_per_unit = 255.0 / (hi - lo);
     // `f64::round` rounds half away from zero, as C's `round` does.
     let offset = (lo * levels_per_unit).round();
-    let q = values.iter().map(|&v| ((f64::from(v) * levels_per_unit).round() - offset).clamp(0.0, 255.0) as u8);
+    let q = values.iter().map(|&v| {
+        let level = (round_half_away(f64::from(v) * levels_per_unit) - offset).clamp(0.0, 255.0);
+        // SAFETY: clamped to [0, 255] (and never NaN: the values are finite).
+        unsafe { level.to_int_unchecked::<u8>() }
+    });
     let scale = 1.0 / levels_per_unit;
     // `offset · scale` rather than `offset / S`: the decoder's `zp · scale + min`
     // then cancels to exactly 0 in float64, where the division could leave a crumb.
@@ -159,6 +180,20 @@ impl QuantizedWeight {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rounding_is_c_round() {
+        let mut cases =
+            vec![0.5, -0.5, 1.5, -2.5, 0.49999999999999994, -0.49999999999999994, 2.0f64.powi(52) + 1.0, 1e300];
+        let mut x = 1e-3f64;
+        while x < 1e12 {
+            cases.extend([x, -x, x + 0.5, -x - 0.5, x.floor() + 0.5, -(x.floor() + 0.5)]);
+            x *= 1.37;
+        }
+        for x in cases {
+            assert_eq!(round_half_away(x), x.round(), "{x}");
+        }
+    }
 
     #[test]
     fn int8_scales_survive_tensorflows_float32_round_trip() {

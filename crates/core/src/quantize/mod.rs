@@ -32,7 +32,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::graph::{self, attr_tensor};
 use crate::names;
 use crate::proto::{DataType, GraphDef, NodeDef};
-use crate::tensor::{element_count, format_shape, shape_dims, Tensor};
+use crate::tensor::{element_count, format_shape, shape_dims, Tensor, TensorData};
 use channels::{biases, channel_roles, ChannelRole};
 
 /// How quantized weights are stored.
@@ -243,6 +243,9 @@ pub fn quantize(graph: &GraphDef, options: &QuantizeOptions) -> Result<Quantized
     };
     let mut weights = BTreeMap::new();
     let mut report = QuantizationReport { mode: options.mode, ..Default::default() };
+    // Each Const's fate, in graph order; the encodings are computed on every core.
+    let mut outcomes: Vec<Outcome> = Vec::new();
+    let mut jobs: Vec<(usize, &NodeDef, Tensor)> = Vec::new();
     for node in graph.node.iter().filter(|n| n.op == "Const") {
         let Some(proto) = attr_tensor(node, "value") else { continue };
         let tensor = match Tensor::from_proto(proto) {
@@ -274,25 +277,92 @@ pub fn quantize(graph: &GraphDef, options: &QuantizeOptions) -> Result<Quantized
         // int8: TFLite's hybrid kernels read a float32 bias, as TensorFlow's
         // dynamic-range quantization leaves it.
         if int8 && bias_of.is_some() {
-            report.bytes_after += size;
-            report.skipped.push(SkippedTensor { name: node.name.clone(), reason: "a bias, kept float32".to_string() });
+            outcomes.push(Outcome::Skipped { node, size, reason: "a bias, kept float32".to_string() });
             continue;
         }
-        let values = tensor.to_f32_vec().expect("float32 tensors convert");
+        jobs.push((outcomes.len(), node, tensor));
+        outcomes.push(Outcome::Pending);
+    }
+    let encoded = on_every_core(&jobs, |(_, node, tensor)| {
+        let values = tensor.f32_values().expect("float32 tensors convert");
         let role = roles.get(node.name.as_str()).copied().unwrap_or(ChannelRole::Last);
-        match encode::encode(&values, &tensor.shape, options.mode, role) {
-            Ok(weight) => {
+        let result = encode::encode(&values, &tensor.shape, options.mode, role)
+            .map(|weight| {
+                let measured = measure::measure(&node.name, &weight, &values);
+                (weight, measured)
+            })
+            .map_err(|reason| (tensor.byte_len() as u64, reason));
+        // Read once: a mapped tensor's pages can go until the emitter needs them.
+        if let TensorData::Raw(bytes) = &tensor.data {
+            crate::mapped::release(bytes);
+        }
+        result
+    });
+    for ((slot, node, _), result) in jobs.iter().zip(encoded) {
+        outcomes[*slot] = match result {
+            Ok((weight, measured)) => Outcome::Encoded { node, weight, measured },
+            Err((size, reason)) => Outcome::Skipped { node, size, reason },
+        };
+    }
+    for outcome in outcomes {
+        match outcome {
+            Outcome::Encoded { node, weight, measured } => {
                 report.bytes_after += weight.byte_len() as u64;
-                report.tensors.push(measure::measure(&node.name, &weight, &values));
+                report.tensors.push(measured);
                 weights.insert(node.name.clone(), weight);
             }
-            Err(reason) => {
+            Outcome::Skipped { node, size, reason } => {
                 report.bytes_after += size;
                 report.skipped.push(SkippedTensor { name: node.name.clone(), reason });
             }
+            Outcome::Pending => unreachable!("every job has a result"),
         }
     }
     Ok(QuantizedWeights { mode: options.mode, weights, report })
+}
+
+/// What quantizing one float `Const` came to.
+enum Outcome<'g> {
+    Pending,
+    Encoded {
+        node: &'g NodeDef,
+        weight: QuantizedWeight,
+        measured: TensorReport,
+    },
+    /// Left float32 (`size` bytes), for `reason`.
+    Skipped {
+        node: &'g NodeDef,
+        size: u64,
+        reason: String,
+    },
+}
+
+/// `work` on each item, spread over the machine's cores (a model's tensors
+/// are independent); the results in the items' order.
+fn on_every_core<T: Sync, R: Send>(items: &[T], work: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(items.len());
+    if threads <= 1 {
+        return items.iter().map(work).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut done: Vec<(usize, R)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(item) = items.get(i) else { return mine };
+                        mine.push((i, work(item)));
+                    }
+                })
+            })
+            .collect();
+        // A panic in a worker is re-raised here, where it would have happened without the threads.
+        workers.into_iter().flat_map(|w| w.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
+    });
+    done.sort_unstable_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, r)| r).collect()
 }
 
 /// Symmetric int8 per channel of `axis` (`shape[axis]` channels), as the
