@@ -3,7 +3,9 @@
 Both run as whole processes on the same model; we report wall time and peak
 resident memory (GNU time's %e and %M) and their ratios (ours / TensorFlow's).
 Models: the conv-net fixture, and a checkpoint of about 100 MB of float32
-weights generated here at bench time (never committed).
+weights generated here at bench time (never committed). On that checkpoint and
+on one of 1 GB, the conversion's time is set against `cp` of its bytes and its
+peak RSS against a bound that does not grow with the model.
 
 Usage: python bench/freeze.py [--runs N]   (run by `npm run bench`)
 """
@@ -90,11 +92,12 @@ def bench(name, prefix, outputs, runs):
     }
 
 
-def against_copying(prefix, outputs, runs):
-    """Issue-15 targets on one checkpoint, run side by side: `tfmodel freeze`
-    and `tfmodel convert --quantize uint8` against copying the checkpoint's
-    bytes with `cp` plus Node's start-up (time), and against Node's baseline
-    + 1.2x the largest tensor + 64 MiB (peak RSS)."""
+def against_copying(prefix, outputs, runs, tools=("freeze", "convert")):
+    """Issue-15 targets on one checkpoint, run side by side: `tfmodel freeze`,
+    `tfmodel convert --quantize uint8` and a float `tfmodel convert` (the
+    `tools` asked for) against copying the checkpoint's bytes with `cp` plus
+    Node's start-up (time), and against Node's baseline + 1.2x the largest
+    tensor + 64 MiB (peak RSS)."""
     import shutil
 
     import numpy as np
@@ -115,8 +118,13 @@ def against_copying(prefix, outputs, runs):
                    "--output_node_names", outputs],
         "convert": ["node", CLI, "convert", prefix, os.path.join(OUT, "against-cp"), "--quantize", "uint8",
                     "--output_node_names", outputs],
+        "convert-float": ["node", CLI, "convert", prefix, os.path.join(OUT, "against-cp-float"),
+                          "--output_node_names", outputs],
     }
+    commands = {name: command for name, command in commands.items() if name in ("cp", "node", *tools)}
     samples = {name: [] for name in commands}
+    for name in ("against-cp", "against-cp-float"):
+        shutil.rmtree(os.path.join(OUT, name), ignore_errors=True)
     for _ in range(runs):
         for name, command in commands.items():
             samples[name].append(measure(command))
@@ -127,8 +135,8 @@ def against_copying(prefix, outputs, runs):
     bound = rss["node"] + 1.2 * largest + 64
     print(f"against cp + Node's start-up ({baseline:.2f} s) and the memory bound ({bound:.0f} MiB: Node's "
           f"{rss['node']:.0f} + 1.2 x {largest:.1f} MiB + 64):")
-    for name in ("freeze", "convert"):
-        print(f"  {name:<8} {median[name]:.2f} s ({median[name] / baseline:.2f}x, target 2)  "
+    for name in tools:
+        print(f"  {name:<13} {median[name]:.2f} s ({median[name] / baseline:.2f}x, target 2)  "
               f"peak {rss[name]:.0f} MiB ({rss[name] / bound:.2f} of the bound)")
     return {"baseline_seconds": baseline, "memory_bound_mib": bound, "median_seconds": median, "peak_rss_mib": rss}
 
@@ -150,9 +158,14 @@ def main():
             f"{r['model']:<12}{r['weights_mib']:>8.1f}M{r['tfmodel_seconds']:>11.2f}{r['tensorflow_seconds']:>8.2f}"
             f"{r['time_ratio']:>7.2f}{r['tfmodel_peak_rss_mib']:>13.0f}{r['tensorflow_peak_rss_mib']:>8.0f}{r['rss_ratio']:>7.2f}"
         )
+    print("100 MB checkpoint (25 tensors of 4 MiB)", end=", ")
     copying = against_copying(big, "y", args.runs)
+    # 1 GB (64 tensors of 16 MiB): the same memory bound, so memory stays flat as the model grows.
+    huge = make_big_checkpoint(os.path.join(OUT, "big-1GB"), megabytes=1024, tensors=64)
+    print("1 GB checkpoint (64 tensors of 16 MiB)", end=", ")
+    copying_1gb = against_copying(huge, "y", 1, tools=("convert-float",))
     with open(os.path.join(OUT, "freeze.json"), "w") as f:
-        json.dump({"freeze": results, "against_copying": copying}, f, indent=2)
+        json.dump({"freeze": results, "against_copying": copying, "against_copying_1gb": copying_1gb}, f, indent=2)
 
 
 if __name__ == "__main__":
