@@ -80,6 +80,26 @@ fn equal_constants_are_stored_once_and_others_stay() {
 }
 
 #[test]
+fn large_constants_equal_where_the_fingerprint_samples_them_are_still_compared_whole() {
+    // 256 KiB: fingerprinted from a sample; element 3000 (bytes 12000..12004) lies between the sampled chunks.
+    let values: Vec<f32> = (0..65_536).map(|i| i as f32).collect();
+    let mut changed = values.clone();
+    changed[3000] = -1.0;
+    let (one, other) = (Tensor::from_f32(vec![65_536], &values), Tensor::from_f32(vec![65_536], &changed));
+    let mut graph = GraphDef {
+        node: vec![
+            const_node("a", &one),
+            const_node("b", &other),
+            const_node("c", &one),
+            node("sum", "AddN", &["a", "b", "c"]),
+        ],
+        ..Default::default()
+    };
+    assert_eq!(share_equal_constants(&mut graph, &protected(&["sum"])), ["c"]);
+    assert_eq!(find(&graph, "sum").unwrap().input, ["a", "b", "a"]);
+}
+
+#[test]
 fn a_protected_constant_keeps_its_name() {
     let one = Tensor::from_f32(vec![1], &[1.0]);
     let mut graph = GraphDef { node: vec![const_node("a", &one), const_node("out", &one)], ..Default::default() };
