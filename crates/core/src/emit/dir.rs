@@ -3,15 +3,14 @@
 
 use std::path::{Path, PathBuf};
 
+use super::temporary_sibling;
 use super::tfjs::is_shard_name;
-use super::{temporary_sibling, write_atomic};
 use crate::error::{Error, ErrorKind, Result};
 
 /// Replaces the model in `dir` with `files` (`(file name, bytes)`), so that a
 /// reader sees the old model or the new one, never a mix of both:
 ///
-/// 1. a fresh sibling directory is filled with `files`, each written with
-///    [`write_atomic`], and with everything `dir` holds
+/// 1. a fresh sibling directory is filled with `files`, and with everything `dir` holds
 ///    that is not a model file (hard links, or copies where linking fails);
 /// 2. `dir` is renamed aside, the fresh directory is renamed to `dir`, and the
 ///    old directory is deleted.
@@ -64,9 +63,9 @@ impl ModelDir {
     /// Writes one file of the model.
     pub fn write(&mut self, name: &str, bytes: &[u8]) -> Result<()> {
         check_file_name(name)?;
+        // Written in place: nothing sees the fresh directory before the commit.
         // Errors name the file the caller asked for, not its temporary home.
-        write_atomic(&self.fresh.join(name), Some(bytes.len() as u64), |out| out.write_all(bytes))
-            .map_err(|e| e.in_file(self.target.join(name)))?;
+        std::fs::write(self.fresh.join(name), bytes).map_err(|e| Error::io(e, self.target.join(name)))?;
         self.written.retain(|(n, _)| n != name);
         self.written.push((name.to_string(), bytes.len() as u64));
         Ok(())
