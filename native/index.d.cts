@@ -9,6 +9,37 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/**
+ * Measures the activation ranges `quantize: 'int8-full'` needs, running the
+ * float model on the samples in the core.
+ */
+export declare function calibrate(request: ConvertRequest, inputs: Array<CalibrationInput>): Promise<CalibrationResult>
+
+/** One input's calibration samples, stacked along the first axis. */
+export interface CalibrationInput {
+  name: string
+  /** `float32`, `int32` or `uint8`: what `data` holds. */
+  dtype: string
+  /** `[samples, ...one sample's shape]`. */
+  shape: Array<number>
+  /** The values, little-endian. */
+  data: Buffer
+}
+
+export interface CalibrationResult {
+  /** What the samples must feed. */
+  inputs: Array<TensorSpecJs>
+  /**
+   * `[min, max]` of each activation, by tensor name; absent without
+   * samples, or when the model holds an op the core's interpreter does not
+   * run (see `unsupported`).
+   */
+  ranges?: Record<string, Array<number>>
+  samples: number
+  /** The op that kept the core from measuring, when it could not. */
+  unsupported?: string
+}
+
 export interface CheckpointInfo {
   /** The resolved checkpoint prefix. */
   prefix: string

@@ -153,3 +153,10 @@ export function mapCheckpoints(enabled: boolean): void {
 export function coreVersion(): string {
   return load().coreVersion()
 }
+
+export type { CalibrationInput } from '../native/index.cjs'
+
+/** Activation ranges for full-integer int8, the float model run on the samples in the core; `ranges` absent when it holds an op the core does not run. Without samples: only the model's inputs. */
+export function calibrate(request: Addon.ConvertRequest, inputs: Addon.CalibrationInput[]): Promise<Addon.CalibrationResult> {
+  return load().calibrate(request, inputs)
+}

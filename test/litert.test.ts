@@ -176,14 +176,38 @@ describe('int8-full calibration sources', () => {
     // A source that yields a record every 10 ms, so that the worker is up while samples remain.
     writeModule('slow.mjs', 300, 10)
     const request = { source: spec.path(spec.checkpoint!), outputNodeNames: ['probs'] }
-    const alone = await calibrate(request, join(dir, 'slow.mjs'), { threads: 1 })
-    const shared = await calibrate(request, join(dir, 'slow.mjs'), { threads: 2, parallelAboveMs: 0 })
+    const alone = await calibrate(request, join(dir, 'slow.mjs'), { threads: 1, engine: 'litert' })
+    const shared = await calibrate(request, join(dir, 'slow.mjs'), { threads: 2, parallelAboveMs: 0, engine: 'litert' })
     expect(alone.samplesPerThread).toEqual([300])
     expect(shared.samplesPerThread).toHaveLength(2)
     expect(shared.samplesPerThread[1], 'samples the worker ran').toBeGreaterThan(0)
     expect(shared.samplesPerThread[0]! + shared.samplesPerThread[1]!).toBe(300)
     expect(shared.ranges).toEqual(alone.ranges)
   }, 30_000)
+
+  it('the core measures the ranges LiteRT.js measures, on the classifier and on the detector\'s uint8 input', async () => {
+    const { calibrate } = await import('../dist/node/index.js')
+    writeFileSync(join(dir, 'same.npy'), npy(samples, [32, 24, 24, 3]))
+    const detector = fixture('detector')
+    const cases = [
+      { request: { source: spec.path(spec.checkpoint!), outputNodeNames: ['probs'] }, source: join(dir, 'same.npy'), count: 32 },
+      { request: { source: detector.path(detector.checkpoint!), outputNodeNames: ['box_encodings', 'class_predictions'] }, source: detector.path('images'), count: 4 },
+    ]
+    for (const { request, source, count } of cases) {
+      const core = await calibrate(request, source)
+      const litert = await calibrate(request, source, { engine: 'litert' })
+      expect([core.engine, core.fallback, core.samplesPerThread]).toEqual(['core', undefined, [count]])
+      expect(litert.engine).toBe('litert')
+      expect(Object.keys(core.ranges).sort()).toEqual(Object.keys(litert.ranges).sort())
+      for (const [name, [lo, hi]] of Object.entries(litert.ranges)) {
+        const [coreLo, coreHi] = core.ranges[name]!
+        // float32 kernels summing in another order: the same ranges to within a millionth of their span.
+        const tolerance = 1e-5 * Math.max(hi - lo, 1e-3)
+        expect(Math.abs(coreLo - lo), `${name} min`).toBeLessThanOrEqual(tolerance)
+        expect(Math.abs(coreHi - hi), `${name} max`).toBeLessThanOrEqual(tolerance)
+      }
+    }
+  }, 60_000)
 
   it('a missing or mismatched source is a coded error naming it', () => {
     writeFileSync(join(dir, 'wrong.npy'), npy(samples.subarray(0, 32 * 24 * 24), [32, 24, 24, 1]))

@@ -1,10 +1,12 @@
 // Calibration for full-integer int8 (`--quantize int8-full`): the float model
-// runs on representative inputs in this process, LiteRT.js on a float
-// .tflite that also outputs the minimum and the maximum of every activation
-// (reduced in the model, as two vectors in the order the core names), and
-// each tensor's range is the widest over all samples. A slow model's samples
-// are shared with worker threads, each with its own LiteRT.js. The core then
-// writes the int8 file over those ranges, for exactly the tensors it measured.
+// runs on representative inputs in this process, and each activation's range
+// is the widest over all samples. The core runs it itself when it has a
+// kernel for every op (the samples are read here and handed over whole).
+// Otherwise LiteRT.js runs a float .tflite that also outputs the minimum and
+// the maximum of every activation (reduced in the model, as two vectors in
+// the order the core names), a slow model's samples shared with worker
+// threads, each with its own LiteRT.js. The core then writes the int8 file
+// over those ranges, for exactly the tensors it measured.
 import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { extname, join } from 'node:path'
@@ -13,7 +15,7 @@ import { isMainThread, type MessagePort, parentPort, Worker, workerData } from '
 
 import { unzipSync } from 'fflate'
 
-import { convert, type ConvertRequest, defaults } from '../native.js'
+import { calibrate as measureInCore, type CalibrationInput, convert, type ConvertRequest, defaults } from '../native.js'
 import { type RuntimeErrorCode, TfModelRuntimeError } from '../runtime/errors.js'
 import type { TensorSpec } from '../runtime/types.js'
 import { type Feed, type ImageOptions, InputMismatchError, parseNpy, readInput, readNpy } from './run-input.js'
@@ -29,7 +31,12 @@ export interface CalibrateOptions extends ImageOptions {
   threads?: number
   /** A run at least this slow (ms, measured on the second sample) brings in worker threads (default 20). */
   parallelAboveMs?: number
+  /** What runs the float model: `core` (the default; LiteRT.js when the core lacks a kernel) or `litert`. */
+  engine?: Engine
 }
+
+export type Engine = 'core' | 'litert'
+
 
 /** Below this a run is too quick for a worker's start-up (its own LiteRT.js to compile) to pay off. */
 const PARALLEL_ABOVE_MS = 20
@@ -37,14 +44,60 @@ const PARALLEL_ABOVE_MS = 20
 export interface Calibration {
   /** Each measured tensor's minimum and maximum over all samples. */
   ranges: Ranges
-  /** How many samples each LiteRT.js instance ran: this thread's first, then each worker's. */
+  /** How many samples each LiteRT.js instance ran: this thread's first, then each worker's (the core: one entry). */
   samplesPerThread: number[]
+  /** What ran the float model. */
+  engine: Engine
+  /** Why the core could not, when LiteRT.js ran it instead. */
+  fallback?: string
 }
 
 /** The ranges of every activation of `request`'s model over the samples in `source`. */
 export async function calibrate(request: ConvertRequest, source: string, options: CalibrateOptions = {}): Promise<Calibration> {
-  const float = await convert({ ...request, quantize: undefined, format: 'tflite', outputDir: undefined, calibrationOutputs: true })
+  const floatRequest: ConvertRequest = { ...request, quantize: undefined, format: 'tflite', outputDir: undefined }
+  let fallback: string | undefined
+  if ((options.engine ?? 'core') === 'core') {
+    // Without samples the core only says what the model takes, which the samples are read for.
+    const inputs = (await measureInCore(floatRequest, [])).inputs.map((s): TensorSpec => ({ name: s.name, dtype: s.dtype as TensorSpec['dtype'], shape: s.shape ?? null }))
+    const measured = await measureInCore(floatRequest, await stacked(samples(source, inputs, options), inputs, source))
+    if (measured.ranges) {
+      if (measured.samples === 0) throw new InputMismatchError('SHAPE_MISMATCH', `calibration source ${source} holds no samples`, source)
+      const ranges = Object.fromEntries(Object.entries(measured.ranges).map(([name, [lo, hi]]) => [name, [lo!, hi!] as [number, number]]))
+      return { ranges, samplesPerThread: [measured.samples], engine: 'core' }
+    }
+    fallback = measured.unsupported ?? undefined
+  }
+  return { ...(await calibrateOnLitert(floatRequest, source, options)), engine: 'litert', fallback }
+}
+
+/** Every record's values, stacked per input along a new first axis: what the core's `calibrate` takes. */
+async function stacked(records: AsyncGenerator<CalibrationRecord>, inputs: readonly TensorSpec[], source: string): Promise<CalibrationInput[]> {
+  const stacks = inputs.map((input) => ({ input, dtype: '', shape: [] as number[], parts: [] as Uint8Array[] }))
+  for await (const record of records) {
+    for (const stack of stacks) {
+      const value = record[stack.input.name]!
+      const { data, shape } = ArrayBuffer.isView(value) ? { data: value, shape: [1, ...(stack.input.shape ?? []).slice(1)] } : value
+      const dtype = data instanceof Float32Array ? 'float32' : data instanceof Int32Array ? 'int32' : 'uint8'
+      // One sample's shape: a leading batch of 1 is the record's, not the sample's.
+      const own = shape[0] === 1 && shape.length === (stack.input.shape?.length ?? shape.length) ? shape.slice(1) : shape
+      const fits = own.every((d) => d >= 0) && data.length === own.reduce((a, b) => a * b, 1)
+      const first = stack.parts.length === 0
+      if (!fits || (!first && (dtype !== stack.dtype || own.join() !== stack.shape.join()))) {
+        const was = first ? '' : `${stack.dtype} [${stack.shape.join(',')}], then `
+        throw new InputMismatchError('SHAPE_MISMATCH', `calibration samples from ${source} for input "${stack.input.name}" do not fit: ${was}${data.length} ${dtype} values as [${own.join(',')}]`, source, stack.input.name)
+      }
+      if (first) Object.assign(stack, { dtype, shape: own })
+      stack.parts.push(new Uint8Array(data.buffer, data.byteOffset, data.byteLength))
+    }
+  }
+  return stacks.map(({ input, dtype, shape, parts }) => ({ name: input.name, dtype: dtype || 'float32', shape: [parts.length, ...shape], data: Buffer.concat(parts) }))
+}
+
+/** The LiteRT.js path: a calibration model that reduces every activation to its range, run on the samples. */
+async function calibrateOnLitert(floatRequest: ConvertRequest, source: string, options: CalibrateOptions): Promise<Omit<Calibration, 'engine'>> {
+  const float = await convert({ ...floatRequest, calibrationOutputs: true })
   const names = float.calibrationTensors
+
   const bytes = new Uint8Array(float.files[0]!.data)
   const local = await localRunner(bytes)
   const runners: Runner[] = [local]

@@ -15,6 +15,7 @@ use napi::bindgen_prelude::{AsyncTask, Buffer};
 use napi::{Env, JsValue, Status, Task};
 use napi_derive::napi;
 use tfmodel_core::checkpoint::{objects, Checkpoint};
+use tfmodel_core::emit::tflite as core_tflite;
 use tfmodel_core::freeze::InferredOutputs;
 use tfmodel_core::optimize::OptimizedGraph;
 use tfmodel_core::pipeline::{self as core, Converted, FreezeOutcome, ModelFlags};
@@ -565,7 +566,86 @@ pub struct ConvertResult {
 /// Reads, freezes, optimizes, quantizes and emits a model (TF.js graph model or frozen .pb).
 #[napi(ts_return_type = "Promise<ConvertResult>")]
 pub fn convert(request: ConvertRequest) -> AsyncTask<Job<Converted, ConvertResult>> {
-    let request = core::ConvertRequest {
+    let request = core_request(request);
+    job(move || request.run(), convert_result)
+}
+
+/// One input's calibration samples, stacked along the first axis.
+#[napi(object)]
+pub struct CalibrationInput {
+    pub name: String,
+    /// `float32`, `int32` or `uint8`: what `data` holds.
+    pub dtype: String,
+    /// `[samples, ...one sample's shape]`.
+    pub shape: Vec<u32>,
+    /// The values, little-endian.
+    pub data: Buffer,
+}
+
+#[napi(object)]
+pub struct CalibrationResult {
+    /// What the samples must feed.
+    pub inputs: Vec<TensorSpecJs>,
+    /// `[min, max]` of each activation, by tensor name; absent without
+    /// samples, or when the model holds an op the core's interpreter does not
+    /// run (see `unsupported`).
+    pub ranges: Option<HashMap<String, Vec<f64>>>,
+    pub samples: u32,
+    /// The op that kept the core from measuring, when it could not.
+    pub unsupported: Option<String>,
+}
+
+/// Measures the activation ranges `quantize: 'int8-full'` needs, running the
+/// float model on the samples in the core.
+#[napi(ts_return_type = "Promise<CalibrationResult>")]
+pub fn calibrate(
+    request: ConvertRequest,
+    inputs: Vec<CalibrationInput>,
+) -> napi::Result<AsyncTask<Job<core::Calibrated, CalibrationResult>>> {
+    let samples = inputs
+        .into_iter()
+        .map(|input| {
+            let bytes: &[u8] = &input.data;
+            let data = match input.dtype.as_str() {
+                "float32" => core_tflite::SampleData::F32(
+                    bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect(),
+                ),
+                "int32" => core_tflite::SampleData::I32(
+                    bytes.chunks_exact(4).map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect(),
+                ),
+                "uint8" => core_tflite::SampleData::U8(bytes.to_vec()),
+                other => return Err(napi::Error::from_reason(format!("calibration samples of dtype {other}"))),
+            };
+            Ok(core_tflite::InputSamples {
+                name: input.name,
+                shape: input.shape.iter().map(|&d| d as usize).collect(),
+                data,
+            })
+        })
+        .collect::<napi::Result<Vec<_>>>()?;
+    let request = core_request(request);
+    Ok(job(move || request.calibrate(&samples), calibration_result))
+}
+
+fn calibration_result(calibrated: core::Calibrated) -> CalibrationResult {
+    let inputs = calibrated.signature.inputs.iter().map(tensor_spec_js).collect();
+    let (ranges, samples, unsupported) = match calibrated.measurement {
+        Some(core_tflite::Measurement::Ranges { ranges, samples }) => {
+            let ranges = ranges.into_iter().map(|(name, (lo, hi))| (name, vec![f64::from(lo), f64::from(hi)]));
+            (Some(ranges.collect()), samples as u32, None)
+        }
+        Some(core_tflite::Measurement::Unsupported(reason)) => (None, 0, Some(reason)),
+        None => (None, 0, None),
+    };
+    CalibrationResult { inputs, ranges, samples, unsupported }
+}
+
+fn tensor_spec_js(s: &tfmodel_core::emit::tfjs::TensorSpec) -> TensorSpecJs {
+    TensorSpecJs { name: s.name.clone(), dtype: s.tfjs_dtype().to_string(), shape: s.shape.clone() }
+}
+
+fn core_request(request: ConvertRequest) -> core::ConvertRequest {
+    core::ConvertRequest {
         model: model_flags!(request),
         output_node_names: request.output_node_names,
         input_names: request.input_names,
@@ -589,16 +669,11 @@ pub fn convert(request: ConvertRequest) -> AsyncTask<Job<Converted, ConvertResul
                 .collect()
         }),
         calibration_outputs: request.calibration_outputs,
-    };
-    job(move || request.run(), convert_result)
+    }
 }
 
 fn convert_result(converted: Converted) -> ConvertResult {
-    let spec = |s: &tfmodel_core::emit::tfjs::TensorSpec| TensorSpecJs {
-        name: s.name.clone(),
-        dtype: s.tfjs_dtype().to_string(),
-        shape: s.shape.clone(),
-    };
+    let spec = tensor_spec_js;
     ConvertResult {
         signature: SignatureJs {
             inputs: converted.signature.inputs.iter().map(spec).collect(),

@@ -303,18 +303,7 @@ fn convert_frozen(frozen: FrozenGraph, options: &ConvertOptions, dir: Option<&mu
     let variables = frozen.variables.len();
     let (inferred, rewrites, checkpoint) = (frozen.inferred, frozen.rewrites, frozen.checkpoint);
     let table_initializers = frozen.table_initializers.clone();
-    let optimize_options = OptimizeOptions {
-        input_names: options.input_names.clone(),
-        output_names: frozen.outputs.clone(),
-        keep: table_initializers.clone(),
-        placeholder_type_enum: options.placeholder_type_enum.clone(),
-        training_flags: options.training_flags.clone(),
-        ..Default::default()
-    };
-    let mut optimized = optimize::optimize(frozen.graph, &optimize_options)?;
-    if !table_initializers.is_empty() {
-        optimized.applied.push(Rewrite::KeptTableInitializers { names: table_initializers.clone() });
-    }
+    let mut optimized = optimize_frozen(frozen.graph, &frozen.outputs, &table_initializers, options)?;
     let mut applied: Vec<String> = optimized.applied.iter().map(ToString::to_string).collect();
     if options.format == OutputFormat::Tfjs {
         let protected = optimized.inputs.iter().chain(&optimized.outputs).chain(&table_initializers).cloned().collect();
@@ -422,6 +411,63 @@ fn convert_frozen(frozen: FrozenGraph, options: &ConvertOptions, dir: Option<&mu
         rewrites,
         checkpoint,
         calibration_tensors,
+    })
+}
+
+/// The optimizer run on a frozen graph with the conversion's inputs, keeping
+/// its lookup tables' initializers.
+fn optimize_frozen(
+    graph: GraphDef,
+    outputs: &[String],
+    table_initializers: &[String],
+    options: &ConvertOptions,
+) -> Result<OptimizedGraph> {
+    let optimize_options = OptimizeOptions {
+        input_names: options.input_names.clone(),
+        output_names: outputs.to_vec(),
+        keep: table_initializers.to_vec(),
+        placeholder_type_enum: options.placeholder_type_enum.clone(),
+        training_flags: options.training_flags.clone(),
+        ..Default::default()
+    };
+    let mut optimized = optimize::optimize(graph, &optimize_options)?;
+    if !table_initializers.is_empty() {
+        optimized.applied.push(Rewrite::KeptTableInitializers { names: table_initializers.to_vec() });
+    }
+    Ok(optimized)
+}
+
+/// What [`calibrate`] found: the model's signature (what samples must
+/// feed), and with samples, what measuring them gave.
+#[derive(Debug, Clone)]
+pub struct Calibrated {
+    pub signature: Signature,
+    pub measurement: Option<emit::tflite::Measurement>,
+}
+
+/// Calibration for `quantize=int8-full`, in the core: the model is frozen
+/// and optimized as [`convert`] would, built as a float `.tflite`, and run
+/// on `samples` to measure the range of each activation (by the tensor
+/// names the int8 model takes them by). No samples: only the signature.
+pub fn calibrate(
+    files: &ModelFiles,
+    options: &ConvertOptions,
+    samples: &[emit::tflite::InputSamples],
+) -> Result<Calibrated> {
+    let frozen = freeze(files, &options.freeze)?;
+    let graph_file = frozen.graph_file.clone();
+    let measured =
+        optimize_frozen(frozen.graph, &frozen.outputs, &frozen.table_initializers, options).and_then(|optimized| {
+            let signature = tfjs::signature_of(&optimized.graph, &optimized.inputs, &optimized.outputs);
+            let measurement = match samples {
+                [] => None,
+                _ => Some(emit::tflite::measure_ranges(optimized.graph, &signature, samples)?),
+            };
+            Ok(Calibrated { signature, measurement })
+        });
+    measured.map_err(|e| match &graph_file {
+        Some(file) => e.or_file(file),
+        None => e,
     })
 }
 

@@ -207,6 +207,14 @@ impl ConvertRequest {
         })
     }
 
+    /// Measures the activation ranges `quantize=int8-full` needs on `samples` ([`super::calibrate`]).
+    pub fn calibrate(&self, samples: &[crate::emit::tflite::InputSamples]) -> Result<super::Calibrated> {
+        let mut options = self.options()?;
+        options.quantize = None;
+        options.format = super::OutputFormat::Tflite;
+        super::calibrate(&self.model.files()?, &options, samples)
+    }
+
     /// Converts, and writes the files into `output_dir` when one is named.
     pub fn run(&self) -> Result<Converted> {
         let (files, options) = (self.model.files()?, self.options()?);

@@ -31,6 +31,7 @@
 mod check;
 mod fuse;
 mod integer;
+mod interpret;
 mod layout;
 mod lower;
 mod model;
@@ -40,6 +41,7 @@ mod ops;
 mod schema_generated;
 
 pub use integer::{Ranges, RANGE_OUTPUTS};
+pub use interpret::{InputSamples, Measurement, SampleData};
 
 /// The schema's types (`Model`, `ModelRef`, …), to read a written model back.
 pub use schema_generated::tflite as schema;
@@ -114,4 +116,15 @@ pub fn to_tflite(
     }
     let weight_bytes = built.weight_bytes();
     Ok(TfliteModel { bytes: built.finish(), weight_bytes, measured })
+}
+
+/// Calibration in the core: the range of every float activation of the
+/// float model built for `graph` (the tensors a calibration model measures),
+/// over `samples`. [`Measurement::Unsupported`] when the model holds a
+/// builtin the interpreter does not run.
+pub fn measure_ranges(graph: GraphDef, signature: &Signature, samples: &[InputSamples]) -> Result<Measurement> {
+    graph::check_graph(&graph)?;
+    let built = lower::lower(&graph, signature, None)?;
+    drop(graph);
+    interpret::measure(&built, &built.activations(), samples)
 }

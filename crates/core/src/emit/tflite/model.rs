@@ -27,8 +27,8 @@ pub(super) struct ModelBuilder {
     code_index: HashMap<(BuiltinOperator, i32), u32>,
     pub(super) operators: Vec<Operator>,
     /// DEQUANTIZEs of constants, which run first (see [`ModelBuilder::operator`]).
-    unpacks: Vec<Operator>,
-    inputs: Vec<(String, TensorIndex)>,
+    pub(super) unpacks: Vec<Operator>,
+    pub(super) inputs: Vec<(String, TensorIndex)>,
     pub(super) outputs: Vec<(String, TensorIndex)>,
 }
 
