@@ -6,7 +6,8 @@ use std::collections::HashSet;
 
 use bytes::Bytes;
 use tfmodel_core::emit::tfjs_lean::{
-    bypass_identities, collapse_reshapes, merge_duplicates, name_outputs_by_their_identities, share_equal_constants,
+    bypass_identities, collapse_reshapes, fold_global_means, merge_duplicates, name_outputs_by_their_identities,
+    share_equal_constants,
 };
 use tfmodel_core::graph::attr_tensor;
 use tfmodel_core::proto::{attr_value, AttrValue, DataType, GraphDef, NodeDef};
@@ -306,4 +307,78 @@ fn output_identities_stay_when_their_node_has_other_readers_or_is_an_input_or_ou
     let kept = protected(&["x", "a_out", "also", "b", "b_out", "second", "x_out"]);
     assert!(name_outputs_by_their_identities(&mut graph, &kept).is_empty());
     assert_eq!(graph, before);
+}
+
+// ---- global means into dense layers ----------------------------------------------
+
+fn with_attr(mut n: NodeDef, name: &str, value: attr_value::Value) -> NodeDef {
+    n.attr.insert(name.into(), AttrValue { value: Some(value) });
+    n
+}
+
+fn float_attr(n: NodeDef) -> NodeDef {
+    with_attr(n, "T", attr_value::Value::Type(DataType::DtFloat as i32))
+}
+
+/// `x [1, 2, 3, 2] → Mean over (1, 2) → MatMul by w [2, 3] → BiasAdd`, with
+/// `extra` nodes and the weights `w`.
+fn pooled_head(w: &[f32], axes: &[i32], extra: Vec<NodeDef>) -> GraphDef {
+    let mut nodes = vec![
+        placeholder("x", &[1, 2, 3, 2]),
+        ints("axes", axes),
+        float_attr(node("mean", "Mean", &["x", "axes"])),
+        const_node("w", &Tensor::from_f32(vec![2, (w.len() / 2) as i64], w)),
+        float_attr(node("logits", "MatMul", &["mean", "w"])),
+    ];
+    nodes.extend(extra);
+    GraphDef { node: nodes, ..Default::default() }
+}
+
+const W: [f32; 6] = [1.0, -2.0, 0.5, 3.0, 0.25, -1.0];
+
+#[test]
+fn a_global_mean_into_a_dense_layer_becomes_a_reshape_and_the_weights_repeated_per_position() {
+    let mut graph = pooled_head(&W, &[1, 2], vec![]);
+    assert_eq!(fold_global_means(&mut graph, &protected(&["x", "logits"])), ["mean"]);
+    let mean = find(&graph, "mean").unwrap();
+    assert_eq!(mean.op, "Reshape");
+    let shape = find(&graph, &mean.input[1]).unwrap();
+    let shape = Tensor::from_proto(attr_tensor(shape, "value").unwrap()).unwrap();
+    assert_eq!(
+        shape.to_proto().tensor_content.as_ref(),
+        [-1i32, 12].iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<_>>()
+    );
+    let weights = Tensor::from_proto(attr_tensor(find(&graph, "w").unwrap(), "value").unwrap()).unwrap();
+    assert_eq!(weights.shape, [12, 3]);
+    // x · w' over the flattened map is the mean of x over H and W, then · w.
+    let x: Vec<f32> = (0..12).map(|i| (i as f32 * 0.37).sin()).collect();
+    let folded = weights.to_f32_vec().unwrap();
+    for u in 0..3 {
+        let want: f32 = (0..2).map(|c| (0..6).map(|p| x[p * 2 + c]).sum::<f32>() / 6.0 * W[c * 3 + u]).sum();
+        let got: f32 = (0..12).map(|k| x[k] * folded[k * 3 + u]).sum();
+        assert!((want - got).abs() < 1e-6, "unit {u}: {got} against {want}");
+    }
+}
+
+#[test]
+fn means_read_twice_kept_as_outputs_over_other_axes_or_into_large_or_shared_weights_stay() {
+    let keep = |graph: &mut GraphDef, protect: &[&str]| {
+        assert!(fold_global_means(graph, &protected(protect)).is_empty());
+        assert_eq!(find(graph, "mean").unwrap().op, "Mean");
+    };
+    keep(&mut pooled_head(&W, &[1, 2], vec![float_attr(node("other", "Relu", &["mean"]))]), &["x", "logits", "other"]);
+    keep(&mut pooled_head(&W, &[1, 2], vec![]), &["x", "logits", "mean"]);
+    keep(&mut pooled_head(&W, &[1], vec![]), &["x", "logits"]);
+    keep(
+        &mut pooled_head(&W, &[1, 2], vec![float_attr(node("again", "MatMul", &["x", "w"]))]),
+        &["x", "logits", "again"],
+    );
+    let large = vec![0.5f32; 2 * 1400];
+    keep(&mut pooled_head(&large, &[1, 2], vec![]), &["x", "logits"]);
+    let mut kept_dims = pooled_head(&W, &[1, 2], vec![]);
+    kept_dims.node[2] = with_attr(kept_dims.node[2].clone(), "keep_dims", attr_value::Value::B(true));
+    keep(&mut kept_dims, &["x", "logits"]);
+    let mut transposed = pooled_head(&W, &[1, 2], vec![]);
+    transposed.node[4] = with_attr(transposed.node[4].clone(), "transpose_b", attr_value::Value::B(true));
+    keep(&mut transposed, &["x", "logits"]);
 }

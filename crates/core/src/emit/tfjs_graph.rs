@@ -41,6 +41,8 @@ pub enum TfjsRewrite {
     Duplicates { nodes: Vec<String> },
     /// Outputs that were an `Identity` of a node nothing else reads, now that node.
     OutputIdentities { nodes: Vec<String> },
+    /// Global average pools folded into the dense layer they feed.
+    GlobalMeans { nodes: Vec<String> },
 }
 
 impl fmt::Display for TfjsRewrite {
@@ -100,6 +102,14 @@ impl fmt::Display for TfjsRewrite {
                 nodes.len(),
                 plural(nodes.len(), "repeated node", "repeated nodes"),
                 plural(nodes.len(), "it", "them"),
+                shown(nodes)
+            ),
+            TfjsRewrite::GlobalMeans { nodes } => write!(
+                f,
+                "folded {} global average {} into the dense layer {} ({})",
+                nodes.len(),
+                plural(nodes.len(), "pool", "pools"),
+                plural(nodes.len(), "it feeds", "they feed"),
                 shown(nodes)
             ),
             TfjsRewrite::OutputIdentities { nodes } => write!(
@@ -165,6 +175,11 @@ pub fn rewrite(graph: &mut GraphDef, protected: &HashSet<String>) -> (Vec<TfjsRe
     let lookups = lookup_shapes(graph);
     if !lookups.is_empty() {
         applied.push(TfjsRewrite::LookupReshapes { lookups });
+    }
+    // Before fusing, so the dense layer it leaves fuses with its bias.
+    let means = tfjs_lean::fold_global_means(graph, protected);
+    if !means.is_empty() {
+        applied.push(TfjsRewrite::GlobalMeans { nodes: means });
     }
     let fused = tfjs_fuse::fuse(graph, protected);
     if !fused.prelus.is_empty() {

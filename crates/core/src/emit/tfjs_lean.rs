@@ -290,6 +290,108 @@ fn fingerprint(value: &TensorProto) -> [u8; 32] {
     digest.finalize().into()
 }
 
+/// Past this many bytes of folded weights, a global mean stays a `Mean`:
+/// folding multiplies its dense layer's weights by the pooled area, and the
+/// model's download then costs more than the op saved.
+pub const MAX_FOLDED_MEAN_BYTES: usize = 64 << 10;
+
+/// A global average pool feeding a dense layer (`Mean` over H and W, then a
+/// `MatMul` by constant weights, a classifier's head) becomes a `Reshape` to
+/// `[-1, H·W·C]` and that `MatMul` by the weights repeated for each position
+/// and divided by H·W: the same sum, one op fewer, and no `Mean`, which
+/// TF.js's wasm and cpu backends compute by first transposing the reduced
+/// axes to the end. Only where H, W and C are known, the weights are read by
+/// that `MatMul` alone, nothing else reads the mean, and the folded weights
+/// take at most [`MAX_FOLDED_MEAN_BYTES`]. The `Reshape` keeps the mean's
+/// name. Returns the means folded.
+pub fn fold_global_means(graph: &mut GraphDef, protected: &HashSet<String>) -> Vec<String> {
+    let mut folded = Vec::new();
+    let mut taken = edit::node_names(&graph.node);
+    while let Some(plan) = find_global_mean(graph, protected) {
+        let [h, w, c] = plan.pooled;
+        let area = (h * w) as usize;
+        let units = plan.weights.len() / c as usize;
+        let scale = 1.0 / area as f32;
+        let repeated: Vec<f32> = (0..area).flat_map(|_| plan.weights.iter().map(|&v| v * scale)).collect();
+        let value = Tensor::from_f32(vec![h * w * c, units as i64], &repeated);
+        let weights = &mut graph.node[plan.weights_node];
+        weights.attr.insert("value".to_string(), graph::tensor_attr(value.to_proto()));
+        weights.attr.remove("_output_shapes");
+        let shape_name = graph::unique_name(&format!("{}/shape", graph.node[plan.mean].name), &mut taken);
+        graph.node.push(int32_constant(&shape_name, &[-1, (h * w * c) as i32]));
+        let mean = &mut graph.node[plan.mean];
+        mean.input = vec![plan.source, shape_name];
+        mean.op = "Reshape".to_string();
+        mean.attr.retain(|name, _| name == "T");
+        mean.attr.insert("Tshape".to_string(), type_attr(DataType::DtInt32));
+        folded.push(mean.name.clone());
+    }
+    folded
+}
+
+struct GlobalMean {
+    mean: usize,
+    weights_node: usize,
+    /// What the mean reads, and its `[H, W, C]` past the batch.
+    source: String,
+    pooled: [i64; 3],
+    /// The dense layer's weights, `[C, units]` row-major.
+    weights: Vec<f32>,
+}
+
+fn find_global_mean(graph: &GraphDef, protected: &HashSet<String>) -> Option<GlobalMean> {
+    let index = graph::index_by_name(graph);
+    let consumers = Consumers::of(&graph.node);
+    let in_loop = edit::in_while_frames(&graph.node);
+    let shapes = ShapeInference::new(graph);
+    let plain = |i: usize| {
+        let node = &graph.node[i];
+        !protected.contains(&node.name)
+            && !in_loop[i]
+            && edit::control_inputs(node).next().is_none()
+            && consumers.control(&node.name).next().is_none()
+    };
+    graph.node.iter().enumerate().find_map(|(mean, node)| {
+        if node.op != "Mean" || !plain(mean) || graph::attr_bool(node, "keep_dims") == Some(true) {
+            return None;
+        }
+        if graph::attr_type(node, "T") != Some(DataType::DtFloat) {
+            return None;
+        }
+        let source = node.input.first()?.clone();
+        let [_, h, w, c] = shapes.shape_of(&source).filter(|_| output_index(&source) == 0)?[..] else { return None };
+        if h <= 0 || w <= 0 || c <= 0 {
+            return None;
+        }
+        let mut axes = crate::graph::shapes::constant_ints(graph, &index, node.input.get(1)?)?;
+        axes.iter_mut().for_each(|a| *a = if *a < 0 { *a + 4 } else { *a });
+        axes.sort_unstable();
+        if axes != [1, 2] {
+            return None;
+        }
+        let [edge] = consumers.all(&node.name)[..] else { return None };
+        let matmul = &graph.node[edge.consumer];
+        let transposed = ["transpose_a", "transpose_b"].iter().any(|a| graph::attr_bool(matmul, a) == Some(true));
+        // The dense layer may be an output: it stays, reading other weights.
+        if matmul.op != "MatMul" || edge.position != 0 || transposed || in_loop[edge.consumer] {
+            return None;
+        }
+        let weights_input = matmul.input.get(1)?;
+        let &weights_node = index.get(node_of(weights_input))?;
+        let weights = &graph.node[weights_node];
+        let sole_reader = consumers.all(&weights.name).len() == 1 && output_index(weights_input) == 0;
+        if weights.op != "Const" || !sole_reader || !plain(weights_node) {
+            return None;
+        }
+        let tensor = Tensor::from_proto(graph::attr_tensor(weights, "value")?).ok()?;
+        let values = tensor.to_f32_vec().filter(|_| tensor.dtype == DataType::DtFloat)?;
+        let fits = tensor.shape.first() == Some(&c)
+            && tensor.shape.len() == 2
+            && values.len() * (h * w) as usize * 4 <= MAX_FOLDED_MEAN_BYTES;
+        fits.then_some(GlobalMean { mean, weights_node, source, pooled: [h, w, c], weights: values })
+    })
+}
+
 /// Ops that change only a tensor's shape, never its values or their order.
 const RESHAPING_OPS: [&str; 3] = ["Reshape", "Squeeze", "ExpandDims"];
 
