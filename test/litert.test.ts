@@ -1,7 +1,7 @@
 // Our .tflite files run by LiteRT.js (`@litertjs/core`, WASM) through the
 // runtime's loader, against TensorFlow's outputs for the fixtures.
 import { spawnSync } from 'node:child_process'
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { zipSync } from 'fflate'
@@ -213,11 +213,15 @@ describe('int8-full calibration sources', () => {
     writeFileSync(join(dir, 'wrong.npy'), npy(samples.subarray(0, 32 * 24 * 24), [32, 24, 24, 1]))
     writeFileSync(join(dir, 'other.npz'), zipSync({ 'x.npy': new Uint8Array(npy(samples, [32, 24, 24, 3])), 'y.npy': new Uint8Array(npy(samples, [32, 24, 24, 3])) }))
     writeFileSync(join(dir, 'nothing.mjs'), 'export default 42\n')
+    writeFileSync(join(dir, 'doubles.mjs'), 'export default [{ input: new Float64Array(24 * 24 * 3) }]\n')
+    mkdirSync(join(dir, 'no-images'), { recursive: true })
     const cases: [string, RegExp][] = [
       [join(dir, 'absent'), /FILE_NOT_FOUND: calibration source .*absent does not exist/],
       [join(dir, 'wrong.npy'), /SHAPE_MISMATCH: input "input" has shape \[-1,24,24,3\]; .*wrong\.npy holds \[32,24,24,1\]/],
       [join(dir, 'other.npz'), /SHAPE_MISMATCH: .*other\.npz has no array for input "input" \(it has x, y\)/],
       [join(dir, 'nothing.mjs'), /UNSUPPORTED_FORMAT: calibration module .*nothing\.mjs must export default an iterable/],
+      [join(dir, 'doubles.mjs'), /DTYPE_MISMATCH: calibration samples from .*doubles\.mjs for input "input" are a Float64Array/],
+      [join(dir, 'no-images'), /SHAPE_MISMATCH: calibration source .*no-images holds no samples/],
     ]
     for (const [source, message] of cases) {
       const result = convertWith(source)

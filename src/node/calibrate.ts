@@ -37,7 +37,6 @@ export interface CalibrateOptions extends ImageOptions {
 
 export type Engine = 'core' | 'litert'
 
-
 /** Below this a run is too quick for a worker's start-up (its own LiteRT.js to compile) to pay off. */
 const PARALLEL_ABOVE_MS = 20
 
@@ -59,9 +58,10 @@ export async function calibrate(request: ConvertRequest, source: string, options
   if ((options.engine ?? 'core') === 'core') {
     // Without samples the core only says what the model takes, which the samples are read for.
     const inputs = (await measureInCore(floatRequest, [])).inputs.map((s): TensorSpec => ({ name: s.name, dtype: s.dtype as TensorSpec['dtype'], shape: s.shape ?? null }))
-    const measured = await measureInCore(floatRequest, await stacked(samples(source, inputs, options), inputs, source))
+    const batches = await stacked(samples(source, inputs, options), inputs, source)
+    if (batches.some((b) => b.shape[0] === 0)) throw new InputMismatchError('SHAPE_MISMATCH', `calibration source ${source} holds no samples`, source)
+    const measured = await measureInCore(floatRequest, batches)
     if (measured.ranges) {
-      if (measured.samples === 0) throw new InputMismatchError('SHAPE_MISMATCH', `calibration source ${source} holds no samples`, source)
       const ranges = Object.fromEntries(Object.entries(measured.ranges).map(([name, [lo, hi]]) => [name, [lo!, hi!] as [number, number]]))
       return { ranges, samplesPerThread: [measured.samples], engine: 'core' }
     }
@@ -77,7 +77,10 @@ async function stacked(records: AsyncGenerator<CalibrationRecord>, inputs: reado
     for (const stack of stacks) {
       const value = record[stack.input.name]!
       const { data, shape } = ArrayBuffer.isView(value) ? { data: value, shape: [1, ...(stack.input.shape ?? []).slice(1)] } : value
-      const dtype = data instanceof Float32Array ? 'float32' : data instanceof Int32Array ? 'int32' : 'uint8'
+      const dtype = data instanceof Float32Array ? 'float32' : data instanceof Int32Array ? 'int32' : data instanceof Uint8Array ? 'uint8' : undefined
+      if (!dtype) {
+        throw new InputMismatchError('DTYPE_MISMATCH', `calibration samples from ${source} for input "${stack.input.name}" are a ${(data as object).constructor.name}; give a Float32Array, an Int32Array or a Uint8Array`, source, stack.input.name)
+      }
       // One sample's shape: a leading batch of 1 is the record's, not the sample's.
       const own = shape[0] === 1 && shape.length === (stack.input.shape?.length ?? shape.length) ? shape.slice(1) : shape
       const fits = own.every((d) => d >= 0) && data.length === own.reduce((a, b) => a * b, 1)
@@ -97,7 +100,6 @@ async function stacked(records: AsyncGenerator<CalibrationRecord>, inputs: reado
 async function calibrateOnLitert(floatRequest: ConvertRequest, source: string, options: CalibrateOptions): Promise<Omit<Calibration, 'engine'>> {
   const float = await convert({ ...floatRequest, calibrationOutputs: true })
   const names = float.calibrationTensors
-
   const bytes = new Uint8Array(float.files[0]!.data)
   const local = await localRunner(bytes)
   const runners: Runner[] = [local]
