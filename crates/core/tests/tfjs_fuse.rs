@@ -5,7 +5,7 @@
 
 use std::collections::HashSet;
 
-use tfmodel_core::emit::tfjs_fuse::{drop_unread_constants, fuse};
+use tfmodel_core::emit::tfjs_fuse::{drop_unread_constants, fuse, merge_sibling_convolutions};
 use tfmodel_core::graph::{attr, type_attr};
 use tfmodel_core::proto::{attr_value, AttrValue, DataType, GraphDef, NodeDef};
 use tfmodel_core::tensor::Tensor;
@@ -340,4 +340,84 @@ fn only_tfjs_output_is_fused_a_pb_keeps_the_ops_tensorflow_runs() {
         assert!(ops.contains(&op), "{op} in {ops:?}");
     }
     assert!(!ops.iter().any(|op| ["Conv2D", "BiasAdd", "Relu6", "MatMul"].contains(op)), "{ops:?}");
+}
+
+// ---- sibling convolutions --------------------------------------------------------
+
+/// `x` → two convolutions (`box`, 4 channels; `cls`, 2 channels; each with its
+/// bias, each read by its own `Square`), fused, then siblings merged.
+fn siblings(second_padding: &[u8], extra: Vec<NodeDef>, protected: &[&str]) -> (GraphDef, Vec<Vec<String>>) {
+    let conv = |name: &str, filter: &str, padding: &[u8]| {
+        let mut conv = float_op(name, "Conv2D", &["x", filter]);
+        conv.attr.insert("strides".into(), ints(&[1, 1, 1, 1]));
+        conv.attr.insert("padding".into(), AttrValue { value: Some(attr_value::Value::S(padding.to_vec())) });
+        conv
+    };
+    let filter = |name: &str, width: i64, base: f32| {
+        let values: Vec<f32> = (0..3 * 3 * 3 * width).map(|i| base + i as f32).collect();
+        const_node(name, &Tensor::from_f32(vec![3, 3, 3, width], &values))
+    };
+    let mut nodes = vec![
+        node("x", "Placeholder", &[]),
+        filter("w_box", 4, 0.0),
+        conv("box_conv", "w_box", b"SAME"),
+        const_node("b_box", &Tensor::from_f32(vec![4], &[1.0, 2.0, 3.0, 4.0])),
+        float_op("box", "BiasAdd", &["box_conv", "b_box"]),
+        filter("w_cls", 2, 1000.0),
+        conv("cls_conv", "w_cls", second_padding),
+        const_node("b_cls", &Tensor::from_f32(vec![2], &[5.0, 6.0])),
+        float_op("cls", "BiasAdd", &["cls_conv", "b_cls"]),
+        float_op("box_out", "Square", &["box"]),
+        float_op("cls_out", "Square", &["cls"]),
+    ];
+    nodes.extend(extra);
+    let protected: HashSet<String> = protected.iter().map(|s| s.to_string()).collect();
+    let mut graph = GraphDef { node: nodes, ..Default::default() };
+    fuse(&mut graph, &protected);
+    let merged = merge_sibling_convolutions(&mut graph, &protected);
+    drop_unread_constants(&mut graph, &protected);
+    (graph, merged)
+}
+
+fn values(graph: &GraphDef, name: &str) -> (Vec<i64>, Vec<f32>) {
+    let tensor = Tensor::from_proto(tfmodel_core::graph::attr_tensor(find(graph, name), "value").unwrap()).unwrap();
+    (tensor.shape.clone(), tensor.to_f32_vec().unwrap())
+}
+
+#[test]
+fn convolutions_of_one_tensor_become_one_over_both_filters_and_a_split() {
+    let outputs = ["x", "box_out", "cls_out"];
+    let (graph, merged) = siblings(b"SAME", vec![], &outputs);
+    assert_eq!(merged, [vec!["box".to_string(), "cls".to_string()]]);
+    let conv = find(&graph, "box/merged");
+    assert_eq!(conv.op, "_FusedConv2D");
+    let (shape, filter) = values(&graph, &conv.input[1]);
+    assert_eq!(shape, [3, 3, 3, 6]);
+    // Each (kh, kw, c_in) row holds box's 4 output channels, then cls's 2.
+    assert_eq!(&filter[..6], &[0.0, 1.0, 2.0, 3.0, 1000.0, 1001.0]);
+    assert_eq!(&filter[6..12], &[4.0, 5.0, 6.0, 7.0, 1002.0, 1003.0]);
+    assert_eq!(values(&graph, &conv.input[2]), (vec![6], vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]));
+    let split = find(&graph, "box/split");
+    assert_eq!((split.op.as_str(), split.input[0].as_str()), ("SplitV", "box/merged"));
+    assert_eq!(find(&graph, "box_out").input, ["box/split:0"]);
+    assert_eq!(find(&graph, "cls_out").input, ["box/split:1"]);
+    let sizes =
+        Tensor::from_proto(tfmodel_core::graph::attr_tensor(find(&graph, &split.input[1]), "value").unwrap()).unwrap();
+    assert_eq!(
+        sizes.to_proto().tensor_content.as_ref(),
+        [4i32, 2].iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>()
+    );
+    // The second convolution and its constants are gone.
+    for gone in ["cls", "w_cls", "b_cls", "box"] {
+        assert!(graph.node.iter().all(|n| n.name != gone), "{gone} is still there");
+    }
+}
+
+#[test]
+fn convolutions_that_differ_are_outputs_or_share_a_constant_stay_apart() {
+    let outputs = ["x", "box_out", "cls_out"];
+    assert!(siblings(b"VALID", vec![], &outputs).1.is_empty(), "another padding");
+    assert!(siblings(b"SAME", vec![], &["x", "box_out", "cls_out", "cls"]).1.is_empty(), "an output");
+    let reader = float_op("other", "Relu", &["w_cls"]);
+    assert!(siblings(b"SAME", vec![reader], &["x", "box_out", "cls_out", "other"]).1.is_empty(), "a shared filter");
 }

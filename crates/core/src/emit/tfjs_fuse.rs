@@ -398,3 +398,147 @@ fn apply_chain(graph: &mut GraphDef, chain: &Chain) -> (&'static str, String) {
     graph.node[last] = fused;
     (chain.fused_op, name)
 }
+
+// ---- sibling convolutions ----------------------------------------------------------
+
+/// `_FusedConv2D`s that read the same tensor with the same attributes (an
+/// SSD head's box and class predictors on one feature map) become one, over
+/// their filters and biases side by side, whose result a `SplitV` hands back
+/// by channels: TF.js reads the input and sets up a kernel once, and the
+/// wider matrix product fills its tiles. Each must be unprotected, with a
+/// bias, its filter and bias constants read by it alone, and no control
+/// edges. The merged convolution is `<first>/merged` and the split
+/// `<first>/split`; readers of each convolution read its slice. Returns
+/// the convolutions merged, in groups.
+pub fn merge_sibling_convolutions(graph: &mut GraphDef, protected: &HashSet<String>) -> Vec<Vec<String>> {
+    let groups = sibling_groups(graph, protected);
+    let mut taken = crate::optimize::edit::node_names(&graph.node);
+    let mut merged = Vec::new();
+    // Node indices stay valid throughout: nodes are only renamed, marked and appended until the end.
+    for group in groups {
+        let value = |i: usize| const_value(&graph.node[i]);
+        let filters: Option<Vec<Tensor>> = group.iter().map(|m| value(m.filter)).collect();
+        let biases: Option<Vec<Tensor>> = group.iter().map(|m| value(m.bias)).collect();
+        let (Some(filters), Some(biases)) = (filters, biases) else { continue };
+        let (Some(filter), Some(bias)) = (side_by_side(&filters), side_by_side(&biases)) else { continue };
+        let widths: Vec<i32> = filters.iter().map(|f| f.shape[3] as i32).collect();
+        graph.node[group[0].filter].attr.insert("value".into(), graph::tensor_attr(filter.to_proto()));
+        graph.node[group[0].bias].attr.insert("value".into(), graph::tensor_attr(bias.to_proto()));
+        let names: Vec<String> = group.iter().map(|m| graph.node[m.conv].name.clone()).collect();
+        let conv_name = graph::unique_name(&format!("{}/merged", names[0]), &mut taken);
+        let split_name = graph::unique_name(&format!("{}/split", names[0]), &mut taken);
+        let sizes_name = graph::unique_name(&format!("{split_name}/sizes"), &mut taken);
+        let axis_name = graph::unique_name(&format!("{split_name}/axis"), &mut taken);
+        let conv = &mut graph.node[group[0].conv];
+        conv.name = conv_name.clone();
+        conv.attr.remove("_output_shapes");
+        for member in &group[1..] {
+            for i in [member.conv, member.filter, member.bias] {
+                mark_removed(&mut graph.node[i]);
+            }
+        }
+        let mut split = NodeDef {
+            name: split_name.clone(),
+            op: "SplitV".into(),
+            input: vec![conv_name, sizes_name.clone(), axis_name.clone()],
+            ..Default::default()
+        };
+        split.attr.insert("T".into(), graph::type_attr(DataType::DtFloat));
+        split.attr.insert("Tlen".into(), graph::type_attr(DataType::DtInt32));
+        split.attr.insert("num_split".into(), AttrValue { value: Some(attr_value::Value::I(group.len() as i64)) });
+        graph.node.push(split);
+        graph.node.push(graph::constant(&sizes_name, &Tensor::from_i32(vec![widths.len() as i64], &widths)));
+        graph.node.push(graph::constant(&axis_name, &Tensor::from_i32(vec![], &[3])));
+        for node in &mut graph.node {
+            for slot in node.input.iter_mut().filter(|s| !names::is_control_input(s)) {
+                if let Some(k) = names.iter().position(|n| n == node_of(slot)) {
+                    *slot = format!("{split_name}:{k}");
+                }
+            }
+        }
+        merged.push(names);
+    }
+    remove_marked(graph);
+    merged
+}
+
+/// A convolution [`merge_sibling_convolutions`] may merge, and its constants, by node index.
+struct Sibling {
+    conv: usize,
+    filter: usize,
+    bias: usize,
+}
+
+/// The groups of mergeable `_FusedConv2D`s, in graph order.
+fn sibling_groups(graph: &GraphDef, protected: &HashSet<String>) -> Vec<Vec<Sibling>> {
+    let index = graph::index_by_name(graph);
+    let consumers = Consumers::of(&graph.node);
+    let in_loop = crate::optimize::edit::in_while_frames(&graph.node);
+    let alone = |node: &NodeDef| {
+        !protected.contains(&node.name)
+            && control_inputs(node).next().is_none()
+            && consumers.control(&node.name).next().is_none()
+    };
+    // A filter or bias constant read by this convolution alone, with its value.
+    let own_constant = |input: &String| {
+        let &i = index.get(node_of(input))?;
+        let node = &graph.node[i];
+        (alone(node) && consumers.all(&node.name).len() == 1).then(|| const_value(node).map(|v| (i, v))).flatten()
+    };
+    let mut groups: HashMap<(String, Vec<u8>, Vec<i64>), Vec<Sibling>> = HashMap::new();
+    let mut order = Vec::new();
+    for (i, node) in graph.node.iter().enumerate() {
+        let fused_ops = match graph::attr(node, "fused_ops") {
+            Some(attr_value::Value::List(list)) => list.s.clone(),
+            _ => Vec::new(),
+        };
+        let fits = node.op == "_FusedConv2D"
+            && alone(node)
+            && !in_loop[i]
+            && is_float(node)
+            && is_nhwc(node)
+            && node.input.len() == 3
+            && fused_ops.first().is_some_and(|op| op.as_slice() == b"BiasAdd")
+            && graph::attr_int(node, "num_args") == Some(1);
+        if !fits {
+            continue;
+        }
+        let (Some((f, filter)), Some((b, bias))) = (own_constant(&node.input[1]), own_constant(&node.input[2])) else {
+            continue;
+        };
+        if filter.shape.len() != 4 || bias.shape != [filter.shape[3]] || filter.dtype != DataType::DtFloat {
+            continue;
+        }
+        let mut attrs = node.attr.clone();
+        attrs.remove("_output_shapes");
+        let attrs = prost::Message::encode_to_vec(&NodeDef { attr: attrs, ..Default::default() });
+        let key = (canonical_input(&node.input[0]), attrs, filter.shape[..3].to_vec());
+        let group = groups.entry(key.clone()).or_default();
+        if group.is_empty() {
+            order.push(key);
+        }
+        group.push(Sibling { conv: i, filter: f, bias: b });
+    }
+    order.into_iter().filter_map(|key| groups.remove(&key)).filter(|g| g.len() > 1).collect()
+}
+
+/// Tensors `[..., c_k]` of one dtype and equal leading dims, concatenated along their last axis.
+fn side_by_side(tensors: &[Tensor]) -> Option<Tensor> {
+    let first = tensors.first()?;
+    let lead = &first.shape[..first.shape.len() - 1];
+    let rows: usize = lead.iter().product::<i64>() as usize;
+    let values: Vec<Vec<f32>> = tensors.iter().map(Tensor::to_f32_vec).collect::<Option<_>>()?;
+    if tensors.iter().any(|t| &t.shape[..t.shape.len() - 1] != lead) {
+        return None;
+    }
+    let widths: Vec<usize> = tensors.iter().map(|t| *t.shape.last().unwrap() as usize).collect();
+    let mut out = Vec::with_capacity(values.iter().map(Vec::len).sum());
+    for r in 0..rows {
+        for (v, &w) in values.iter().zip(&widths) {
+            out.extend_from_slice(&v[r * w..(r + 1) * w]);
+        }
+    }
+    let mut shape = lead.to_vec();
+    shape.push(widths.iter().sum::<usize>() as i64);
+    Some(Tensor::from_f32(shape, &out))
+}

@@ -41,6 +41,8 @@ pub enum TfjsRewrite {
     Duplicates { nodes: Vec<String> },
     /// Outputs that were an `Identity` of a node nothing else reads, now that node.
     OutputIdentities { nodes: Vec<String> },
+    /// Convolutions of one tensor with the same attributes, each group now one `_FusedConv2D` and a `SplitV`.
+    Siblings { groups: Vec<Vec<String>> },
     /// Global average pools folded into the dense layer they feed.
     GlobalMeans { nodes: Vec<String> },
 }
@@ -104,6 +106,16 @@ impl fmt::Display for TfjsRewrite {
                 plural(nodes.len(), "it", "them"),
                 shown(nodes)
             ),
+            TfjsRewrite::Siblings { groups } => {
+                let groups: Vec<String> = groups.iter().map(|g| g.join(" + ")).collect();
+                write!(
+                    f,
+                    "merged {} {} of convolutions reading one tensor into one each ({})",
+                    groups.len(),
+                    plural(groups.len(), "group", "groups"),
+                    shown(&groups)
+                )
+            }
             TfjsRewrite::GlobalMeans { nodes } => write!(
                 f,
                 "folded {} global average {} into the dense layer {} ({})",
@@ -187,6 +199,10 @@ pub fn rewrite(graph: &mut GraphDef, protected: &HashSet<String>) -> (Vec<TfjsRe
     }
     for (op, nodes) in fused.by_op {
         applied.push(TfjsRewrite::Fused { op: op.to_string(), nodes });
+    }
+    let siblings = tfjs_fuse::merge_sibling_convolutions(graph, protected);
+    if !siblings.is_empty() {
+        applied.push(TfjsRewrite::Siblings { groups: siblings });
     }
     let identities = tfjs_lean::bypass_identities(graph, protected);
     if !identities.is_empty() {
