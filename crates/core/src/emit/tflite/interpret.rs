@@ -695,25 +695,21 @@ fn convolution(
 ) -> Result<Value> {
     let (shape, x) = floats(x)?;
     let (fshape, f) = floats(filter)?;
+    // The two option tables name the same fields; only depthwise has a multiplier.
+    macro_rules! geometry {
+        ($o:expr) => {
+            Geometry {
+                padding: $o.padding,
+                stride: [$o.stride_h as usize, $o.stride_w as usize],
+                dilation: [$o.dilation_h_factor.max(1) as usize, $o.dilation_w_factor.max(1) as usize],
+            }
+        };
+    }
     let (geometry, act, multiplier) = match options {
-        Some(BuiltinOptions::Conv2DOptions(o)) => (
-            Geometry {
-                padding: o.padding,
-                stride: [o.stride_h as usize, o.stride_w as usize],
-                dilation: [o.dilation_h_factor.max(1) as usize, o.dilation_w_factor.max(1) as usize],
-            },
-            o.fused_activation_function,
-            1,
-        ),
-        Some(BuiltinOptions::DepthwiseConv2DOptions(o)) => (
-            Geometry {
-                padding: o.padding,
-                stride: [o.stride_h as usize, o.stride_w as usize],
-                dilation: [o.dilation_h_factor.max(1) as usize, o.dilation_w_factor.max(1) as usize],
-            },
-            o.fused_activation_function,
-            o.depth_multiplier.max(1) as usize,
-        ),
+        Some(BuiltinOptions::Conv2DOptions(o)) => (geometry!(o), o.fused_activation_function, 1),
+        Some(BuiltinOptions::DepthwiseConv2DOptions(o)) => {
+            (geometry!(o), o.fused_activation_function, o.depth_multiplier.max(1) as usize)
+        }
         _ => return Err(internal("a convolution without its options")),
     };
     let [n, h, w, c] = shape[..] else { return Err(mismatch(format!("a convolution of a {shape:?} input"))) };
