@@ -601,30 +601,37 @@ pub struct CalibrationResult {
 pub fn calibrate(
     request: ConvertRequest,
     inputs: Vec<CalibrationInput>,
-) -> napi::Result<AsyncTask<Job<core::Calibrated, CalibrationResult>>> {
-    let samples = inputs
+) -> AsyncTask<Job<core::Calibrated, CalibrationResult>> {
+    // Copied here (the buffers belong to JavaScript), decoded off the JS thread.
+    let raw: Vec<(String, String, Vec<usize>, Vec<u8>)> = inputs
         .into_iter()
-        .map(|input| {
-            let bytes: &[u8] = &input.data;
-            let data = match input.dtype.as_str() {
-                "float32" => core_tflite::SampleData::F32(
-                    bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect(),
-                ),
-                "int32" => core_tflite::SampleData::I32(
-                    bytes.chunks_exact(4).map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect(),
-                ),
-                "uint8" => core_tflite::SampleData::U8(bytes.to_vec()),
-                other => return Err(napi::Error::from_reason(format!("calibration samples of dtype {other}"))),
-            };
-            Ok(core_tflite::InputSamples {
-                name: input.name,
-                shape: input.shape.iter().map(|&d| d as usize).collect(),
-                data,
-            })
-        })
-        .collect::<napi::Result<Vec<_>>>()?;
+        .map(|input| (input.name, input.dtype, input.shape.iter().map(|&d| d as usize).collect(), input.data.to_vec()))
+        .collect();
     let request = core_request(request);
-    Ok(job(move || request.calibrate(&samples), calibration_result))
+    job(
+        move || {
+            let samples = raw.into_iter().map(|(name, dtype, shape, bytes)| {
+                let words = |b: &[u8]| b.chunks_exact(4).map(|c| [c[0], c[1], c[2], c[3]]).collect::<Vec<_>>();
+                let data = match dtype.as_str() {
+                    "float32" => {
+                        core_tflite::SampleData::F32(words(&bytes).into_iter().map(f32::from_le_bytes).collect())
+                    }
+                    "int32" => {
+                        core_tflite::SampleData::I32(words(&bytes).into_iter().map(i32::from_le_bytes).collect())
+                    }
+                    "uint8" => core_tflite::SampleData::U8(bytes),
+                    other => {
+                        let message =
+                            format!("calibration samples for input \"{name}\" are {other}: float32, int32 or uint8");
+                        return Err(Error::new(tfmodel_core::ErrorKind::DtypeMismatch, message).about(&name));
+                    }
+                };
+                Ok(core_tflite::InputSamples { name, shape, data })
+            });
+            request.calibrate(&samples.collect::<CoreResult<Vec<_>>>()?)
+        },
+        calibration_result,
+    )
 }
 
 fn calibration_result(calibrated: core::Calibrated) -> CalibrationResult {
