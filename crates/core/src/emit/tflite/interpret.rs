@@ -733,34 +733,40 @@ fn convolution(
     let at = |o: usize, k: usize, axis: usize, pad: usize, size: usize| {
         (o * geometry.stride[axis] + k * geometry.dilation[axis]).checked_sub(pad).filter(|&i| i < size)
     };
+    // Calls `visit(output pixel, tap, input pixel)` for each tap of each window that falls inside the image.
+    let each_tap = |visit: &mut dyn FnMut(usize, usize, usize)| {
+        for oy in 0..oh {
+            for ox in 0..ow {
+                for ky in 0..kh {
+                    let Some(iy) = at(oy, ky, 0, top, h) else { continue };
+                    for kx in 0..kw {
+                        let Some(ix) = at(ox, kx, 1, left, w) else { continue };
+                        visit(oy * ow + ox, ky * kw + kx, iy * w + ix);
+                    }
+                }
+            }
+        }
+    };
     for b in 0..n {
         let image = &x[b * h * w * c..(b + 1) * h * w * c];
         let result = &mut out[b * oh * ow * out_c..(b + 1) * oh * ow * out_c];
         if depthwise {
-            for oy in 0..oh {
-                for ox in 0..ow {
-                    let o = &mut result[(oy * ow + ox) * out_c..][..out_c];
-                    for ky in 0..kh {
-                        let Some(iy) = at(oy, ky, 0, top, h) else { continue };
-                        for kx in 0..kw {
-                            let Some(ix) = at(ox, kx, 1, left, w) else { continue };
-                            let pixel = &image[(iy * w + ix) * c..][..c];
-                            let taps = &f[(ky * kw + kx) * out_c..][..out_c];
-                            if multiplier == 1 {
-                                for ((o, &p), &t) in o.iter_mut().zip(pixel).zip(taps) {
-                                    *o += p * t;
-                                }
-                            } else {
-                                for (ch, &p) in pixel.iter().enumerate() {
-                                    for m in 0..multiplier {
-                                        o[ch * multiplier + m] += p * taps[ch * multiplier + m];
-                                    }
-                                }
-                            }
+            each_tap(&mut |o, t, i| {
+                let o = &mut result[o * out_c..][..out_c];
+                let pixel = &image[i * c..][..c];
+                let taps = &f[t * out_c..][..out_c];
+                if multiplier == 1 {
+                    for ((o, &p), &t) in o.iter_mut().zip(pixel).zip(taps) {
+                        *o += p * t;
+                    }
+                } else {
+                    for (ch, &p) in pixel.iter().enumerate() {
+                        for m in 0..multiplier {
+                            o[ch * multiplier + m] += p * taps[ch * multiplier + m];
                         }
                     }
                 }
-            }
+            });
             continue;
         }
         let depth = kh * kw * k_in;
@@ -771,18 +777,7 @@ fn convolution(
         } else {
             // im2col: one row of every tap's input channels per output pixel.
             let mut cols = vec![0.0f32; oh * ow * depth];
-            for oy in 0..oh {
-                for ox in 0..ow {
-                    let row = &mut cols[(oy * ow + ox) * depth..][..depth];
-                    for ky in 0..kh {
-                        let Some(iy) = at(oy, ky, 0, top, h) else { continue };
-                        for kx in 0..kw {
-                            let Some(ix) = at(ox, kx, 1, left, w) else { continue };
-                            row[(ky * kw + kx) * c..][..c].copy_from_slice(&image[(iy * w + ix) * c..][..c]);
-                        }
-                    }
-                }
-            }
+            each_tap(&mut |o, t, i| cols[o * depth + t * c..][..c].copy_from_slice(&image[i * c..][..c]));
             columns = cols;
             &columns
         };
