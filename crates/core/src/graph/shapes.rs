@@ -347,6 +347,15 @@ pub(crate) fn nhwc_list(node: &NodeDef, name: &str) -> Option<Vec<i64>> {
     }
 }
 
+/// TensorFlow's SAME padding along one spatial axis of `size`: the output
+/// size, and the padding before and after it (an odd pixel goes after).
+pub(crate) fn same_padding(size: i64, kernel: i64, stride: i64, dilation: i64) -> (i64, i64, i64) {
+    let effective = (kernel - 1) * dilation + 1;
+    let out = (size + stride - 1) / stride;
+    let total = ((out - 1) * stride + effective - size).max(0);
+    (out, total / 2, total - total / 2)
+}
+
 /// NHWC convolutions (and pools, as a `[kh, kw, c, c]` filter): output height/width from padding, strides and dilations.
 /// `-1` for a dim that is unknown or would overflow; `None` for `EXPLICIT`
 /// padding (its amounts are not modelled here) or an unknown padding.

@@ -6,7 +6,7 @@
 
 use super::edit::{data_inputs, Consumers};
 use super::{Log, Protected, Rewrite};
-use crate::graph::shapes::{constant_ints, constant_shape, nhwc_list, ShapeInference};
+use crate::graph::shapes::{constant_ints, constant_shape, nhwc_list, same_padding, ShapeInference};
 use crate::graph::{self, attr_string, index_by_name};
 use crate::names::{is_control_input, node_of, output_index};
 use crate::proto::{attr_value, AttrValue, GraphDef, NodeDef};
@@ -85,10 +85,8 @@ fn same_padding_input(
         if size <= 0 || stride <= 0 || dilation <= 0 || strides[0] != 1 || strides[3] != 1 {
             return None;
         }
-        let kernel = (filter[axis - 1] - 1) * dilation + 1;
-        let out = (size + stride - 1) / stride;
-        let total = ((out - 1) * stride + kernel - size).max(0);
-        if paddings[axis * 2..axis * 2 + 2] != [total / 2, total - total / 2] {
+        let (_, before, after) = same_padding(size, filter[axis - 1], stride, dilation);
+        if paddings[axis * 2..axis * 2 + 2] != [before, after] {
             return None;
         }
     }

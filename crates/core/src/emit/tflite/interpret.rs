@@ -128,26 +128,19 @@ impl Value {
     }
 }
 
-/// Runs `$body` with `$v` bound to the vector of whichever type `$data` holds,
-/// wrapping the result back in the same variant.
-macro_rules! each_type {
-    ($data:expr, $v:ident => $body:expr) => {
-        match $data {
-            Data::F32($v) => Data::F32($body),
-            Data::I32($v) => Data::I32($body),
-            Data::I64($v) => Data::I64($body),
-            Data::U8($v) => Data::U8($body),
-        }
-    };
-}
-
 /// The model's operators with their constants decoded, ready to run.
 struct Program<'m> {
     model: &'m ModelBuilder,
     constants: Vec<Option<Arc<Value>>>,
-    inputs: Vec<(String, TensorIndex)>,
     /// For each tensor, its slot among the measured ones.
     slot: Vec<Option<usize>>,
+}
+
+/// A model input and the samples that feed it.
+struct Feed<'s> {
+    name: &'s str,
+    tensor: TensorIndex,
+    samples: &'s InputSamples,
 }
 
 /// The range of each of `measured` (tensors of `model`) over `samples`: the
@@ -168,17 +161,17 @@ pub(super) fn measure(
         slot[t as usize] = Some(k);
     }
     let constants = (0..model.tensors.len()).map(|t| constant(model, t).map(Arc::new)).collect();
-    let program = Program { model, constants, inputs: model.inputs.clone(), slot };
-    let count = sample_count(&program, samples)?;
+    let program = Program { model, constants, slot };
+    let (feeds, count) = feeds(model, samples)?;
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 4).min(count.max(1));
     let per_thread: Vec<Result<Vec<(f32, f32)>>> = std::thread::scope(|scope| {
-        let program = &program;
+        let (program, feeds) = (&program, &feeds);
         let workers: Vec<_> = (0..threads)
             .map(|k| {
                 scope.spawn(move || {
                     let mut extremes = vec![(f32::INFINITY, f32::NEG_INFINITY); measured.len()];
                     for s in (k..count).step_by(threads) {
-                        program.run(samples, s, &mut extremes)?;
+                        program.run(feeds, s, &mut extremes)?;
                     }
                     Ok(extremes)
                 })
@@ -199,10 +192,11 @@ pub(super) fn measure(
     Ok(Measurement::Ranges { ranges, samples: count })
 }
 
-/// How many samples every input holds, checked against the model's inputs.
-fn sample_count(program: &Program, samples: &[InputSamples]) -> Result<usize> {
+/// The samples of each model input, checked against it, and how many there are.
+fn feeds<'s>(model: &'s ModelBuilder, samples: &'s [InputSamples]) -> Result<(Vec<Feed<'s>>, usize)> {
     let mut count = None;
-    for (name, t) in &program.inputs {
+    let mut feeds = Vec::new();
+    for (name, t) in &model.inputs {
         let Some(batch) = samples.iter().find(|s| &s.name == name) else {
             return Err(Error::new(
                 ErrorKind::ShapeMismatch,
@@ -212,7 +206,7 @@ fn sample_count(program: &Program, samples: &[InputSamples]) -> Result<usize> {
         };
         let rows = batch.shape.first().copied().unwrap_or(0);
         let row = &batch.shape[batch.shape.len().min(1)..];
-        let tensor = &program.model.tensors[*t as usize];
+        let tensor = &model.tensors[*t as usize];
         // The declared dims past the batch, `-1` where any size goes.
         let declared = tensor.shape_signature.as_ref().or(tensor.shape.as_ref());
         let fits = declared.is_none_or(|d| {
@@ -232,21 +226,21 @@ fn sample_count(program: &Program, samples: &[InputSamples]) -> Result<usize> {
             ));
         }
         count = Some(rows);
+        feeds.push(Feed { name, tensor: *t, samples: batch });
     }
-    Ok(count.unwrap_or(0))
+    Ok((feeds, count.unwrap_or(0)))
 }
 
 impl Program<'_> {
     /// Runs sample `s`, widening `extremes` over each measured tensor.
-    fn run(&self, samples: &[InputSamples], s: usize, extremes: &mut [(f32, f32)]) -> Result<()> {
+    fn run(&self, feeds: &[Feed], s: usize, extremes: &mut [(f32, f32)]) -> Result<()> {
         let mut values = self.constants.clone();
-        for (name, t) in &self.inputs {
-            let batch = samples.iter().find(|b| &b.name == name).expect("checked by sample_count");
+        for &Feed { name, tensor: t, samples: batch } in feeds {
             let row: usize = batch.shape.iter().skip(1).product();
             let mut shape = vec![1];
             shape.extend(&batch.shape[1..]);
             let range = s * row..(s + 1) * row;
-            let data = match (self.model.tensors[*t as usize].type_, &batch.data) {
+            let data = match (self.model.tensors[t as usize].type_, &batch.data) {
                 (TensorType::Float32, SampleData::F32(v)) => Data::F32(v[range].to_vec()),
                 (TensorType::Float32, SampleData::U8(v)) => Data::F32(v[range].iter().map(|&x| f32::from(x)).collect()),
                 (TensorType::Float32, SampleData::I32(v)) => Data::F32(v[range].iter().map(|&x| x as f32).collect()),
@@ -264,20 +258,19 @@ impl Program<'_> {
                 }
             };
             let value = Value { shape, data };
-            self.observe(*t, &value, extremes);
-            values[*t as usize] = Some(Arc::new(value));
+            self.observe(t, &value, extremes);
+            values[t as usize] = Some(Arc::new(value));
         }
         for op in self.model.unpacks.iter().chain(&self.model.operators) {
             let code = self.model.codes[op.opcode_index as usize].builtin_code;
             let args: Vec<Option<&Value>> =
                 op.inputs.iter().flatten().map(|&t| if t < 0 { None } else { values[t as usize].as_deref() }).collect();
-            let outputs = op.outputs.as_deref().unwrap_or_default();
-            let name = |k: usize| self.model.tensors[outputs[k] as usize].name.clone().unwrap_or_default();
-            let results = evaluate(self.model, op, code, &args).map_err(|e| e.about(name(0)))?;
-            for (k, value) in results.into_iter().enumerate() {
-                self.observe(outputs[k], &value, extremes);
-                values[outputs[k] as usize] = Some(Arc::new(value));
-            }
+            // Every builtin run here has one output.
+            let output = op.outputs.as_deref().unwrap_or_default()[0];
+            let name = || self.model.tensors[output as usize].name.clone().unwrap_or_default();
+            let value = evaluate(self.model, op, code, &args).map_err(|e| e.about(name()))?;
+            self.observe(output, &value, extremes);
+            values[output as usize] = Some(Arc::new(value));
         }
         Ok(())
     }
@@ -406,17 +399,14 @@ fn axis(axis: i64, rank: usize) -> Result<usize> {
         .ok_or_else(|| mismatch(format!("axis {axis} of a rank-{rank} tensor")))
 }
 
-fn evaluate(model: &ModelBuilder, op: &Operator, code: B, args: &[Option<&Value>]) -> Result<Vec<Value>> {
+fn evaluate(model: &ModelBuilder, op: &Operator, code: B, args: &[Option<&Value>]) -> Result<Value> {
     let options = op.builtin_options.as_ref();
     let act = fused_activation(options);
     let arg = |k: usize| args.get(k).copied().flatten();
-    let out_type = |k: usize| {
-        let outputs = op.outputs.as_deref().unwrap_or_default();
-        model.tensors[outputs[k] as usize].type_
-    };
-    let unary = |f: fn(f32) -> f32| -> Result<Vec<Value>> {
+    let out_type = || model.tensors[op.outputs.as_deref().unwrap_or_default()[0] as usize].type_;
+    let unary = |f: fn(f32) -> f32| -> Result<Value> {
         let (shape, x) = floats(arg(0))?;
-        Ok(vec![Value::f32(shape.to_vec(), x.iter().map(|&v| f(v)).collect())])
+        Ok(Value::f32(shape.to_vec(), x.iter().map(|&v| f(v)).collect()))
     };
     let value = match code {
         B::Conv2d | B::DepthwiseConv2d => convolution(code, options, arg(0), arg(1), arg(2))?,
@@ -533,7 +523,7 @@ fn evaluate(model: &ModelBuilder, op: &Operator, code: B, args: &[Option<&Value>
         B::Shape => {
             let x = arg(0).ok_or_else(|| internal("SHAPE has no input"))?;
             let dims = x.shape.iter().map(|&d| d as i64);
-            let data = match out_type(0) {
+            let data = match out_type() {
                 TensorType::Int64 => Data::I64(dims.collect()),
                 _ => Data::I32(dims.map(|d| d as i32).collect()),
             };
@@ -641,12 +631,12 @@ fn evaluate(model: &ModelBuilder, op: &Operator, code: B, args: &[Option<&Value>
             let mut shape = x.shape[..at].to_vec();
             shape.extend(&indices.shape);
             shape.extend(&x.shape[at + 1..]);
-            Value { shape, data: each_type!(&x.data, v => sources.iter().map(|&s| v[s]).collect()) }
+            Value { shape, data: take(&x.data, &sources) }
         }
-        B::Cast => cast(arg(0), out_type(0))?,
+        B::Cast => cast(arg(0), out_type())?,
         other => return Err(internal(&format!("{other:?} has no kernel here"))),
     };
-    Ok(vec![value])
+    Ok(value)
 }
 
 /// The shape an operator's output was declared with (`-1` where dynamic).
@@ -673,9 +663,9 @@ fn window(size: usize, kernel: usize, stride: usize, dilation: usize, padding: P
     match padding {
         Padding::Valid => ((size.saturating_sub(effective)) / stride + 1, 0),
         Padding::Same => {
-            let out = size.div_ceil(stride);
-            let total = ((out - 1) * stride + effective).saturating_sub(size);
-            (out, total / 2)
+            let (out, before, _) =
+                crate::graph::shapes::same_padding(size as i64, kernel as i64, stride as i64, dilation as i64);
+            (out as usize, before as usize)
         }
     }
 }
@@ -886,42 +876,30 @@ fn strides(shape: &[usize]) -> Vec<usize> {
 /// `f` of `a` and `b` elementwise, broadcast as NumPy does.
 fn binary(a: Option<&Value>, b: Option<&Value>, act: Option<Act>, f: impl Fn(f32, f32) -> f32) -> Result<Value> {
     let ((sa, a), (sb, b)) = (floats(a)?, floats(b)?);
-    let mut out = if sa == sb {
+    let dims = |s: &[usize]| s.iter().map(|&d| d as i64).collect::<Vec<_>>();
+    let shape: Vec<usize> = crate::tensor::broadcast_shape(&dims(sa), &dims(sb))
+        .ok_or_else(|| mismatch(format!("broadcasting {sa:?} against {sb:?}")))?
+        .into_iter()
+        .map(|d| d as usize)
+        .collect();
+    let mut out: Vec<f32> = if sa == sb {
         a.iter().zip(b).map(|(&x, &y)| f(x, y)).collect()
     } else if b.len() == 1 {
         a.iter().map(|&x| f(x, b[0])).collect()
     } else if a.len() == 1 {
         b.iter().map(|&y| f(a[0], y)).collect()
     } else {
-        Vec::new()
-    };
-    let shape = if !out.is_empty() || a.is_empty() {
-        if sa.len() >= sb.len() && a.len() >= b.len() {
-            sa.to_vec()
-        } else {
-            sb.to_vec()
-        }
-    } else {
-        // General broadcasting, right-aligned.
-        let rank = sa.len().max(sb.len());
-        let pad = |s: &[usize]| {
-            let mut p = vec![1; rank - s.len()];
-            p.extend(s);
-            p
+        // General broadcasting, right-aligned: a broadcast dim steps by 0.
+        let rank = shape.len();
+        let steps = |s: &[usize]| {
+            let mut padded = vec![1; rank - s.len()];
+            padded.extend(s);
+            let from = strides(&padded);
+            (0..rank).map(|d| if padded[d] == 1 { 0 } else { from[d] }).collect::<Vec<_>>()
         };
-        let (pa, pb) = (pad(sa), pad(sb));
-        let mut shape = Vec::with_capacity(rank);
-        for (&x, &y) in pa.iter().zip(&pb) {
-            if x != y && x != 1 && y != 1 {
-                return Err(mismatch(format!("broadcasting {sa:?} against {sb:?}")));
-            }
-            shape.push(x.max(y));
-        }
-        let (ta, tb) = (strides(&pa), strides(&pb));
-        let step = |p: &[usize], t: &[usize], i: usize| if p[i] == 1 { 0 } else { t[i] };
-        let (da, db): (Vec<usize>, Vec<usize>) = (0..rank).map(|i| (step(&pa, &ta, i), step(&pb, &tb, i))).unzip();
+        let (da, db) = (steps(sa), steps(sb));
         let total: usize = shape.iter().product();
-        out = Vec::with_capacity(total);
+        let mut out = Vec::with_capacity(total);
         let mut index = vec![0usize; rank];
         let (mut ia, mut ib) = (0usize, 0usize);
         for _ in 0..total {
@@ -938,7 +916,7 @@ fn binary(a: Option<&Value>, b: Option<&Value>, act: Option<Act>, f: impl Fn(f32
                 index[d] = 0;
             }
         }
-        shape
+        out
     };
     activate(&mut out, act);
     Ok(Value::f32(shape, out))
@@ -1015,13 +993,7 @@ fn pad(x: Option<&Value>, paddings: &[i64]) -> Result<Value> {
     for row in x.chunks_exact(inner) {
         let start: usize = (0..rank).map(|d| (index.get(d).copied().unwrap_or(0) + before[d]) * out_strides[d]).sum();
         out[start..start + inner].copy_from_slice(row);
-        for d in (0..rank - 1).rev() {
-            index[d] += 1;
-            if index[d] < shape[d] {
-                break;
-            }
-            index[d] = 0;
-        }
+        advance(&mut index, &shape[..rank - 1]);
     }
     Ok(Value::f32(out_shape, out))
 }
@@ -1050,13 +1022,7 @@ fn reduce(code: B, x: Option<&Value>, axes: &[i64], keep: bool) -> Result<Value>
             B::ReduceMin => out[o].min(v),
             _ => out[o] + v,
         };
-        for d in (0..rank).rev() {
-            index[d] += 1;
-            if index[d] < shape[d] {
-                break;
-            }
-            index[d] = 0;
-        }
+        advance(&mut index, shape);
     }
     if code == B::Mean {
         let count = (x.len() / total.max(1)).max(1) as f32;
@@ -1080,16 +1046,9 @@ fn transpose(x: Option<&Value>, perm: &[i64]) -> Result<Value> {
     let mut index = vec![0usize; rank];
     for _ in 0..total {
         sources.push((0..rank).map(|d| index[d] * from[perm[d]]).sum::<usize>());
-        for d in (0..rank).rev() {
-            index[d] += 1;
-            if index[d] < shape[d] {
-                break;
-            }
-            index[d] = 0;
-        }
+        advance(&mut index, &shape);
     }
-    let data = each_type!(&x.data, v => sources.iter().map(|&s| v[s]).collect());
-    Ok(Value { shape, data })
+    Ok(Value { shape, data: take(&x.data, &sources) })
 }
 
 /// The elements of `x` at every combination of `picks` (an index list per
@@ -1101,7 +1060,28 @@ fn gather_picks(x: &Value, picks: &[Vec<usize>], shape: Vec<usize>) -> Result<Va
         let stride = from[d];
         sources = sources.iter().flat_map(|&base| taken.iter().map(move |&i| base + i * stride)).collect();
     }
-    Ok(Value { shape, data: each_type!(&x.data, v => sources.iter().map(|&s| v[s]).collect()) })
+    Ok(Value { shape, data: take(&x.data, &sources) })
+}
+
+/// The elements of `data` at `sources`, in that order.
+fn take(data: &Data, sources: &[usize]) -> Data {
+    match data {
+        Data::F32(v) => Data::F32(sources.iter().map(|&s| v[s]).collect()),
+        Data::I32(v) => Data::I32(sources.iter().map(|&s| v[s]).collect()),
+        Data::I64(v) => Data::I64(sources.iter().map(|&s| v[s]).collect()),
+        Data::U8(v) => Data::U8(sources.iter().map(|&s| v[s]).collect()),
+    }
+}
+
+/// Steps the row-major multi-index `index` of a `shape` to the next element.
+fn advance(index: &mut [usize], shape: &[usize]) {
+    for d in (0..index.len()).rev() {
+        index[d] += 1;
+        if index[d] < shape[d] {
+            return;
+        }
+        index[d] = 0;
+    }
 }
 
 fn cast(x: Option<&Value>, to: TensorType) -> Result<Value> {
@@ -1160,6 +1140,10 @@ mod tests {
         let sum = binary(Some(&a), Some(&b), None, |x, y| x + y).unwrap();
         assert_eq!(sum.shape, vec![2, 2, 3]);
         assert_eq!(sum.data, Data::F32(vec![11., 12., 13., 21., 22., 23., 14., 15., 16., 24., 25., 26.]));
+        // A one-element side of higher rank still lends its rank.
+        let one = Value::f32(vec![1, 1, 1], vec![2.]);
+        let row = Value::f32(vec![5], vec![1., 2., 3., 4., 5.]);
+        assert_eq!(binary(Some(&one), Some(&row), None, |x, y| x * y).unwrap().shape, vec![1, 1, 5]);
     }
 
     #[test]
