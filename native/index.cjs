@@ -835,7 +835,8 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
-module.exports.calibrate = nativeBinding.calibrate
+module.exports.Calibrator = nativeBinding.Calibrator
+module.exports.calibrator = nativeBinding.calibrator
 module.exports.closestNames = nativeBinding.closestNames
 module.exports.convert = nativeBinding.convert
 module.exports.coreVersion = nativeBinding.coreVersion

@@ -10,10 +10,15 @@
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
 /**
- * Measures the activation ranges `quantize: 'int8-full'` needs, running the
- * float model on the samples in the core.
+ * The float model `quantize: 'int8-full'` is calibrated on, built once by
+ * `calibrator()`; `measure` runs it on samples in the core.
  */
-export declare function calibrate(request: ConvertRequest, inputs: Array<CalibrationInput>): Promise<CalibrationResult>
+export declare class Calibrator {
+  /** What the samples must feed. */
+  get inputs(): Array<TensorSpecJs>
+  /** The activation ranges over `inputs`, each input's samples stacked along the first axis. */
+  measure(inputs: Array<CalibrationInput>): Promise<CalibrationResult>
+}
 
 /** One input's calibration samples, stacked along the first axis. */
 export interface CalibrationInput {
@@ -27,18 +32,18 @@ export interface CalibrationInput {
 }
 
 export interface CalibrationResult {
-  /** What the samples must feed. */
-  inputs: Array<TensorSpecJs>
   /**
-   * `[min, max]` of each activation, by tensor name; absent without
-   * samples, or when the model holds an op the core's interpreter does not
-   * run (see `unsupported`).
+   * `[min, max]` of each activation, by tensor name; absent when the model
+   * holds an op the core's interpreter does not run (see `unsupported`).
    */
   ranges?: Record<string, Array<number>>
   samples: number
   /** The op that kept the core from measuring, when it could not. */
   unsupported?: string
 }
+
+/** Freezes, optimizes and builds the float model int8-full calibration runs in the core. */
+export declare function calibrator(request: ConvertRequest): Promise<Calibrator>
 
 export interface CheckpointInfo {
   /** The resolved checkpoint prefix. */

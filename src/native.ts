@@ -156,7 +156,7 @@ export function coreVersion(): string {
 
 export type { CalibrationInput } from '../native/index.cjs'
 
-/** Activation ranges for full-integer int8, the float model run on the samples in the core; `ranges` absent when it holds an op the core does not run. Without samples: only the model's inputs. */
-export function calibrate(request: Addon.ConvertRequest, inputs: Addon.CalibrationInput[]): Promise<Addon.CalibrationResult> {
-  return load().calibrate(request, inputs)
+/** The float model full-integer int8 is calibrated on, built in the core: its inputs, and `measure(samples)` for the activation ranges (absent when it holds an op the core does not run). */
+export function calibrator(request: Addon.ConvertRequest): Promise<Addon.Calibrator> {
+  return load().calibrator(request)
 }

@@ -15,7 +15,7 @@ import { isMainThread, type MessagePort, parentPort, Worker, workerData } from '
 
 import { unzipSync } from 'fflate'
 
-import { calibrate as measureInCore, type CalibrationInput, convert, type ConvertRequest, defaults } from '../native.js'
+import { type CalibrationInput, calibrator, convert, type ConvertRequest, defaults } from '../native.js'
 import { type RuntimeErrorCode, TfModelRuntimeError } from '../runtime/errors.js'
 import type { TensorSpec } from '../runtime/types.js'
 import { type Feed, type ImageOptions, InputMismatchError, parseNpy, readInput, readNpy } from './run-input.js'
@@ -56,11 +56,11 @@ export async function calibrate(request: ConvertRequest, source: string, options
   const floatRequest: ConvertRequest = { ...request, quantize: undefined, format: 'tflite', outputDir: undefined }
   let fallback: string | undefined
   if ((options.engine ?? 'core') === 'core') {
-    // Without samples the core only says what the model takes, which the samples are read for.
-    const inputs = (await measureInCore(floatRequest, [])).inputs.map((s): TensorSpec => ({ name: s.name, dtype: s.dtype as TensorSpec['dtype'], shape: s.shape ?? null }))
+    const model = await calibrator(floatRequest)
+    const inputs = model.inputs.map((s): TensorSpec => ({ name: s.name, dtype: s.dtype as TensorSpec['dtype'], shape: s.shape ?? null }))
     const batches = await stacked(samples(source, inputs, options), inputs, source)
     if (batches.some((b) => b.shape[0] === 0)) throw new InputMismatchError('SHAPE_MISMATCH', `calibration source ${source} holds no samples`, source)
-    const measured = await measureInCore(floatRequest, batches)
+    const measured = await model.measure(batches)
     if (measured.ranges) {
       const ranges = Object.fromEntries(Object.entries(measured.ranges).map(([name, [lo, hi]]) => [name, [lo!, hi!] as [number, number]]))
       return { ranges, samplesPerThread: [measured.samples], engine: 'core' }

@@ -1,11 +1,11 @@
-//! Calibration in the core (`pipeline::calibrate`): the float model run on
+//! Calibration in the core (`pipeline::calibration`): the float model run on
 //! the fixtures' inputs by the core's interpreter measures each output's
 //! range as TensorFlow's stored outputs for the same inputs span it.
 
 use base64::Engine;
 use serde_json::Value;
 use tfmodel_core::emit::tflite::{InputSamples, Measurement, SampleData};
-use tfmodel_core::pipeline::{calibrate, ConvertOptions, OutputFormat};
+use tfmodel_core::pipeline::{calibration, ConvertOptions, OutputFormat};
 use tfmodel_core::ErrorKind;
 
 mod common;
@@ -37,7 +37,7 @@ fn measure(fixture: &str, outputs: &[&str], samples: &[InputSamples]) -> tfmodel
     let files = fixture_files(fixture, &manifest()["fixtures"][fixture]);
     let mut options = ConvertOptions { format: OutputFormat::Tflite, ..Default::default() };
     options.freeze.output_node_names = outputs.iter().map(|s| s.to_string()).collect();
-    Ok(calibrate(&files, &options, samples)?.measurement.expect("samples were given"))
+    calibration(&files, &options)?.model.measure(samples)
 }
 
 /// Each output's measured range is TensorFlow's: the extremes of its stored

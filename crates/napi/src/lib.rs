@@ -9,6 +9,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use napi::bindgen_prelude::JsObjectValue;
 use napi::bindgen_prelude::{AsyncTask, Buffer};
@@ -584,67 +585,98 @@ pub struct CalibrationInput {
 
 #[napi(object)]
 pub struct CalibrationResult {
-    /// What the samples must feed.
-    pub inputs: Vec<TensorSpecJs>,
-    /// `[min, max]` of each activation, by tensor name; absent without
-    /// samples, or when the model holds an op the core's interpreter does not
-    /// run (see `unsupported`).
+    /// `[min, max]` of each activation, by tensor name; absent when the model
+    /// holds an op the core's interpreter does not run (see `unsupported`).
     pub ranges: Option<HashMap<String, Vec<f64>>>,
     pub samples: u32,
     /// The op that kept the core from measuring, when it could not.
     pub unsupported: Option<String>,
 }
 
-/// Measures the activation ranges `quantize: 'int8-full'` needs, running the
-/// float model on the samples in the core.
-#[napi(ts_return_type = "Promise<CalibrationResult>")]
-pub fn calibrate(
-    request: ConvertRequest,
-    inputs: Vec<CalibrationInput>,
-) -> AsyncTask<Job<core::Calibrated, CalibrationResult>> {
-    // Copied here (the buffers belong to JavaScript), decoded off the JS thread.
-    let raw: Vec<(String, String, Vec<usize>, Vec<u8>)> = inputs
-        .into_iter()
-        .map(|input| (input.name, input.dtype, input.shape.iter().map(|&d| d as usize).collect(), input.data.to_vec()))
-        .collect();
+/// The float model `quantize: 'int8-full'` is calibrated on, built once by
+/// `calibrator()`; `measure` runs it on samples in the core.
+#[napi]
+pub struct Calibrator {
+    model: Arc<core_tflite::CalibrationModel>,
+    inputs: Vec<TensorSpecJs>,
+}
+
+#[napi]
+impl Calibrator {
+    /// What the samples must feed.
+    #[napi(getter)]
+    pub fn inputs(&self) -> Vec<TensorSpecJs> {
+        self.inputs
+            .iter()
+            .map(|s| TensorSpecJs { name: s.name.clone(), dtype: s.dtype.clone(), shape: s.shape.clone() })
+            .collect()
+    }
+
+    /// The activation ranges over `inputs`, each input's samples stacked along the first axis.
+    #[napi(ts_return_type = "Promise<CalibrationResult>")]
+    pub fn measure(
+        &self,
+        inputs: Vec<CalibrationInput>,
+    ) -> AsyncTask<Job<core_tflite::Measurement, CalibrationResult>> {
+        // Copied here (the buffers belong to JavaScript), decoded off the JS thread.
+        let raw: Vec<(String, String, Vec<usize>, Vec<u8>)> = inputs
+            .into_iter()
+            .map(|input| {
+                (input.name, input.dtype, input.shape.iter().map(|&d| d as usize).collect(), input.data.to_vec())
+            })
+            .collect();
+        let model = Arc::clone(&self.model);
+        job(
+            move || {
+                let samples = raw.into_iter().map(|(name, dtype, shape, bytes)| {
+                    let words = |b: &[u8]| b.chunks_exact(4).map(|c| [c[0], c[1], c[2], c[3]]).collect::<Vec<_>>();
+                    let data = match dtype.as_str() {
+                        "float32" => {
+                            core_tflite::SampleData::F32(words(&bytes).into_iter().map(f32::from_le_bytes).collect())
+                        }
+                        "int32" => {
+                            core_tflite::SampleData::I32(words(&bytes).into_iter().map(i32::from_le_bytes).collect())
+                        }
+                        "uint8" => core_tflite::SampleData::U8(bytes),
+                        other => {
+                            let message = format!(
+                                "calibration samples for input \"{name}\" are {other}: float32, int32 or uint8"
+                            );
+                            return Err(Error::new(tfmodel_core::ErrorKind::DtypeMismatch, message).about(&name));
+                        }
+                    };
+                    Ok(core_tflite::InputSamples { name, shape, data })
+                });
+                model.measure(&samples.collect::<CoreResult<Vec<_>>>()?)
+            },
+            calibration_result,
+        )
+    }
+}
+
+/// Freezes, optimizes and builds the float model int8-full calibration runs in the core.
+#[napi(ts_return_type = "Promise<Calibrator>")]
+pub fn calibrator(request: ConvertRequest) -> AsyncTask<Job<core::Calibration, Calibrator>> {
     let request = core_request(request);
     job(
-        move || {
-            let samples = raw.into_iter().map(|(name, dtype, shape, bytes)| {
-                let words = |b: &[u8]| b.chunks_exact(4).map(|c| [c[0], c[1], c[2], c[3]]).collect::<Vec<_>>();
-                let data = match dtype.as_str() {
-                    "float32" => {
-                        core_tflite::SampleData::F32(words(&bytes).into_iter().map(f32::from_le_bytes).collect())
-                    }
-                    "int32" => {
-                        core_tflite::SampleData::I32(words(&bytes).into_iter().map(i32::from_le_bytes).collect())
-                    }
-                    "uint8" => core_tflite::SampleData::U8(bytes),
-                    other => {
-                        let message =
-                            format!("calibration samples for input \"{name}\" are {other}: float32, int32 or uint8");
-                        return Err(Error::new(tfmodel_core::ErrorKind::DtypeMismatch, message).about(&name));
-                    }
-                };
-                Ok(core_tflite::InputSamples { name, shape, data })
-            });
-            request.calibrate(&samples.collect::<CoreResult<Vec<_>>>()?)
+        move || request.calibration(),
+        |calibration| Calibrator {
+            inputs: calibration.signature.inputs.iter().map(tensor_spec_js).collect(),
+            model: Arc::new(calibration.model),
         },
-        calibration_result,
     )
 }
 
-fn calibration_result(calibrated: core::Calibrated) -> CalibrationResult {
-    let inputs = calibrated.signature.inputs.iter().map(tensor_spec_js).collect();
-    let (ranges, samples, unsupported) = match calibrated.measurement {
-        Some(core_tflite::Measurement::Ranges { ranges, samples }) => {
+fn calibration_result(measured: core_tflite::Measurement) -> CalibrationResult {
+    match measured {
+        core_tflite::Measurement::Ranges { ranges, samples } => {
             let ranges = ranges.into_iter().map(|(name, (lo, hi))| (name, vec![f64::from(lo), f64::from(hi)]));
-            (Some(ranges.collect()), samples as u32, None)
+            CalibrationResult { ranges: Some(ranges.collect()), samples: samples as u32, unsupported: None }
         }
-        Some(core_tflite::Measurement::Unsupported(reason)) => (None, 0, Some(reason)),
-        None => (None, 0, None),
-    };
-    CalibrationResult { inputs, ranges, samples, unsupported }
+        core_tflite::Measurement::Unsupported(reason) => {
+            CalibrationResult { ranges: None, samples: 0, unsupported: Some(reason) }
+        }
+    }
 }
 
 fn tensor_spec_js(s: &tfmodel_core::emit::tfjs::TensorSpec) -> TensorSpecJs {

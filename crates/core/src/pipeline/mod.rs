@@ -437,35 +437,26 @@ fn optimize_frozen(
     Ok(optimized)
 }
 
-/// What [`calibrate`] found: the model's signature (what samples must
-/// feed), and with samples, what measuring them gave.
-#[derive(Debug, Clone)]
-pub struct Calibrated {
+/// The float model calibration measures, and the signature its samples must feed.
+pub struct Calibration {
     pub signature: Signature,
-    pub measurement: Option<emit::tflite::Measurement>,
+    pub model: emit::tflite::CalibrationModel,
 }
 
 /// Calibration for `quantize=int8-full`, in the core: the model is frozen
-/// and optimized as [`convert`] would, built as a float `.tflite`, and run
-/// on `samples` to measure the range of each activation (by the tensor
-/// names the int8 model takes them by). No samples: only the signature.
-pub fn calibrate(
-    files: &ModelFiles,
-    options: &ConvertOptions,
-    samples: &[emit::tflite::InputSamples],
-) -> Result<Calibrated> {
+/// and optimized as [`convert`] would, and built as a float `.tflite` to run
+/// samples on ([`emit::tflite::CalibrationModel::measure`]), which measures
+/// each activation's range by the tensor names the int8 model takes them by.
+pub fn calibration(files: &ModelFiles, options: &ConvertOptions) -> Result<Calibration> {
     let frozen = freeze(files, &options.freeze)?;
     let graph_file = frozen.graph_file.clone();
-    let measured =
+    let built =
         optimize_frozen(frozen.graph, &frozen.outputs, &frozen.table_initializers, options).and_then(|optimized| {
             let signature = tfjs::signature_of(&optimized.graph, &optimized.inputs, &optimized.outputs);
-            let measurement = match samples {
-                [] => None,
-                _ => Some(emit::tflite::measure_ranges(optimized.graph, &signature, samples)?),
-            };
-            Ok(Calibrated { signature, measurement })
+            let model = emit::tflite::CalibrationModel::new(optimized.graph, &signature)?;
+            Ok(Calibration { signature, model })
         });
-    measured.map_err(|e| match &graph_file {
+    built.map_err(|e| match &graph_file {
         Some(file) => e.or_file(file),
         None => e,
     })

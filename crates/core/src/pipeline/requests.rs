@@ -207,12 +207,12 @@ impl ConvertRequest {
         })
     }
 
-    /// Measures the activation ranges `quantize=int8-full` needs on `samples` ([`super::calibrate`]).
-    pub fn calibrate(&self, samples: &[crate::emit::tflite::InputSamples]) -> Result<super::Calibrated> {
+    /// The float model `quantize=int8-full`'s calibration runs ([`super::calibration`]).
+    pub fn calibration(&self) -> Result<super::Calibration> {
         let mut options = self.options()?;
         options.quantize = None;
         options.format = super::OutputFormat::Tflite;
-        super::calibrate(&self.model.files()?, &options, samples)
+        super::calibration(&self.model.files()?, &options)
     }
 
     /// Converts, and writes the files into `output_dir` when one is named.

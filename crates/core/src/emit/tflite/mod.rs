@@ -118,13 +118,23 @@ pub fn to_tflite(
     Ok(TfliteModel { bytes: built.finish(), weight_bytes, measured })
 }
 
-/// Calibration in the core: the range of every float activation of the
-/// float model built for `graph` (the tensors a calibration model measures),
-/// over `samples`. [`Measurement::Unsupported`] when the model holds a
-/// builtin the interpreter does not run.
-pub fn measure_ranges(graph: GraphDef, signature: &Signature, samples: &[InputSamples]) -> Result<Measurement> {
-    graph::check_graph(&graph)?;
-    let built = lower::lower(&graph, signature, None)?;
-    drop(graph);
-    interpret::measure(&built, &built.activations(), samples)
+/// The float model calibration runs in the core, built once for a graph
+/// and measured on any number of sample batches.
+pub struct CalibrationModel {
+    built: model::ModelBuilder,
+}
+
+impl CalibrationModel {
+    /// The float model built for `graph` (frozen, optimized) with `signature`.
+    pub fn new(graph: GraphDef, signature: &Signature) -> Result<CalibrationModel> {
+        graph::check_graph(&graph)?;
+        Ok(CalibrationModel { built: lower::lower(&graph, signature, None)? })
+    }
+
+    /// The range of every float activation (the tensors a calibration model
+    /// measures) over `samples`; [`Measurement::Unsupported`] when the model
+    /// holds a builtin the interpreter does not run.
+    pub fn measure(&self, samples: &[InputSamples]) -> Result<Measurement> {
+        interpret::measure(&self.built, &self.built.activations(), samples)
+    }
 }
