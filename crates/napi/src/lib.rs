@@ -486,6 +486,7 @@ pub struct WrittenFile {
 }
 
 #[napi(object)]
+#[derive(Clone)]
 pub struct TensorSpecJs {
     pub name: String,
     /// The TF.js dtype (`float32`, `int32`, `bool`, `string`, `complex64`), or
@@ -606,10 +607,7 @@ impl Calibrator {
     /// What the samples must feed.
     #[napi(getter)]
     pub fn inputs(&self) -> Vec<TensorSpecJs> {
-        self.inputs
-            .iter()
-            .map(|s| TensorSpecJs { name: s.name.clone(), dtype: s.dtype.clone(), shape: s.shape.clone() })
-            .collect()
+        self.inputs.clone()
     }
 
     /// The activation ranges over `inputs`, each input's samples stacked along the first axis.
