@@ -274,3 +274,22 @@ fn a_conversion_lists_its_own_rewrites_after_the_optimizers() {
         ]
     );
 }
+
+#[test]
+fn a_checkpoint_without_its_meta_is_a_missing_file_naming_the_meta() {
+    // A training loop's Saver writes the .meta after the variables: until
+    // then the checkpoint's graph is a file not found (which `vite dev` waits
+    // for), not a bad request.
+    let source = fixtures_dir().join("convnet");
+    let scratch = tempfile::tempdir().unwrap();
+    for name in files_in(&source).iter().filter(|name| name.starts_with("model.ckpt.") && !name.ends_with(".meta")) {
+        std::fs::copy(source.join(name), scratch.path().join(name)).unwrap();
+    }
+    let files = ModelFiles { input_checkpoint: Some(scratch.path().join("model.ckpt")), ..Default::default() };
+    let err = convert(&files, &convnet_options(OutputFormat::Tfjs)).unwrap_err();
+    assert_eq!(err.kind, ErrorKind::FileNotFound, "{err}");
+    assert_eq!(err.file.as_deref(), Some(scratch.path().join("model.ckpt.meta").as_path()));
+
+    let no_graph = convert(&ModelFiles::default(), &convnet_options(OutputFormat::Tfjs)).unwrap_err();
+    assert_eq!(no_graph.kind, ErrorKind::InvalidArgument, "{no_graph}");
+}
