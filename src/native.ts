@@ -94,10 +94,10 @@ export function modelFiles(source: string, graph?: string): Promise<Addon.ModelF
   return load().modelFilesOf(source, graph)
 }
 
-/** What a path as an import writes it names (`checkpoint`, `directory`, `graph`), or undefined; synchronous. */
 /** What a model source path names (the core's `SourceKind`). */
 export type SourceKind = 'checkpoint' | 'directory' | 'graph' | 'saved_model'
 
+/** What a path as an import writes it names, or undefined; synchronous. */
 export function identifySource(path: string): { kind: SourceKind; source: string } | undefined {
   const found = load().identifySource(path)
   return found ? { kind: found.kind as SourceKind, source: found.source } : undefined

@@ -167,6 +167,30 @@ describe('vite dev', () => {
   }, 90_000)
 })
 
+describe('vite dev, started in the middle of a save', () => {
+  it("waits for the checkpoint's .meta (a Saver writes it after the state file) and serves that checkpoint", async () => {
+    const appDir = outDirFor('dev-mid-save')
+    const modelDir = join(appDir, 'train')
+    mkdirSync(modelDir)
+    copyStep(modelDir, 60)
+    rmSync(join(modelDir, 'model.ckpt-60.meta'))
+    writeState(modelDir, 60)
+    const app = await startDevApp(appDir, "import model from './train'\nexport default model\n")
+    try {
+      const written = new Promise((resolve) => setTimeout(resolve, 700)).then(() => copyFileSync(join(trainDir, 'model.ckpt-60.meta'), join(modelDir, 'model.ckpt-60.meta')))
+      const url = await app.modelUrl()
+      await written
+      expect(app.messages.filter((m) => m.type === 'error'), 'no error overlay').toEqual([])
+      const { model } = await app.loadServed(url)
+      const { probs } = await run(model, io.inputs, ['probs'])
+      model.dispose()
+      expect(maxRelativeError(probs!, floats(io.outputs.probs!)), "step 60 gives TensorFlow's outputs").toBeLessThan(1e-4)
+    } finally {
+      await app.close()
+    }
+  }, 60_000)
+})
+
 // TF2: a SavedModel exported once, and a training loop whose
 // tf.train.CheckpointManager keeps writing `ckpt-N` plus its state file
 // (fixtures/saved_model/checkpointed). The import names the training

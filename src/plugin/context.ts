@@ -103,7 +103,9 @@ export class PluginContext {
     const origin = this.importers.get(id)
     try {
       const request = requestFromId(id, this.options)
-      return { request, model: await this.converter.convert(request) }
+      const convert = () => this.converter.convert(request)
+      // In dev, a model's first load may land mid-save; later ones fall back to the last good model.
+      return { request, model: await (this.dev && !this.dev.lastGood(id) ? this.dev.firstConversion(convert) : convert()) }
     } catch (error) {
       this.conversionFailed = true
       throw this.explain(error, origin?.importer, origin?.specifier ?? id.replace(/^\0/, ''))

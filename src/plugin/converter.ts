@@ -29,6 +29,11 @@ export interface ConvertedModel {
 /** Bumped when what the cache stores changes shape. */
 const CACHE_SCHEMA = 1
 
+/** Codes of a source file missing: Node's own (hashing) and the core's (converting). */
+const VANISHED = new Set(['ENOENT', 'FILE_NOT_FOUND', 'SHARD_MISSING', 'CHECKPOINT_NOT_FOUND'])
+/** Reads of a training directory whose checkpoint each time gave way to a newer one before giving up. */
+const MAX_SUPERSEDED_READS = 5
+
 export class ModelConverter {
   /** Conversions actually run (not served from cache), for tests and debug logs. */
   conversions = 0
@@ -37,14 +42,25 @@ export class ModelConverter {
   constructor(private readonly options: ResolvedOptions) {}
 
   async convert(request: ModelRequest): Promise<ConvertedModel> {
-    const { files: sourceFiles, checkpoint } = await modelFiles(request.source, request.settings.graph)
-    const key = await this.cacheKey(request, sourceFiles)
-    let pending = this.inFlight.get(key)
-    if (!pending) {
-      pending = this.load(request, key, sourceFiles, checkpoint ?? undefined).finally(() => this.inFlight.delete(key))
-      this.inFlight.set(key, pending)
+    for (let attempt = 1; ; attempt++) {
+      const { files: sourceFiles, checkpoint } = await modelFiles(request.source, request.settings.graph)
+      try {
+        const key = await this.cacheKey(request, sourceFiles)
+        let pending = this.inFlight.get(key)
+        if (!pending) {
+          pending = this.load(request, key, sourceFiles, checkpoint ?? undefined).finally(() => this.inFlight.delete(key))
+          this.inFlight.set(key, pending)
+        }
+        return await pending
+      } catch (error) {
+        if (!VANISHED.has((error as { code?: string }).code ?? '')) throw error
+        // A training loop's Saver (max_to_keep) deleted the checkpoint being
+        // read, having saved a newer one: read that. Otherwise the file is gone.
+        const superseded = request.kind === 'directory' && (await newestCheckpoint(request)) !== (checkpoint ?? undefined)
+        if (superseded && attempt < MAX_SUPERSEDED_READS) continue
+        throw codedMissing(error as Error & { code: string; path?: string })
+      }
     }
-    return pending
   }
 
   private async load(request: ModelRequest, key: string, sourceFiles: string[], checkpoint: string | undefined): Promise<ConvertedModel> {
@@ -135,6 +151,17 @@ export class ModelConverter {
       await rm(temporary, { recursive: true, force: true }) // another process won the race, or the disk is read-only
     }
   }
+}
+
+/** The checkpoint a training directory's state file names now; undefined while it names none. */
+async function newestCheckpoint(request: ModelRequest): Promise<string | undefined> {
+  return (await modelFiles(request.source, request.settings.graph).catch(() => undefined))?.checkpoint ?? undefined
+}
+
+/** Node's ENOENT from hashing a source file, as the core's FILE_NOT_FOUND naming it; the core's errors as they are. */
+function codedMissing(error: Error & { code: string; path?: string }): Error {
+  if (error.code !== 'ENOENT') return error
+  return Object.assign(new Error(`${error.path}: the file was removed while it was read`), { code: 'FILE_NOT_FOUND', file: error.path, suggestions: [], outputsToName: [] })
 }
 
 function toSignature(signature: NativeSignature): Signature {

@@ -219,15 +219,14 @@ export class DevModels {
           this.publish(entry, await this.converter.convert(entry.request))
           return
         } catch (error) {
-          const code = (error as { code?: string }).code ?? ''
           if (entry.dirty) {
             // Still being written (a loop saving again, deleting old ones): wait
             // for this write, not the backoff of a stalled one.
             attempt = 0
             started = Date.now()
           }
-          if (INCOMPLETE.has(code) && Date.now() - started < this.settleMs) {
-            await new Promise((resolve) => setTimeout(resolve, Math.min(100 * 2 ** attempt, 1000)))
+          if (this.stillBeingWritten(error, started)) {
+            await backoff(attempt)
             continue
           }
           // Newer files are coming: judge those rather than report these.
@@ -239,6 +238,27 @@ export class DevModels {
       entry.converting = false
       if (entry.dirty) this.schedule(entry)
     }
+  }
+
+  /**
+   * A model's first conversion in dev, which `convert` runs: it too waits while
+   * the checkpoint looks half-written, as when `vite dev` starts or a page loads
+   * in the middle of a save (a Saver writes the state file before the .meta).
+   */
+  async firstConversion<T>(convert: () => Promise<T>): Promise<T> {
+    const started = Date.now()
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await convert()
+      } catch (error) {
+        if (!this.stillBeingWritten(error, started)) throw error
+        await backoff(attempt)
+      }
+    }
+  }
+
+  private stillBeingWritten(error: unknown, since: number): boolean {
+    return INCOMPLETE.has((error as { code?: string }).code ?? '') && Date.now() - since < this.settleMs
   }
 
   private publish(entry: ServedModel, model: ConvertedModel): void {
@@ -285,4 +305,9 @@ export class DevModels {
     })
     this.server.config.logger.error(`[tfmodel] ${entry.request.relative}: ${error.message}`, { timestamp: true })
   }
+}
+
+/** Waits before another try at a half-written checkpoint: 100 ms, doubling, at most 1 s. */
+function backoff(attempt: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.min(100 * 2 ** attempt, 1000)))
 }
