@@ -39,7 +39,10 @@ def main(train_dir, log_path, seconds, interval):
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             batch = rng.normal(size=(16, 4)).astype(np.float32)
-            _, n = session.run([train, step], {x: batch, labels: batch @ target})
+            # Noisy labels keep the weights moving: without noise SGD converges
+            # and later steps save the same weights, telling no step from another.
+            noise = 0.1 * rng.normal(size=(16, 3)).astype(np.float32)
+            _, n = session.run([train, step], {x: batch, labels: batch @ target + noise})
             saver.save(session, os.path.join(train_dir, "model.ckpt"), global_step=n)
             w_value, b_value = session.run([w, b])
             log.write(json.dumps({"step": int(n), "w": w_value.ravel().tolist(), "b": b_value.tolist()}) + "\n")
