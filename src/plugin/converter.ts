@@ -42,8 +42,9 @@ export class ModelConverter {
   constructor(private readonly options: ResolvedOptions) {}
 
   async convert(request: ModelRequest): Promise<ConvertedModel> {
+    let found = await modelFiles(request.source, request.settings.graph)
     for (let attempt = 1; ; attempt++) {
-      const { files: sourceFiles, checkpoint } = await modelFiles(request.source, request.settings.graph)
+      const { files: sourceFiles, checkpoint } = found
       try {
         const key = await this.cacheKey(request, sourceFiles)
         let pending = this.inFlight.get(key)
@@ -56,8 +57,11 @@ export class ModelConverter {
         if (!VANISHED.has((error as { code?: string }).code ?? '')) throw error
         // A training loop's Saver (max_to_keep) deleted the checkpoint being
         // read, having saved a newer one: read that. Otherwise the file is gone.
-        const superseded = request.kind === 'directory' && (await newestCheckpoint(request)) !== (checkpoint ?? undefined)
-        if (superseded && attempt < MAX_SUPERSEDED_READS) continue
+        const now = request.kind === 'directory' ? await modelFiles(request.source, request.settings.graph).catch(() => undefined) : undefined
+        if (now && (now.checkpoint ?? undefined) !== (checkpoint ?? undefined) && attempt < MAX_SUPERSEDED_READS) {
+          found = now
+          continue
+        }
         throw codedMissing(error as Error & { code: string; path?: string })
       }
     }
@@ -151,11 +155,6 @@ export class ModelConverter {
       await rm(temporary, { recursive: true, force: true }) // another process won the race, or the disk is read-only
     }
   }
-}
-
-/** The checkpoint a training directory's state file names now; undefined while it names none. */
-async function newestCheckpoint(request: ModelRequest): Promise<string | undefined> {
-  return (await modelFiles(request.source, request.settings.graph).catch(() => undefined))?.checkpoint ?? undefined
 }
 
 /** Node's ENOENT from hashing a source file, as the core's FILE_NOT_FOUND naming it; the core's errors as they are. */

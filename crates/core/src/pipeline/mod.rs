@@ -93,21 +93,19 @@ pub fn load(files: &ModelFiles) -> Result<LoadedModel> {
         (None, Some(graph_file)) => (graph::read_graph_def(graph_file, encoding)?, None, graph_file.clone()),
         // A checkpoint whose .meta is missing (or not written yet: a Saver writes
         // it last) is a missing file, which a dev server waits for.
-        (None, None) => match &checkpoint {
-            Some(checkpoint) => {
-                return Err(Error::new(
+        (None, None) => {
+            return Err(match &checkpoint {
+                Some(checkpoint) => Error::new(
                     ErrorKind::FileNotFound,
                     "no graph: the checkpoint has no .meta beside it; give --input_graph or --input_meta_graph",
                 )
-                .in_file(source::with_suffix(checkpoint.prefix(), ".meta")))
-            }
-            None => {
-                return Err(Error::new(
+                .in_file(source::with_suffix(checkpoint.prefix(), ".meta")),
+                None => Error::new(
                     ErrorKind::InvalidArgument,
                     "no graph: give --input_graph or --input_meta_graph, or a checkpoint with a .meta beside it",
-                ))
-            }
-        },
+                ),
+            })
+        }
     };
     Ok(LoadedModel { graph, meta, checkpoint, graph_file })
 }
