@@ -4,11 +4,12 @@
 // live in one process and run interleaved, because one process to the next
 // varies far more than two models in one; 20 warm-up runs each, then 30
 // timed runs each, or as many more (up to 300) as fill about two seconds,
-// so that one hiccup cannot decide a sub-millisecond model's figures. Reports fastest and median, and ours ÷ theirs (below 1
-// is faster), with each graph's node count; writes bench/out/tfjs.json.
+// so that one hiccup cannot decide a sub-millisecond model's figures.
+// Reports fastest and median, and ours ÷ theirs (below 1 is faster), with
+// each graph's node count; writes bench/out/tfjs.json.
 // It also profiles a few runs of each for the share of a run spent inside
 // convolution kernels: both graphs run the same convolutions on the same
-// shapes, so theirs's share is about the lowest ratio any rewrite of the
+// shapes, so the share in theirs is about the lowest ratio any rewrite of the
 // rest of the graph could reach (the `floor`).
 import '@tensorflow/tfjs-backend-cpu'
 
