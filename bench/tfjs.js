@@ -7,7 +7,7 @@
 // so that one hiccup cannot decide a sub-millisecond model's figures.
 // Reports fastest and median, and ours ÷ theirs (below 1 is faster), with
 // each graph's node count; writes bench/out/tfjs.json.
-// It also profiles a few runs of each for the share of a run spent inside
+// It also profiles a few runs of theirs for the share of a run spent inside
 // convolution kernels: both graphs run the same convolutions on the same
 // shapes, so the share in theirs is about the lowest ratio any rewrite of the
 // rest of the graph could reach (the `floor`).
@@ -64,29 +64,20 @@ for (const backend of ['wasm', 'cpu']) {
   for (const [name, spec] of Object.entries(models)) {
     const sides = { ours: await load(spec.ours), theirs: await load(spec.theirs) }
     const inputs = feed(sides.ours.model, spec.input)
-    const times = { ours: [], theirs: [] }
+    // Alternate which side runs first, so neither always follows the other.
+    const order = (i) => (i % 2 ? ['ours', 'theirs'] : ['theirs', 'ours'])
     const warm = []
-    let runs = RUNS
-    for (let i = 0; i < WARMUP + runs; i++) {
-      for (const side of i % 2 ? ['ours', 'theirs'] : ['theirs', 'ours']) {
-        const ms = await once(sides[side].model, inputs)
-        ;(i < WARMUP ? warm : times[side]).push(ms)
-      }
-      if (i === WARMUP - 1) runs = Math.min(MAX_RUNS, Math.max(RUNS, Math.ceil(TIMED_MS / (2 * median(warm)))))
-    }
-    const row = { backend, model: name, runs }
+    for (let i = 0; i < WARMUP; i++) for (const side of order(i)) warm.push(await once(sides[side].model, inputs))
+    const runs = Math.min(MAX_RUNS, Math.max(RUNS, Math.ceil(TIMED_MS / (2 * median(warm)))))
+    const times = { ours: [], theirs: [] }
+    for (let i = 0; i < runs; i++) for (const side of order(i)) times[side].push(await once(sides[side].model, inputs))
+    const row = { backend, model: name, runs, floor: await convolutionShare(sides.theirs.model, inputs) }
     for (const side of ['ours', 'theirs']) {
-      row[side] = {
-        nodes: sides[side].nodes,
-        fastest_ms: Math.min(...times[side]),
-        median_ms: median(times[side]),
-        convolution_share: await convolutionShare(sides[side].model, inputs),
-      }
+      row[side] = { nodes: sides[side].nodes, fastest_ms: Math.min(...times[side]), median_ms: median(times[side]) }
       sides[side].model.dispose()
     }
     row.ratio_fastest = row.ours.fastest_ms / row.theirs.fastest_ms
     row.ratio_median = row.ours.median_ms / row.theirs.median_ms
-    row.floor = row.theirs.convolution_share
     tf.dispose(Object.values(inputs))
     results.push(row)
     console.log(
