@@ -1,5 +1,6 @@
 // The `tfmodel` command: TensorFlow's graph tools without Python or TensorFlow.
 import { isTfModelError, mapCheckpoints } from '../native.js'
+import { TfModelRuntimeError } from '../runtime/errors.js'
 import { UsageError } from './args.js'
 import { convertSummary, runConvert } from './convert.js'
 import { freezeSummary, runFreeze } from './freeze.js'
@@ -55,7 +56,16 @@ export async function main(argv: string[], out = (line: string) => console.log(l
       // A flag value the core rejects is bad usage too.
       return error.code === 'INVALID_ARGUMENT' ? 2 : 1
     }
-    err(`tfmodel ${name}: ${error instanceof Error ? error.message : String(error)}`)
+    const coded = codeOf(error)
+    err(coded ? `tfmodel ${name}: error ${coded}` : `tfmodel ${name}: ${error instanceof Error ? error.message : String(error)}`)
     return 1
   }
+}
+
+/** `CODE: message` for a runtime error, or a file Node could not read (named by its path), as the core words its own. */
+function codeOf(error: unknown): string | undefined {
+  if (error instanceof TfModelRuntimeError) return `${error.code}: ${error.message}`
+  const system = error as NodeJS.ErrnoException
+  if (!(error instanceof Error) || typeof system.path !== 'string') return undefined
+  return system.code === 'ENOENT' ? `FILE_NOT_FOUND: ${system.path}: no such file or directory` : `IO_ERROR: ${system.path}: ${error.message}`
 }

@@ -10,15 +10,19 @@ import vm from 'node:vm'
 import { convert } from '../native.js'
 import { createModel, type LoadedModel } from '../runtime/index.js'
 import type { DType, ModelDescriptor, Signature, TensorSpec } from '../runtime/types.js'
+import { InputMismatchError } from './run-input.js'
 
 const require = createRequire(import.meta.url)
 
 export type NodeBackend = 'cpu' | 'wasm'
 
-/** Opens `path`: a TF.js model directory or model.json, a `.tflite`, or a source `tfmodel convert` takes. */
+/** Opens `path`: a TF.js model directory or model.json, a `.tflite` (or a directory holding one), or a source `tfmodel convert` takes. */
 export async function loadForRun(path: string, backend: NodeBackend): Promise<LoadedModel> {
   if (path.endsWith('.tflite')) return loadTflite(path)
-  const modelJson = statSync(path, { throwIfNoEntry: false })?.isDirectory() ? join(path, 'model.json') : path
+  const isDir = statSync(path, { throwIfNoEntry: false })?.isDirectory()
+  // `tfmodel convert --format tflite`'s output directory.
+  if (isDir && !existsSync(join(path, 'model.json')) && existsSync(join(path, 'model.tflite'))) return loadTflite(join(path, 'model.tflite'))
+  const modelJson = isDir ? join(path, 'model.json') : path
   if (modelJson.endsWith('.json') && existsSync(modelJson)) {
     const json = readFileSync(modelJson)
     const manifest = (JSON.parse(json.toString()) as { weightsManifest?: { paths: string[] }[] }).weightsManifest ?? []
@@ -108,7 +112,10 @@ globalThis.ModuleFactory = (module) => ModuleFactory({ ...module, printErr: quie
 }
 
 function loadTflite(path: string): Promise<LoadedModel> {
-  return loadTfliteBytes(path, readFileSync(path))
+  const bytes = readFileSync(path)
+  // A FlatBuffer's file identifier sits after its root offset; LiteRT.js would only report a bad offset.
+  if (bytes.toString('latin1', 4, 8) !== 'TFL3') throw new InputMismatchError('UNSUPPORTED_FORMAT', `${path} is not a TFLite model (no TFL3 identifier)`, path)
+  return loadTfliteBytes(path, bytes)
 }
 
 /** A `.tflite` held in memory, compiled by LiteRT.js in this process. */
