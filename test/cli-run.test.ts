@@ -1,5 +1,6 @@
 // `tfmodel run` (label_image) against TensorFlow's stored outputs: the
-// detector's PNGs (and JPEGs of them, against TensorFlow on the same files) through a TF.js model, the convnet's inputs (as .npy) through
+// detector's PNGs (and JPEGs of them, against TensorFlow on the same files)
+// through a TF.js model, the convnet's inputs (as .npy, and as PNGs) through
 // TF.js and a .tflite, and a coded error for an input that does not fit.
 import { spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
@@ -38,6 +39,7 @@ const convnet = fixture('convnet')
 const detector = fixture('detector')
 const io = readJson<{ inputs: Record<string, JsonTensor>; outputs: Record<string, JsonTensor> }>(convnet.path('io.json'))
 const images = readJson<{ outputs: Record<string, JsonTensor>; png: string }[]>(detector.path('images.json'))
+const HELD_IN = io.inputs.input!.shape[0]!
 
 beforeAll(() => {
   for (const [source, out, format] of [
@@ -52,6 +54,16 @@ beforeAll(() => {
   const input = floats(io.inputs.input!)
   writeNpy(join(dir, 'image.npy'), input.subarray(0, 24 * 24 * 3), [1, 24, 24, 3])
   writeFileSync(join(dir, 'labels.txt'), 'circle\nsquare\nhorizontal_bars\nvertical_bars\n')
+  // Every held-in image as an 8-bit PNG: its [0, 1] floats at label_image's
+  // default mean 0 and std 255, within half a level of what TensorFlow fed.
+  for (let i = 0; i < HELD_IN; i++) {
+    const png = new PNG({ width: 24, height: 24 })
+    for (let p = 0; p < 24 * 24; p++) {
+      for (let c = 0; c < 3; c++) png.data[p * 4 + c] = Math.round(input[(i * 24 * 24 + p) * 3 + c]! * 255)
+      png.data[p * 4 + 3] = 255
+    }
+    writeFileSync(join(dir, `image-${i}.png`), PNG.sync.write(png))
+  }
 }, 120_000)
 
 describe('tfmodel run', () => {
@@ -111,6 +123,22 @@ describe('tfmodel run', () => {
     }, 60_000)
   }
 
+  for (const model of ['convnet', 'convnet-tflite/model.tflite']) {
+    it(`prints TensorFlow's top-1 class on each of the convnet's images as PNGs (${model})`, () => {
+      const probs = floats(io.outputs.probs!)
+      for (let i = 0; i < HELD_IN; i++) {
+        const image = join(dir, `image-${i}.png`)
+        const { code, stdout, stderr } = tfmodel('run', join(dir, model), '--image', image, '--output_layer_name', 'probs', '--json')
+        expect(code, stderr).toBe(0)
+        const top = (JSON.parse(stdout) as { top: { index: number; score: number }[] }).top
+        const theirs = probs.subarray(i * 4, i * 4 + 4)
+        expect(top[0]!.index, image).toBe(argmax(theirs))
+        // Half a level of rounding in the pixels moves a probability by far less than this.
+        expect(Math.abs(top[0]!.score - theirs[argmax(theirs)]!), image).toBeLessThan(1e-2)
+      }
+    }, 120_000)
+  }
+
   it('rejects an image that does not fit the input, naming both, with a code', () => {
     const png = detector.path(images[0]!.png)
     const { code, stderr } = tfmodel('run', join(dir, 'detector'), '--image', png, '--input_width', '32', '--output_layer_name', 'detection_scores')
@@ -119,6 +147,30 @@ describe('tfmodel run', () => {
     expect(stderr).toContain('"image_tensor"')
     expect(stderr).toContain(png)
   })
+
+  it('runs the .tflite in a directory tfmodel convert --format tflite wrote', () => {
+    const { code, stdout, stderr } = tfmodel('run', join(dir, 'convnet-tflite'), '--image', join(dir, 'image-0.png'), '--output_layer_name', 'probs', '--json')
+    expect(code, stderr).toBe(0)
+    const probs = floats(io.outputs.probs!).subarray(0, 4)
+    expect((JSON.parse(stdout) as { top: { index: number }[] }).top[0]!.index).toBe(argmax(probs))
+  }, 60_000)
+
+  it('names a missing model, image or labels file with FILE_NOT_FOUND, and a file that is no TFLite model with UNSUPPORTED_FORMAT', () => {
+    const model = join(dir, 'convnet-tflite', 'model.tflite')
+    const image = join(dir, 'image-0.png')
+    const notTflite = join(dir, 'not-a-model.tflite')
+    writeFileSync(notTflite, 'this is text, not a FlatBuffer')
+    for (const [args, expected] of [
+      [[join(dir, 'missing.tflite'), '--image', image], `error FILE_NOT_FOUND: ${join(dir, 'missing.tflite')}`],
+      [[model, '--image', join(dir, 'missing.png'), '--output_layer_name', 'probs'], `error FILE_NOT_FOUND: ${join(dir, 'missing.png')}`],
+      [[model, '--image', image, '--output_layer_name', 'probs', '--labels', join(dir, 'missing.txt')], `error FILE_NOT_FOUND: ${join(dir, 'missing.txt')}`],
+      [[notTflite, '--image', image], `error UNSUPPORTED_FORMAT: ${notTflite} is not a TFLite model`],
+    ] as const) {
+      const { code, stderr } = tfmodel('run', ...args)
+      expect(code, stderr).toBe(1)
+      expect(stderr).toContain(expected)
+    }
+  }, 60_000)
 
   it('rejects an .npy of the wrong shape with a code', () => {
     const npy = join(dir, 'wrong.npy')
