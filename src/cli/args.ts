@@ -116,6 +116,18 @@ export function number(flag: string, value: string | undefined): number | undefi
   return parsed
 }
 
+/** label_image's `--mean_value` and `--std_value`, for image inputs: a divisor of 0 would make every pixel infinite. */
+export function pixelFlags(flags: { mean_value?: string; std_value?: string }): { mean?: number; std?: number } {
+  const std = number('std_value', flags.std_value)
+  if (std === 0) throw new UsageError('--std_value divides each pixel: give a number other than 0')
+  return { mean: number('mean_value', flags.mean_value), std }
+}
+
+/** Whether `--mean_value` or `--std_value` was given. */
+export function hasPixelFlags(flags: { mean_value?: string; std_value?: string }): boolean {
+  return flags.mean_value !== undefined || flags.std_value !== undefined
+}
+
 /** `a,b, c` → `['a', 'b', 'c']`; empty items dropped. */
 export function splitList(value: string): string[] {
   return value

@@ -1,8 +1,10 @@
 // `--calibration` and its image flags, shared by `tfmodel convert` and
 // `tfmodel quantize --format tflite`: the ranges int8-full needs, measured
 // on the user's samples before the core writes the file.
+import { statSync } from 'node:fs'
+
 import type { ConvertRequest } from '../native.js'
-import { type FlagSpec, number, UsageError } from './args.js'
+import { type FlagSpec, hasPixelFlags, pixelFlags, UsageError } from './args.js'
 
 export const calibrationFlags = [
   {
@@ -19,9 +21,15 @@ export async function withCalibration(
   request: ConvertRequest,
   flags: { calibration?: string; mean_value?: string; std_value?: string },
 ): Promise<ConvertRequest> {
-  if (!flags.calibration) return request
+  if (!flags.calibration) {
+    if (hasPixelFlags(flags)) throw new UsageError('--mean_value and --std_value apply to --calibration images')
+    return request
+  }
   if (request.quantize !== 'int8-full') throw new UsageError('--calibration is for int8-full')
-  const options = { mean: number('mean_value', flags.mean_value), std: number('std_value', flags.std_value) }
+  const options = pixelFlags(flags)
+  if (hasPixelFlags(flags) && !statSync(flags.calibration, { throwIfNoEntry: false })?.isDirectory()) {
+    throw new UsageError(`--mean_value and --std_value apply to a folder of calibration images; ${flags.calibration} is fed as it is`)
+  }
   // Loaded on use (and kept in dist/node/, where it finds LiteRT.js's files).
   const { calibrate } = await import('../node/index.js')
   const { ranges } = await calibrate({ ...request, outputDir: undefined }, flags.calibration, options)

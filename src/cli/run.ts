@@ -1,8 +1,6 @@
 // `tfmodel run`: what TensorFlow's label_image did — one image through a
 // model, the top-k scores of one output printed with their labels.
-import { readFileSync } from 'node:fs'
-
-import { number, UsageError } from './args.js'
+import { hasPixelFlags, number, pixelFlags, UsageError } from './args.js'
 import { defineCommand } from './command.js'
 import type { NodeBackend } from '../node/index.js'
 
@@ -33,10 +31,12 @@ export const runRun = defineCommand({
     if (!flags.image) throw new UsageError('run needs an input: --image <png|jpeg|npy>')
     if (flags.backend !== 'cpu' && flags.backend !== 'wasm') throw new UsageError(`--backend takes cpu or wasm, not "${flags.backend}"`)
     const topK = count('top_k', flags.top_k) ?? TOP_K
-    const labels = flags.labels ? readFileSync(flags.labels, 'utf8').split(/\r?\n/) : undefined
+    const pixels = pixelFlags(flags)
+    if (hasPixelFlags(flags) && flags.image.toLowerCase().endsWith('.npy')) throw new UsageError(`--mean_value and --std_value apply to images; ${flags.image} is fed as it is`)
 
     // Loaded on use (and kept in dist/node/, where it finds TF.js's and LiteRT.js's files).
-    const { loadForRun, readInput } = await import('../node/index.js')
+    const { loadForRun, readInput, readInputFile } = await import('../node/index.js')
+    const labels = flags.labels ? readInputFile(flags.labels).toString('utf8').split(/\r?\n/) : undefined
     const model = await loadForRun(path, flags.backend as NodeBackend)
     try {
       const input = pick('input', model.signature.inputs, flags.input_layer_name, '--input_layer_name')
@@ -44,8 +44,7 @@ export const runRun = defineCommand({
       const feed = readInput(flags.image, input, {
         width: count('input_width', flags.input_width),
         height: count('input_height', flags.input_height),
-        mean: number('mean_value', flags.mean_value),
-        std: number('std_value', flags.std_value),
+        ...pixels,
       })
       const outputs = await model.run({ [input.name]: feed })
       const tensor = outputs[output.name]!

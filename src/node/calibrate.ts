@@ -7,9 +7,10 @@
 // the order the core names), a slow model's samples shared with worker
 // threads, each with its own LiteRT.js. The core then writes the int8 file
 // over those ranges, for exactly the tensors it measured.
-import { readdirSync, readFileSync, statSync } from 'node:fs'
+import { readdirSync, statSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
-import { extname, join } from 'node:path'
+import { createRequire } from 'node:module'
+import { extname, join, resolve as resolvePath } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { isMainThread, type MessagePort, parentPort, Worker, workerData } from 'node:worker_threads'
 
@@ -18,8 +19,10 @@ import { unzipSync } from 'fflate'
 import { type CalibrationInput, calibrator, convert, type ConvertRequest, defaults } from '../native.js'
 import { type RuntimeErrorCode, TfModelRuntimeError } from '../runtime/errors.js'
 import type { TensorSpec } from '../runtime/types.js'
-import { type Feed, type ImageOptions, InputMismatchError, parseNpy, readInput, readNpy } from './run-input.js'
+import { type Feed, type ImageOptions, InputMismatchError, parseNpy, readInput, readInputFile, readNpy } from './run-input.js'
 import { loadTfliteBytes } from './run-model.js'
+
+const require = createRequire(import.meta.url)
 
 export type Ranges = Record<string, [number, number]>
 
@@ -78,8 +81,9 @@ async function stacked(records: AsyncGenerator<CalibrationRecord>, inputs: reado
       const value = record[stack.input.name]!
       const { data, shape } = ArrayBuffer.isView(value) ? { data: value, shape: [1, ...(stack.input.shape ?? []).slice(1)] } : value
       const dtype = data instanceof Float32Array ? 'float32' : data instanceof Int32Array ? 'int32' : data instanceof Uint8Array ? 'uint8' : undefined
-      if (!dtype) {
-        throw new InputMismatchError('DTYPE_MISMATCH', `calibration samples from ${source} for input "${stack.input.name}" are a ${(data as object).constructor.name}; give a Float32Array, an Int32Array or a Uint8Array`, source, stack.input.name)
+      if (!dtype || !Array.isArray(shape)) {
+        const given = Array.isArray(value) ? 'a plain array' : data == null ? 'a record without data' : `a ${(data as object).constructor?.name ?? typeof data}`
+        throw new InputMismatchError('DTYPE_MISMATCH', `calibration samples from ${source} for input "${stack.input.name}" are ${given}; give a Float32Array, an Int32Array or a Uint8Array, or { data, shape } with one`, source, stack.input.name)
       }
       // One sample's shape: a leading batch of 1 is the record's, not the sample's.
       const own = shape[0] === 1 && shape.length === (stack.input.shape?.length ?? shape.length) ? shape.slice(1) : shape
@@ -319,7 +323,11 @@ async function* samples(source: string, inputs: readonly TensorSpec[], options: 
   }
   const input = inputs[0]!
   if (kind.isDirectory()) {
-    const images = readdirSync(source).filter((f) => IMAGE_EXTENSIONS.has(extname(f).toLowerCase())).sort()
+    const images = readdirSync(source, { withFileTypes: true })
+      .filter((f) => !f.isDirectory() && IMAGE_EXTENSIONS.has(extname(f.name).toLowerCase()))
+      .map((f) => f.name)
+      .sort()
+    if (images.length === 0) throw new InputMismatchError('SHAPE_MISMATCH', `calibration folder ${source} holds no PNG or JPEG images (its subfolders are not read)`, source)
     for (const image of images) yield { [input.name]: readInput(join(source, image), input, options) }
     return
   }
@@ -336,7 +344,13 @@ function batchOf(input: TensorSpec): TensorSpec {
 
 /** `np.savez`'s archive: one array per input, by its name (or the only array, for a one-input model). */
 function* npzRecords(source: string, inputs: readonly TensorSpec[]): Generator<CalibrationRecord> {
-  const arrays = unzipSync(new Uint8Array(readFileSync(source)))
+  let arrays: Record<string, Uint8Array>
+  try {
+    arrays = unzipSync(new Uint8Array(readInputFile(source)))
+  } catch (error) {
+    if (error instanceof InputMismatchError) throw error
+    throw new InputMismatchError('UNSUPPORTED_FORMAT', `${source} is not an .npz (np.savez's zip archive): ${(error as Error).message}`, source)
+  }
   const names = Object.keys(arrays).map((n) => n.replace(/\.npy$/, ''))
   const batches: Record<string, Feed> = {}
   for (const input of inputs) {
@@ -364,17 +378,44 @@ function* rows(batches: Record<string, Feed>): Generator<CalibrationRecord> {
   }
 }
 
+/** Each calibration reads its module afresh: Node keeps an imported module for the process's life, so a
+ * long-running build (watch mode, the dev server) would measure an edited module's old samples. */
+let moduleImports = 0
+
 /** A module whose default export is an (async) iterable of records, or a function returning one. */
 async function* moduleRecords(source: string, inputs: readonly TensorSpec[]): AsyncGenerator<CalibrationRecord> {
-  const exported = ((await import(pathToFileURL(source).href)) as { default?: unknown }).default
-  const iterable = (typeof exported === 'function' ? await (exported as () => unknown)() : exported) as AsyncIterable<CalibrationRecord> | Iterable<CalibrationRecord> | undefined
+  // A CommonJS module is kept by require's cache, whatever the URL it is imported by.
+  delete require.cache[resolvePath(source)]
+  const failed = (error: unknown, when: string) => {
+    if (error instanceof InputMismatchError) return error
+    const why = error instanceof Error ? error.message : String(error)
+    return new InputMismatchError('CALIBRATION_FAILED', `calibration module ${source} threw ${when}: ${why}`, source)
+  }
+  let iterable: AsyncIterable<CalibrationRecord> | Iterable<CalibrationRecord> | undefined
+  try {
+    const exported = ((await import(`${pathToFileURL(source).href}?calibration=${++moduleImports}`)) as { default?: unknown }).default
+    iterable = (typeof exported === 'function' ? await (exported as () => unknown)() : exported) as typeof iterable
+  } catch (error) {
+    throw failed(error, 'while loading')
+  }
   const iterates = (v: unknown): boolean => v != null && (typeof (v as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function' || typeof (v as Iterable<unknown>)[Symbol.iterator] === 'function')
   if (!iterates(iterable)) {
     throw new InputMismatchError('UNSUPPORTED_FORMAT', `calibration module ${source} must export default an iterable (or async iterable) of input records, or a function returning one`, source)
   }
-  for await (const record of iterable!) {
+  const records = (async function* () {
+    yield* iterable!
+  })()
+  for (;;) {
+    let next: IteratorResult<CalibrationRecord>
+    try {
+      next = await records.next()
+    } catch (error) {
+      throw failed(error, 'while yielding samples')
+    }
+    if (next.done) return
+    const record = next.value
     for (const input of inputs) {
-      if (!record || !(input.name in record)) {
+      if (!record || typeof record !== 'object' || !(input.name in record)) {
         throw new InputMismatchError('SHAPE_MISMATCH', `a record of calibration module ${source} has no value for input "${input.name}"`, source, input.name)
       }
     }

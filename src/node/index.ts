@@ -3,5 +3,5 @@
 // need, shared by the CLI and the plugin. One entry of dist/, since
 // run-model.ts finds LiteRT.js's and TF.js's files from where it sits.
 export { type CalibrateOptions, type Calibration, calibrate, type Ranges } from './calibrate.js'
-export { type Feed, type ImageOptions, InputMismatchError, readInput } from './run-input.js'
+export { type Feed, type ImageOptions, InputMismatchError, readInput, readInputFile } from './run-input.js'
 export { loadForRun, type NodeBackend } from './run-model.js'

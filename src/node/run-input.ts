@@ -23,13 +23,24 @@ export class InputMismatchError extends Error {
   readonly suggestions: string[] = []
   readonly outputsToName: string[] = []
   constructor(
-    readonly code: 'SHAPE_MISMATCH' | 'DTYPE_MISMATCH' | 'UNSUPPORTED_FORMAT' | 'FILE_NOT_FOUND',
+    readonly code: 'SHAPE_MISMATCH' | 'DTYPE_MISMATCH' | 'UNSUPPORTED_FORMAT' | 'FILE_NOT_FOUND' | 'IO_ERROR' | 'CALIBRATION_FAILED',
     message: string,
     readonly file: string,
     readonly subject?: string,
   ) {
     super(message)
     this.name = 'InputMismatchError'
+  }
+}
+
+/** `file`'s bytes; a file that is missing or cannot be read is a coded error naming it. */
+export function readInputFile(file: string): Buffer {
+  try {
+    return readFileSync(file)
+  } catch (error) {
+    const { code, message } = error as NodeJS.ErrnoException
+    if (code === 'ENOENT') throw new InputMismatchError('FILE_NOT_FOUND', `${file}: no such file or directory`, file)
+    throw new InputMismatchError('IO_ERROR', `${file}: ${code === 'EISDIR' ? 'is a directory' : message}`, file)
   }
 }
 
@@ -53,16 +64,20 @@ interface Pixels {
 }
 
 function decode(file: string): Pixels {
-  const bytes = readFileSync(file)
-  if (bytes.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))) {
-    const png = PNG.sync.read(bytes)
-    return { width: png.width, height: png.height, rgba: png.data }
-  }
-  if (bytes[0] === 0xff && bytes[1] === 0xd8) {
+  const bytes = readInputFile(file)
+  const kind = bytes.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])) ? 'PNG' : bytes[0] === 0xff && bytes[1] === 0xd8 ? 'JPEG' : undefined
+  if (!kind) throw new InputMismatchError('UNSUPPORTED_FORMAT', `${file} is neither PNG nor JPEG (nor an .npy)`, file)
+  try {
+    if (kind === 'PNG') {
+      const png = PNG.sync.read(bytes)
+      return { width: png.width, height: png.height, rgba: png.data }
+    }
     const image = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true })
     return { width: image.width, height: image.height, rgba: image.data }
+  } catch (error) {
+    // The decoders' own words ("marker was not found") name no file.
+    throw new InputMismatchError('UNSUPPORTED_FORMAT', `${file} is a truncated or corrupt ${kind} (${(error as Error).message})`, file)
   }
-  throw new InputMismatchError('UNSUPPORTED_FORMAT', `${file} is neither PNG nor JPEG (nor an .npy)`, file)
 }
 
 function readImage(file: string, spec: TensorSpec, options: ImageOptions): Feed {
@@ -142,7 +157,7 @@ const NPY_DTYPES: Record<string, { read: (view: DataView, at: number) => number;
 
 /** A C-order `.npy` (format 1.0–3.0), checked against the input's shape and dtype. */
 export function readNpy(file: string, spec: TensorSpec): Feed {
-  return parseNpy(readFileSync(file), file, spec)
+  return parseNpy(readInputFile(file), file, spec)
 }
 
 /** The bytes of an `.npy` (`file` names it in errors: a file, or an array in an `.npz`). */
