@@ -22,9 +22,14 @@ export interface ConvertedModel {
   key: string
   result: ModelInfo
   files: { name: string; data: Uint8Array }[]
-  /** The files the model was read from; watch these. */
+  /** The files the model was read from. */
   sourceFiles: string[]
+  /** What to watch: the source files, and int8-full's calibration data (its folder too, which may gain images). */
+  watchFiles: string[]
 }
+
+/** A conversion as the cache holds it. */
+type Converted = Omit<ConvertedModel, 'watchFiles'>
 
 /** Bumped when what the cache stores changes shape. */
 const CACHE_SCHEMA = 1
@@ -37,7 +42,7 @@ const MAX_SUPERSEDED_READS = 5
 export class ModelConverter {
   /** Conversions actually run (not served from cache), for tests and debug logs. */
   conversions = 0
-  private readonly inFlight = new Map<string, Promise<ConvertedModel>>()
+  private readonly inFlight = new Map<string, Promise<Converted>>()
 
   constructor(private readonly options: ResolvedOptions) {}
 
@@ -52,7 +57,9 @@ export class ModelConverter {
           pending = this.load(request, key, sourceFiles, checkpoint ?? undefined).finally(() => this.inFlight.delete(key))
           this.inFlight.set(key, pending)
         }
-        return await pending
+        const model = await pending
+        const calibration = calibrationOf(request)
+        return { ...model, watchFiles: calibration ? [...sourceFiles, ...(await calibrationFiles(calibration.path, true))] : sourceFiles }
       } catch (error) {
         if (!VANISHED.has((error as { code?: string }).code ?? '')) throw error
         // A training loop's Saver (max_to_keep) deleted the checkpoint being
@@ -67,7 +74,7 @@ export class ModelConverter {
     }
   }
 
-  private async load(request: ModelRequest, key: string, sourceFiles: string[], checkpoint: string | undefined): Promise<ConvertedModel> {
+  private async load(request: ModelRequest, key: string, sourceFiles: string[], checkpoint: string | undefined): Promise<Converted> {
     const cached = await this.readCache(key)
     if (cached) {
       this.options.debug?.(`cache hit ${request.relative} (${key.slice(0, 12)})`)
@@ -93,14 +100,14 @@ export class ModelConverter {
       signatureName: request.settings.signature,
       savedModelTags: request.settings.tags,
     }
-    const calibration = request.settings.quantize === 'int8-full' ? request.settings.calibration : undefined
+    const calibration = calibrationOf(request)
     if (calibration) {
       const { calibrate } = await import('../node/index.js')
       convertRequest.calibrationRanges = (await calibrate(convertRequest, calibration.path, { mean: calibration.mean, std: calibration.std })).ranges
     }
     const { files, signature, ...rest } = await convert(convertRequest)
     this.options.debug?.(`converted ${request.relative} in ${Math.round(performance.now() - started)} ms (${key.slice(0, 12)})`)
-    const model: ConvertedModel = {
+    const model: Converted = {
       key,
       result: { ...rest, signature: toSignature(signature) },
       files: files.map((f) => ({ name: f.name, data: new Uint8Array(f.data) })),
@@ -120,12 +127,13 @@ export class ModelConverter {
     const { outputs, inputs, quantize, format, ema, placeholders, signature, tags } = request.settings
     const shardStem = sourceStem(request)
     // The ranges calibration measures follow from the model and these bytes.
-    const calibration = quantize === 'int8-full' && request.settings.calibration ? await calibrationDigest(request.settings.calibration) : undefined
+    const given = calibrationOf(request)
+    const calibration = given ? await calibrationDigest(given) : undefined
     const settings = { outputs, inputs, quantize, format, ema, placeholders, signature, tags, calibration, shardStem, shardSize: this.options.shardSize, opCheck: this.options.opCheck }
     return createHash('sha256').update(JSON.stringify({ schema: CACHE_SCHEMA, core: coreVersion(), settings, files })).digest('hex')
   }
 
-  private async readCache(key: string): Promise<Omit<ConvertedModel, 'sourceFiles'> | undefined> {
+  private async readCache(key: string): Promise<Omit<Converted, 'sourceFiles'> | undefined> {
     if (!this.options.cacheDir) return undefined
     const dir = join(this.options.cacheDir, key)
     try {
@@ -141,7 +149,7 @@ export class ModelConverter {
   }
 
   /** Writes into a temporary directory renamed into place, so readers never see half an entry. */
-  private async writeCache(model: ConvertedModel): Promise<void> {
+  private async writeCache(model: Converted): Promise<void> {
     if (!this.options.cacheDir) return
     const final = join(this.options.cacheDir, model.key)
     const temporary = `${final}.${process.pid}.${Date.now()}.tmp`
@@ -174,11 +182,23 @@ async function hashFile(path: string): Promise<string> {
   return hash.digest('hex')
 }
 
-/** The calibration data's bytes (each file of a folder, by name) and pixel settings, as a digest. */
+/** The calibration int8-full reads; other modes take none. */
+function calibrationOf(request: ModelRequest): CalibrationOptions | undefined {
+  return request.settings.quantize === 'int8-full' ? request.settings.calibration : undefined
+}
+
+/** The calibration source's files: itself, or each file of its folder (and, `withFolder`, the folder). */
+async function calibrationFiles(path: string, withFolder = false): Promise<string[]> {
+  if (!(await stat(path).catch(() => undefined))?.isDirectory()) return [path]
+  const files = (await readdir(path)).sort().map((name) => join(path, name))
+  return withFolder ? [path, ...files] : files
+}
+
+/** The calibration data's bytes (each file of a folder, by name) and pixel settings, as a digest. A module's
+ * own bytes count, not the files it reads. */
 async function calibrationDigest(calibration: CalibrationOptions): Promise<string> {
   const { path, mean, std } = calibration
-  const isFolder = (await stat(path).catch(() => undefined))?.isDirectory()
-  const files = isFolder ? (await readdir(path)).sort().map((name) => join(path, name)) : [path]
+  const files = await calibrationFiles(path)
   const hashes = await Promise.all(files.map(async (file) => ({ name: basename(file), sha256: await hashFile(file).catch(() => 'missing') })))
   return createHash('sha256').update(JSON.stringify({ hashes, mean, std })).digest('hex')
 }

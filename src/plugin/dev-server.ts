@@ -163,7 +163,7 @@ export class DevModels {
     if (assets.hash !== entry.assets.hash) entry.previous = [entry.assets, ...entry.previous].slice(0, KEPT_VERSIONS)
     entry.assets = assets
     entry.model = model
-    const wanted = new Set(model.sourceFiles)
+    const wanted = new Set(model.watchFiles)
     // A training directory gains new checkpoint files: watch the directory itself.
     if (entry.request.kind === 'directory') wanted.add(entry.request.source)
     for (const file of wanted) {
@@ -178,6 +178,8 @@ export class DevModels {
 
   private belongsTo(entry: ServedModel, file: string): boolean {
     if (entry.watched.has(file)) return true
+    // An image added to a calibration folder.
+    if ([...entry.watched].some((watched) => file.startsWith(`${watched}/`))) return true
     if (entry.request.kind === 'directory') return file.startsWith(`${entry.request.source}/`)
     // Any file of the checkpoint prefix (a shard count may change).
     return entry.request.kind === 'checkpoint' && file.startsWith(`${entry.request.source}.`)

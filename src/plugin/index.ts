@@ -58,7 +58,7 @@ function pluginFor(context: PluginContext, meta: UnpluginContextMeta, worker = f
         // The dev server watches model files itself (DevModels): Vite would also
         // resolve each watched file as an import of the module, which fails once a
         // training loop deletes an old checkpoint.
-        if (!context.dev) for (const file of model.sourceFiles) this.addWatchFile(file)
+        if (!context.dev) for (const file of model.watchFiles) this.addWatchFile(file)
         for (const warning of context.warnings(model)) (this as { warn?: (message: string) => void }).warn?.(warning)
         if (context.dev) return context.devModule(request, model, context.dev)
         return context.buildModule(request, model, emitterFor(this, meta, assetsDir, esbuildOutDir))

@@ -121,6 +121,10 @@ export function requestFromId(id: string, options: ResolvedOptions): ModelReques
   if (defaults.checkpoint && imported !== 'saved_model') {
     throw new PluginError('INVALID_OPTION', `models[].checkpoint pairs a SavedModel with a checkpoint, but ${rel} is no SavedModel (for a checkpoint without a .meta, set graph)`)
   }
+  const quantize = directives.quantize ?? defaults.quantize
+  if (directives.calibration && quantize !== 'int8-full') {
+    throw new PluginError('INVALID_DIRECTIVE', `directive "calibration" is for quantize=int8-full, which ${rel} does not ask for (quantize: ${quantize ?? 'none'})`)
+  }
   const paired = imported === 'saved_model' ? defaults.checkpoint : undefined
   const kind = paired ? (sourceKind(paired) ?? 'checkpoint') : imported
   return {
@@ -133,7 +137,7 @@ export function requestFromId(id: string, options: ResolvedOptions): ModelReques
       outputs: directives.outputs ?? defaults.outputs,
       inputs: directives.inputs ?? defaults.inputs,
       graph: paired ? source : defaults.graph,
-      quantize: directives.quantize ?? defaults.quantize,
+      quantize,
       format: directives.format ?? defaults.format,
       url: directives.url ?? false,
       ema: directives.ema ?? defaults.ema,

@@ -175,7 +175,10 @@ export function resolveOptions(options: Options = {}, bundlerRoot?: string): Res
       placeholderPairs(model.placeholders, `models[${i}].placeholders`)
       calibrationOption(model.calibration, `models[${i}].calibration`, root)
       // Checked now, not when a model first matches.
-      quantizeMode(model.quantize, `models[${i}].quantize`)
+      const quantize = quantizeMode(model.quantize, `models[${i}].quantize`)
+      if (model.calibration !== undefined && model.quantize !== undefined && quantize !== 'int8-full') {
+        throw new PluginError('INVALID_OPTION', `models[${i}].calibration is for quantize: 'int8-full', not ${JSON.stringify(model.quantize)}`)
+      }
       format(model.format, `models[${i}].format`)
       return { matches: picomatch(globs, { dot: true }), options: model }
     }),
@@ -204,12 +207,15 @@ export function modelOptions(resolved: ResolvedOptions, relativePath: string): R
   }
 }
 
+const CALIBRATION_OPTION_NAMES = ['path', 'mean', 'std']
+
 function calibrationOption(value: unknown, name: string, root: string): CalibrationOptions | undefined {
   if (value === undefined) return undefined
   const given = typeof value === 'string' ? { path: value } : (value as Partial<CalibrationOptions> | null)
   const number = (v: unknown) => v === undefined || (typeof v === 'number' && Number.isFinite(v))
-  if (!given || typeof given !== 'object' || typeof given.path !== 'string' || given.path === '' || !number(given.mean) || !number(given.std)) {
-    throw new PluginError('INVALID_OPTION', `option "${name}" takes a path, or { path, mean?, std? } with numbers`)
+  const known = (o: object) => Object.keys(o).every((k) => CALIBRATION_OPTION_NAMES.includes(k))
+  if (!given || typeof given !== 'object' || !known(given) || typeof given.path !== 'string' || given.path === '' || !number(given.mean) || !number(given.std) || given.std === 0) {
+    throw new PluginError('INVALID_OPTION', `option "${name}" takes a path, or { path, mean?, std? } with numbers (std other than 0)`)
   }
   return { ...given, path: within(root, given.path) } as CalibrationOptions
 }
