@@ -221,12 +221,67 @@ describe('int8-full calibration sources', () => {
       [join(dir, 'other.npz'), /SHAPE_MISMATCH: .*other\.npz has no array for input "input" \(it has x, y\)/],
       [join(dir, 'nothing.mjs'), /UNSUPPORTED_FORMAT: calibration module .*nothing\.mjs must export default an iterable/],
       [join(dir, 'doubles.mjs'), /DTYPE_MISMATCH: calibration samples from .*doubles\.mjs for input "input" are a Float64Array/],
-      [join(dir, 'no-images'), /SHAPE_MISMATCH: calibration source .*no-images holds no samples/],
+      [join(dir, 'no-images'), /SHAPE_MISMATCH: calibration folder .*no-images holds no PNG or JPEG images/],
     ]
     for (const [source, message] of cases) {
       const result = convertWith(source)
       expect(result.status, source).toBe(1)
       expect(result.stderr, source).toMatch(message)
+    }
+  })
+
+  it('a corrupt image or archive, or a module that throws or yields plain arrays, is a coded error naming the file', () => {
+    const png = readFileSync(fixture('detector').path('images/test-0.png'))
+    for (const [folder, name, bytes] of [
+      ['cut-png', 'a.png', png.subarray(0, 60)],
+      ['bad-jpeg', 'a.jpg', Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 16, 1, 2, 3])],
+    ] as const) {
+      mkdirSync(join(dir, folder), { recursive: true })
+      writeFileSync(join(dir, folder, name), bytes)
+    }
+    writeFileSync(join(dir, 'not-zip.npz'), 'not a zip archive')
+    writeFileSync(join(dir, 'throws.mjs'), "export default (function* () { throw new Error('dataset exploded') })()\n")
+    writeFileSync(join(dir, 'broken.mjs'), 'export default [\n')
+    writeFileSync(join(dir, 'plain.mjs'), 'export default [{ input: new Array(24 * 24 * 3).fill(0.5) }]\n')
+    const cases: [string, RegExp][] = [
+      [join(dir, 'cut-png'), /UNSUPPORTED_FORMAT: .*cut-png\/a\.png is a truncated or corrupt PNG/],
+      [join(dir, 'bad-jpeg'), /UNSUPPORTED_FORMAT: .*bad-jpeg\/a\.jpg is a truncated or corrupt JPEG/],
+      [join(dir, 'not-zip.npz'), /UNSUPPORTED_FORMAT: .*not-zip\.npz is not an \.npz/],
+      [join(dir, 'throws.mjs'), /CALIBRATION_FAILED: calibration module .*throws\.mjs threw while yielding samples: dataset exploded/],
+      [join(dir, 'broken.mjs'), /CALIBRATION_FAILED: calibration module .*broken\.mjs threw while loading/],
+      [join(dir, 'plain.mjs'), /DTYPE_MISMATCH: calibration samples from .*plain\.mjs for input "input" are a plain array/],
+    ]
+    for (const [source, message] of cases) {
+      const result = convertWith(source)
+      expect(result.status, source).toBe(1)
+      expect(result.stderr, source).toMatch(message)
+    }
+  })
+
+  it('a module edited between two calibrations in one process is read again', async () => {
+    const { calibrate } = await import('../dist/node/index.js')
+    const request = { source: spec.path(spec.checkpoint!), outputNodeNames: ['probs'] }
+    const module = join(dir, 'edited.mjs')
+    const filled = async (value: number) => {
+      writeFileSync(module, `export default [{ input: new Float32Array(24 * 24 * 3).fill(${value}) }]\n`)
+      return (await calibrate(request, module)).ranges.input
+    }
+    expect(await filled(0.25)).toEqual([0.25, 0.25])
+    expect(await filled(0.75)).toEqual([0.75, 0.75])
+  })
+
+  it('pixel flags apply to calibration images only, and --std_value is not 0', () => {
+    writeFileSync(join(dir, 'flags.npy'), npy(samples, [32, 24, 24, 3]))
+    const cli = (...extra: string[]) =>
+      spawnSync('node', [join(root, 'bin', 'tfmodel.js'), 'convert', spec.path(spec.checkpoint!), join(dir, 'flags-out'), '--format', 'tflite', '--output_node_names', 'probs', ...extra], { encoding: 'utf8' })
+    for (const [extra, message] of [
+      [['--quantize', 'int8-full', '--calibration', fixture('detector').path('images'), '--std_value', '0'], /--std_value divides each pixel/],
+      [['--quantize', 'int8-full', '--calibration', join(dir, 'flags.npy'), '--mean_value', '3'], /apply to a folder of calibration images; .*flags\.npy is fed as it is/],
+      [['--mean_value', '3'], /--mean_value and --std_value apply to --calibration images/],
+    ] as const) {
+      const result = cli(...extra)
+      expect(result.status, result.stderr).toBe(2)
+      expect(result.stderr).toMatch(message)
     }
   })
 })
@@ -276,6 +331,24 @@ describe('quantize=int8-full in the plugin', () => {
     await expect(build(`format=tflite&quantize=int8-full&outputs=${heads}`, { cacheDir: false })).rejects.toThrow(/calibration/)
     expect(() => parseDirectives('calibration=')).toThrow(/needs a folder of images, an .npy, an .npz or a module/)
     expect(() => resolveOptions({ models: [{ include: '*', calibration: { path: 'x', mean: 'a' as unknown as number } }] }, root)).toThrow(/calibration/)
+    expect(() => resolveOptions({ models: [{ include: '*', calibration: { path: 'x', std: 0 } }] }, root)).toThrow(/std other than 0/)
+    expect(() => resolveOptions({ models: [{ include: '*', calibration: { path: 'x', scale: 2 } as unknown as string }] }, root)).toThrow(/takes a path, or \{ path, mean\?, std\? \}/)
+    expect(() => resolveOptions({ models: [{ include: '*', quantize: 'int8', calibration: 'x' }] }, root)).toThrow(/models\[0\]\.calibration is for quantize: 'int8-full'/)
+  })
+
+  it('a calibration directive without int8-full is an error, not ignored', async () => {
+    await expect(build(`format=tflite&quantize=int8&outputs=${heads}&calibration=images`, { cacheDir: false })).rejects.toThrow(/directive "calibration" is for quantize=int8-full/)
+  })
+
+  it('watches the calibration folder and its images in a build, so watch mode rebuilds when they change', async () => {
+    const { rollup } = await import('rollup')
+    const { default: tfmodel } = await import('../src/rollup.js')
+    const app = mkdtempSync(join(tmpdir(), 'tfmodel-int8-full-watch-'))
+    writeFileSync(join(app, 'main.js'), `export { default } from '${fixture('detector').path('model.ckpt')}?format=tflite&quantize=int8-full&outputs=${heads}&calibration=images'\n`)
+    const bundle = await rollup({ input: join(app, 'main.js'), plugins: [tfmodel({ dts: false, cacheDir: false })], external: [/unplugin-tfmodel|@litertjs/] })
+    await bundle.close()
+    const images = fixture('detector').path('images')
+    expect(bundle.watchFiles).toEqual(expect.arrayContaining([images, ...readdirSync(images).map((f) => join(images, f))]))
   })
 })
 
