@@ -200,6 +200,32 @@ describe('tfmodel quantize', () => {
     expect(wrong.stderr).toContain('eightbit')
     expect(existsSync(join(dir, 'q.pb'))).toBe(false)
   })
+
+  it("takes quantize_graph's flags: 8 bits, the redundant pairs stripped, --print_nodes; fixed ranges refused with the reason", () => {
+    const spec = fixture('convnet')
+    const dir = copyFixture('convnet')
+    const base = [`--input=${spec.path(spec.frozen!)}`, `--output=${join(dir, 'q.pb')}`, '--output_node_names=probs']
+    const taken = tfmodel('quantize', ...base, '--mode=eightbit', '--bitdepth=8', '--strip_redundant_quantization', '--print_nodes', '--test_input_dims=1,24,24,3')
+    expect(taken.code, taken.stderr).toBe(0)
+    for (const [flag, message] of [
+      ['--bitdepth=4', '--bitdepth takes 8 only'],
+      ['--quantized_input', '--quantized_input is not supported'],
+      ['--quantized_fallback_max=6', '--quantized_fallback_max is not supported: eightbit measures each range as the graph runs'],
+    ]) {
+      const refused = tfmodel('quantize', ...base, '--mode=eightbit', flag!)
+      expect(refused.code, flag).toBe(2)
+      expect(refused.stderr).toContain(message)
+    }
+  })
+
+  it('weights_rounded reports float32 weights, as large as before', () => {
+    const spec = fixture('convnet')
+    const output = join(copyFixture('convnet'), 'rounded.pb')
+    const { code, stdout } = tfmodel('quantize', `--input=${spec.path(spec.frozen!)}`, `--output=${output}`, '--mode=weights_rounded', '--output_node_names=probs')
+    expect(code).toBe(0)
+    const [, before, after, percent] = /^weights_rounded: weights (\S+ \S+) -> (\S+ \S+) \((\S+)%\)/m.exec(stdout)!
+    expect([after, percent]).toEqual([before, '100.0'])
+  })
 })
 
 describe('every command', () => {

@@ -10,6 +10,9 @@ import { defineCommand } from './command.js'
 import { calibrationFlags, withCalibration } from './calibration.js'
 import { conversionLines, quantizationLines } from './report.js'
 
+/** quantize_graph's fixed ranges for inputs and for ops it could not measure. */
+const RANGE_FLAGS = ['quantized_input_min', 'quantized_input_max', 'quantized_fallback_min', 'quantized_fallback_max'] as const
+
 export const quantizeSummary = 'Quantizes a frozen graph to 8 bits: its ops (eightbit) or its weights.'
 
 export const runQuantize = defineCommand({
@@ -27,7 +30,14 @@ export const runQuantize = defineCommand({
     ...calibrationFlags,
     { name: 'format', kind: 'string', help: 'pb (a graph TensorFlow runs), tfjs or tflite', default: 'pb' },
     { name: 'minimum_size', kind: 'string', help: `weights with fewer elements stay float (default: ${defaults().quantizeMinimumSize}; eightbit quantizes every operand)` },
+    // quantize_graph's own flags, as far as they mean something here.
+    { name: 'bitdepth', kind: 'string', help: 'bits per quantized value: 8, the only depth its kernels and TF.js take (as quantize_graph)' },
+    { name: 'strip_redundant_quantization', kind: 'boolean', help: 'eightbit: drop Dequantize -> QuantizeV2 pairs (always done)' },
+    { name: 'print_nodes', kind: 'boolean', help: '(accepted for compatibility; the quantized ops are counted in the report)' },
+    { name: 'quantized_input', kind: 'boolean', help: '(refused: the graph takes float inputs, quantized by QuantizeV2)' },
+    ...RANGE_FLAGS.map((name) => ({ name, kind: 'string' as const, help: '(refused: eightbit measures every range as it runs, with RequantizationRange)' })),
   ],
+  ignoredFlags: ['test_input_dims'],
   args: [],
   async run({ flags }, out) {
     const { input, output, format } = flags
@@ -35,10 +45,17 @@ export const runQuantize = defineCommand({
     // uint8 is TF.js's encoding; TFLite's 8-bit form is int8.
     const mode = flags.mode ?? (format === 'tflite' ? 'int8' : 'weights')
     const minimumSize = wholeNumber('minimum_size', flags.minimum_size)
+    if (flags.bitdepth !== undefined && flags.bitdepth !== '8') throw new UsageError(`--bitdepth takes 8 only, not "${flags.bitdepth}"`)
+    if (flags.strip_redundant_quantization === false) throw new UsageError('--nostrip_redundant_quantization: redundant Dequantize -> QuantizeV2 pairs are always removed')
+    if (flags.quantized_input) throw new UsageError('--quantized_input is not supported: the graph takes float inputs and quantizes them with QuantizeV2')
+    const range = RANGE_FLAGS.find((name) => flags[name] !== undefined)
+    if (range) throw new UsageError(`--${range} is not supported: eightbit measures each range as the graph runs (RequantizationRange), and takes no fixed ones`)
     if (format === 'pb') {
       if (flags.calibration) throw new UsageError('--calibration is for --format tflite --mode int8-full')
       const report = await quantizeGraph(input, output, mode, minimumSize, flags.output_node_names)
-      for (const line of quantizationLines(report)) out(line)
+      // weights_rounded stores float32 weights on the 8-bit levels: named as such, and no smaller.
+      const shown = mode === 'weights_rounded' ? { ...report, mode, bytesAfter: report.bytesBefore } : report
+      for (const line of quantizationLines(shown)) out(line)
       out(`wrote ${output}`)
       return 0
     }
