@@ -7,7 +7,7 @@
 //! swapped in as a whole ([`write_model_dir`]). A failed or
 //! interrupted run never leaves partial output.
 
-mod dequantize;
+pub(crate) mod dequantize;
 mod dir;
 mod eightbit;
 mod pb;

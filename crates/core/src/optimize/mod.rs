@@ -6,6 +6,7 @@
 //! [`OptimizedGraph::applied`] as a [`Rewrite`].
 
 mod batch_norm;
+mod decode_weights;
 mod dropout;
 pub(crate) mod edit;
 mod fold_constants;
@@ -50,6 +51,8 @@ pub struct OptimizeOptions {
     pub fold_constants: bool,
     /// Nodes kept as they are besides the outputs: lookup-table initializers.
     pub keep: Vec<String>,
+    /// Decode `Dequantize`d constant weights to float32 (for formats without the op).
+    pub decode_quantized_weights: bool,
 }
 
 impl Default for OptimizeOptions {
@@ -62,6 +65,7 @@ impl Default for OptimizeOptions {
             training_flags: Vec::new(),
             fold_constants: true,
             keep: Vec::new(),
+            decode_quantized_weights: false,
         }
     }
 }
@@ -128,6 +132,9 @@ pub fn optimize(graph: GraphDef, options: &OptimizeOptions) -> Result<OptimizedG
     let protected = Protected::new(&inputs, &[outputs.as_slice(), &options.keep].concat());
     warn_about_unused_inputs(&graph, &inputs, &outputs, &mut log);
     prune::prune(&mut graph, &protected.roots);
+    if options.decode_quantized_weights {
+        decode_weights::decode(&mut graph, &mut log);
+    }
 
     strip_identity::strip(&mut graph, &protected, &mut log);
     batch_norm::fuse_decomposed(&mut graph, &protected, &mut log);

@@ -437,6 +437,7 @@ fn optimize_frozen(
         keep: table_initializers.to_vec(),
         placeholder_type_enum: options.placeholder_type_enum.clone(),
         training_flags: options.training_flags.clone(),
+        decode_quantized_weights: options.format != OutputFormat::Pb,
         ..Default::default()
     };
     let mut optimized = optimize::optimize(graph, &optimize_options)?;
