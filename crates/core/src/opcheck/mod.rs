@@ -218,7 +218,10 @@ pub fn require_supported(check: &OpCheck, warn_only: bool) -> Result<Vec<String>
     }
     let listed: Vec<String> = check.unsupported.iter().map(UnsupportedNode::quoted).collect();
     let ops: BTreeSet<&str> = check.unsupported.iter().map(|u| u.op.as_str()).collect();
-    let hints: String = ops.iter().map(|op| hint(op)).filter(|h| !h.is_empty()).collect();
+    // One hint per kind of problem, however many ops share it.
+    let mut hints: Vec<&str> = ops.iter().map(|op| hint(op)).filter(|h| !h.is_empty()).collect();
+    hints.dedup();
+    let hints = hints.concat();
     let count = check.unsupported.len();
     let nodes = if count == 1 { "node" } else { "nodes" };
     Err(Error::new(
@@ -278,6 +281,8 @@ pub fn cut_points(graph: &GraphDef, check: &OpCheck) -> Vec<String> {
     readers
 }
 
+const QUANTIZED_HINT: &str = "; TensorFlow.js has no quantized kernels: convert the float graph, with quantize=uint8 (--quantize uint8) for 8-bit weights";
+
 /// What to do about an op TensorFlow.js lacks, when there is a known answer.
 fn hint(op: &str) -> &'static str {
     match op {
@@ -286,10 +291,8 @@ fn hint(op: &str) -> &'static str {
         "VariableV2" | "Variable" | "VarHandleOp" | "ReadVariableOp" | "Assign" | "AssignVariableOp" | "RefSwitch" => {
             "; freeze the graph first"
         }
-        "Dequantize" | "QuantizeV2" | "Requantize" => {
-            "; keep float weights in the graph and quantize the weight manifest"
-        }
-        _ if op.starts_with("Quantized") => "; keep float weights in the graph and quantize the weight manifest",
+        "Dequantize" | "QuantizeV2" | "Requantize" | "RequantizationRange" => QUANTIZED_HINT,
+        _ if op.starts_with("Quantized") => QUANTIZED_HINT,
         _ => "",
     }
 }
