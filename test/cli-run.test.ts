@@ -148,6 +148,42 @@ describe('tfmodel run', () => {
     expect(stderr).toContain(png)
   })
 
+  for (const mode of ['weights', 'int8']) {
+    it(`runs a graph tfmodel quantize --mode ${mode} wrote, its Dequantized weights decoded as TensorFlow decodes them`, () => {
+      const graph = join(dir, `convnet-${mode}.pb`)
+      const quantized = tfmodel('quantize', `--input=${convnet.path(convnet.frozen!)}`, `--output=${graph}`, '--output_node_names=probs', `--mode=${mode}`, '--minimum_size=0')
+      expect(quantized.code, quantized.stderr).toBe(0)
+      // TensorFlow running the quantized graph itself (its Dequantize kernels) on the first image: its
+      // logits, which 8-bit weights move by 0.06 to 0.2 from the float graph's, an inner node as label_image allowed.
+      const script = [
+        'import json, sys, numpy as np, tensorflow as tf',
+        'graph = tf.compat.v1.GraphDef(); graph.ParseFromString(open(sys.argv[1], "rb").read())',
+        'g = tf.Graph()',
+        'with g.as_default(): tf.compat.v1.import_graph_def(graph, name="")',
+        'with tf.compat.v1.Session(graph=g) as s: print(json.dumps(s.run("logits:0", {"input:0": np.load(sys.argv[2])})[0].tolist()))',
+      ].join('\n')
+      const python = spawnSync(join(root, '.venv', 'bin', 'python'), ['-c', script, graph, join(dir, 'image.npy')], { encoding: 'utf8', env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '3' } })
+      expect(python.status, python.stderr).toBe(0)
+      const tensorflow = JSON.parse(python.stdout) as number[]
+      const ours = tfmodel('run', graph, '--image', join(dir, 'image.npy'), '--output_layer_name', 'logits', '--json', '--top_k', '4')
+      expect(ours.code, ours.stderr).toBe(0)
+      const top = (JSON.parse(ours.stdout) as { top: { index: number; score: number }[] }).top
+      expect(top).toHaveLength(4)
+      for (const { index, score } of top) expect(Math.abs(score - tensorflow[index]!), `logits[${index}]`).toBeLessThan(1e-4)
+      // And every image's class stays TensorFlow's float answer.
+      const probs = floats(io.outputs.probs!)
+      for (let i = 0; i < HELD_IN; i++) {
+        const { code, stdout, stderr } = tfmodel('run', graph, '--image', join(dir, `image-${i}.png`), '--output_layer_name', 'probs', '--json')
+        expect(code, stderr).toBe(0)
+        const top = (JSON.parse(stdout) as { top: { index: number; score: number }[] }).top
+        const theirs = probs.subarray(i * 4, i * 4 + 4)
+        expect(top[0]!.index).toBe(argmax(theirs))
+        // 8-bit weights move a probability by about a hundredth here.
+        expect(Math.abs(top[0]!.score - theirs[argmax(theirs)]!)).toBeLessThan(5e-2)
+      }
+    }, 120_000)
+  }
+
   it('runs the .tflite in a directory tfmodel convert --format tflite wrote', () => {
     const { code, stdout, stderr } = tfmodel('run', join(dir, 'convnet-tflite'), '--image', join(dir, 'image-0.png'), '--output_layer_name', 'probs', '--json')
     expect(code, stderr).toBe(0)

@@ -37,7 +37,7 @@ export const runRun = defineCommand({
     // Loaded on use (and kept in dist/node/, where it finds TF.js's and LiteRT.js's files).
     const { loadForRun, readInput, readInputFile } = await import('../node/index.js')
     const labels = flags.labels ? readInputFile(flags.labels).toString('utf8').split(/\r?\n/) : undefined
-    const model = await loadForRun(path, flags.backend as NodeBackend)
+    const model = await loadForRun(path, flags.backend as NodeBackend, flags.output_layer_name ? [flags.output_layer_name] : undefined)
     try {
       const input = pick('input', model.signature.inputs, flags.input_layer_name, '--input_layer_name')
       const output = pick('output', model.signature.outputs, flags.output_layer_name, '--output_layer_name')

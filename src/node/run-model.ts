@@ -16,8 +16,12 @@ const require = createRequire(import.meta.url)
 
 export type NodeBackend = 'cpu' | 'wasm'
 
-/** Opens `path`: a TF.js model directory or model.json, a `.tflite` (or a directory holding one), or a source `tfmodel convert` takes. */
-export async function loadForRun(path: string, backend: NodeBackend): Promise<LoadedModel> {
+/**
+ * Opens `path`: a TF.js model directory or model.json, a `.tflite` (or a
+ * directory holding one), or a source `tfmodel convert` takes, converted with
+ * `outputs` as its output nodes when given (any node, as label_image took).
+ */
+export async function loadForRun(path: string, backend: NodeBackend, outputs?: string[]): Promise<LoadedModel> {
   if (path.endsWith('.tflite')) return loadTflite(path)
   const isDir = statSync(path, { throwIfNoEntry: false })?.isDirectory()
   // `tfmodel convert --format tflite`'s output directory.
@@ -31,7 +35,7 @@ export async function loadForRun(path: string, backend: NodeBackend): Promise<Lo
     // Whether the graph needs executeAsync is not in model.json: TF.js's async path runs either kind.
     return loadTfjs(path, files, backend, true)
   }
-  const result = await convert({ source: path, format: 'tfjs' })
+  const result = await convert({ source: path, format: 'tfjs', outputNodeNames: outputs })
   return loadTfjs(path, new Map(result.files.map((f) => [f.name, Buffer.from(f.data)])), backend, result.executeAsync)
 }
 
