@@ -113,6 +113,8 @@ describe('tfmodel run', () => {
     it(`prints TensorFlow's top-1 class with its label (${model})`, () => {
       const { code, stdout, stderr } = tfmodel('run', join(dir, model), '--image', join(dir, 'image.npy'), '--output_layer_name', 'probs', '--labels', join(dir, 'labels.txt'), '--top_k', '2')
       expect(code, stderr).toBe(0)
+      // Nothing but the scores: no runtime's banner or hint in between.
+      expect(stderr).toBe('')
       const probs = floats(io.outputs.probs!).subarray(0, 4)
       const best = argmax(probs)
       const lines = stdout.trim().split('\n')

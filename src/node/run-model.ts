@@ -48,7 +48,7 @@ function memoryFetch(files: Map<string, Buffer>): typeof fetch {
   }
 }
 
-function loadTfjs(id: string, files: Map<string, Buffer>, backend: NodeBackend, executeAsync: boolean): Promise<LoadedModel> {
+async function loadTfjs(id: string, files: Map<string, Buffer>, backend: NodeBackend, executeAsync: boolean): Promise<LoadedModel> {
   const json = files.get('model.json')!
   const weights = [...files.entries()].filter(([name]) => name !== 'model.json')
   const weightBytes = weights.reduce((sum, [, data]) => sum + data.byteLength, 0)
@@ -62,7 +62,12 @@ function loadTfjs(id: string, files: Map<string, Buffer>, backend: NodeBackend, 
     files: weights.map(([path, data]) => ({ path, bytes: data.byteLength })),
     executeAsync,
     quantization: null,
-    tfjs: () => Promise.all([import('@tensorflow/tfjs-core'), import('@tensorflow/tfjs-converter')]),
+    tfjs: async () => {
+      const modules = await Promise.all([import('@tensorflow/tfjs-core'), import('@tensorflow/tfjs-converter')])
+      // Production mode: no banner asking for tfjs-node (a native build) between the command's lines.
+      modules[0].env().set('PROD', true)
+      return modules
+    },
     backends: {
       cpu: () => import('@tensorflow/tfjs-backend-cpu'),
       wasm: async () => {
@@ -71,7 +76,23 @@ function loadTfjs(id: string, files: Map<string, Buffer>, backend: NodeBackend, 
       },
     },
   }
-  return createModel(descriptor).load({ backend, fetch: memoryFetch(files), warmup: false })
+  const loaded = await createModel(descriptor).load({ backend, fetch: memoryFetch(files), warmup: false })
+  const run = loaded.run.bind(loaded)
+  // executeAsync on a graph that did not need it says so on every run.
+  return Object.assign(loaded, { run: (inputs: Parameters<typeof run>[0]) => withoutWarnings(/^This model execution did not contain/, () => run(inputs)) })
+}
+
+/** `work` with console.warn passing on everything but what matches `noise`. */
+async function withoutWarnings<T>(noise: RegExp, work: () => Promise<T>): Promise<T> {
+  const warn = console.warn
+  console.warn = (...args: unknown[]) => {
+    if (!noise.test(String(args[0]))) warn(...args)
+  }
+  try {
+    return await work()
+  } finally {
+    console.warn = warn
+  }
 }
 
 interface ModelJson {
@@ -142,13 +163,9 @@ export async function loadTfliteBytes(id: string, bytes: Buffer): Promise<Loaded
     litertWasm: { compat: build('litert_wasm_compat_internal'), relaxedSimd: build('litert_wasm_internal') },
   }
   // LiteRT.js warns when it finds no WebGPU, which Node never has; the model runs on its CPU build.
-  const warn = console.warn
-  console.warn = (...args: unknown[]) => {
-    if (!String(args[0]).startsWith('Failed to create default WebGPU device')) warn(...args)
-  }
-  const loaded = await createModel(descriptor)
-    .load({ fetch: memoryFetch(new Map([['model.tflite', bytes]])), warmup: false })
-    .finally(() => (console.warn = warn))
+  const loaded = await withoutWarnings(/^Failed to create default WebGPU device/, () =>
+    createModel(descriptor).load({ fetch: memoryFetch(new Map([['model.tflite', bytes]])), warmup: false }),
+  )
   const compiled = loaded.compiledModel!
   const spec = (d: { name: string; dtype: string; shape: Int32Array }): TensorSpec => ({ name: d.name, dtype: tfDtype(d.dtype), shape: [...d.shape] })
   // The runtime reads the descriptor's signature each time it runs.
