@@ -695,3 +695,206 @@ fn eightbit_leaves_non_finite_constants_and_other_layouts_float() {
         written.node.iter().filter(|n| n.op == "QuantizeV2").map(|n| n.input[0].as_str()).collect();
     assert_eq!(quantize_v2, ["x", "pool"]);
 }
+
+/// TensorFlow's own frozen graph of fixture `name` (`frozen_tf.pb`).
+fn tensorflows_frozen_graph(name: &str) -> GraphDef {
+    let path = common::fixtures_dir().join(name).join("frozen_tf.pb");
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    <GraphDef as prost::Message>::decode(bytes.as_slice()).unwrap()
+}
+
+fn encoded_len(graph: &GraphDef) -> usize {
+    prost::Message::encoded_len(graph)
+}
+
+const IN_A_LOOP: &str = "it runs inside a while loop, and the kernel's new inputs would be outside the loop's frame";
+
+/// A v1 `while_loop` whose body runs MatMul → Relu on a constant made inside
+/// the frame (a `Const` under `^while/Identity`, as TensorFlow writes it),
+/// then a `cond` whose then-branch runs a MatMul on a constant under the
+/// branch's pivot.
+fn loop_and_cond_model() -> GraphDef {
+    let typed = |mut node: NodeDef| {
+        node.attr.insert("T".into(), float_t().1);
+        node
+    };
+    let weights = |name: &str, control: &str, seed| {
+        let mut weights = const_node(name, &Tensor::from_f32(vec![3, 3], &spread_values(9, seed)));
+        weights.input.push(control.to_string());
+        weights
+    };
+    let mut limit = const_node("while/Less/y", &Tensor::from_i32(vec![], &[3]));
+    limit.input.push("^while/Merge".into());
+    let mut one = const_node("while/add/y", &Tensor::from_i32(vec![], &[1]));
+    one.input.push("^while/Identity".into());
+    graph_of(vec![
+        node("x", "Placeholder", &[]),
+        node("pred", "Placeholder", &[]),
+        const_node("zero", &Tensor::from_i32(vec![], &[0])),
+        node("while/Enter", "Enter", &["zero"]),
+        typed(node("while/Enter_1", "Enter", &["x"])),
+        node("while/Merge", "Merge", &["while/Enter", "while/NextIteration"]),
+        typed(node("while/Merge_1", "Merge", &["while/Enter_1", "while/NextIteration_1"])),
+        limit,
+        node("while/Less", "Less", &["while/Merge", "while/Less/y"]),
+        node("while/LoopCond", "LoopCond", &["while/Less"]),
+        node("while/Switch", "Switch", &["while/Merge", "while/LoopCond"]),
+        typed(node("while/Switch_1", "Switch", &["while/Merge_1", "while/LoopCond"])),
+        node("while/Identity", "Identity", &["while/Switch:1"]),
+        typed(node("while/Identity_1", "Identity", &["while/Switch_1:1"])),
+        weights("while/w", "^while/Identity", 21),
+        typed(node("while/MatMul", "MatMul", &["while/Identity_1", "while/w"])),
+        typed(node("while/Relu", "Relu", &["while/MatMul"])),
+        one,
+        node("while/add", "AddV2", &["while/Identity", "while/add/y"]),
+        node("while/NextIteration", "NextIteration", &["while/add"]),
+        typed(node("while/NextIteration_1", "NextIteration", &["while/Relu"])),
+        typed(node("while/Exit_1", "Exit", &["while/Switch_1"])),
+        node("cond/Switch", "Switch", &["pred", "pred"]),
+        node("cond/switch_t", "Identity", &["cond/Switch:1"]),
+        typed(node("cond/x", "Switch", &["while/Exit_1", "pred"])),
+        weights("cond/w", "^cond/switch_t", 22),
+        typed(node("cond/MatMul", "MatMul", &["cond/x:1", "cond/w"])),
+        typed(node("cond/Merge", "Merge", &["cond/MatMul", "cond/x"])),
+        typed(node("y", "Identity", &["cond/Merge"])),
+    ])
+}
+
+#[test]
+fn eightbit_leaves_while_loop_bodies_float_and_quantizes_cond_branches() {
+    let model = loop_and_cond_model();
+    let (written, report) = eightbit_graph(&model, &["y".into()]).unwrap();
+    // Inside the loop's frame nothing changes: a kernel there would read
+    // constants and QuantizeV2 reductions from outside the frame.
+    for original in model.node.iter().filter(|n| n.name.starts_with("while/")) {
+        let now = find(&written, &original.name);
+        assert_eq!((&now.op, &now.input), (&original.op, &original.input), "{}", original.name);
+    }
+    let ops = report.eightbit.as_ref().unwrap();
+    let kept: Vec<String> = ops.kept_float.iter().map(ToString::to_string).collect();
+    assert_eq!(kept, [format!("while/MatMul (MatMul): {IN_A_LOOP}"), format!("while/Relu (Relu): {IN_A_LOOP}")]);
+
+    // A cond branch has no frame: its MatMul runs quantized, its constant
+    // stays under the branch's pivot, and its float input is quantized there.
+    assert_eq!(ops.quantized.iter().map(|(op, &n)| (op.as_str(), n)).collect::<Vec<_>>(), [("QuantizedMatMul", 1)]);
+    let kernel = find(&written, "cond/MatMul_eightbit_quantized");
+    assert_eq!(kernel.op, "QuantizedMatMul");
+    assert_eq!(kernel.input[..2], ["cond/x_1_eightbit_quantize", "cond/w_quantized_const"]);
+    for part in ["const", "min", "max"] {
+        assert_eq!(find(&written, &format!("cond/w_quantized_{part}")).input, ["^cond/switch_t"], "{part}");
+    }
+    assert_eq!(find(&written, "cond/x_1_eightbit_quantize").input[0], "cond/x:1");
+    assert_eq!(find(&written, "cond/MatMul").op, "Dequantize");
+    let tensors: Vec<&str> = report.tensors.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(tensors, ["cond/w"]);
+}
+
+#[test]
+fn eightbit_leaves_the_control_flow_fixtures_loop_float() {
+    // TensorFlow refused the eightbit graph of this loop: "while/MatMul_eightbit_quantized
+    // has inputs from different frames". (test/parity.py runs it in TensorFlow.)
+    let frozen = tensorflows_frozen_graph("control_flow");
+    let (written, report) = eightbit_graph(&frozen, &["y".into()]).unwrap();
+    let ops = report.eightbit.unwrap();
+    assert!(ops.quantized.is_empty(), "{:?}", ops.quantized);
+    let kept: Vec<String> = ops.kept_float.iter().map(ToString::to_string).collect();
+    assert_eq!(kept, [format!("while/MatMul (MatMul): {IN_A_LOOP}")]);
+    assert_eq!(op_counts(&written), op_counts(&frozen));
+}
+
+/// x → Conv2D (filter `w` through `w/read`) → BiasAdd (bias `b` through two
+/// Identities) → Relu → Reshape → MatMul (`w2` through an Identity with a
+/// control input); a second Conv2D reads `w` directly.
+fn read_through_identity_model() -> GraphDef {
+    let mut model = eightbit_model();
+    model.node.retain(|n| !["probs", "axis", "cat", "dilated", "pool"].contains(&n.name.as_str()));
+    for node in model.node.iter_mut() {
+        match node.name.as_str() {
+            "conv" => node.input[1] = "w/read".into(),
+            "bias" => node.input[1] = "b/read/read".into(),
+            "flat" => node.input[0] = "relu".into(),
+            "mm" => node.input[1] = "w2/read".into(),
+            // The Reshape now flattens the 8×8×4 Relu: w2 takes 256 rows.
+            "w2" => *node = const_node("w2", &Tensor::from_f32(vec![256, 5], &spread_values(1280, 12))),
+            _ => {}
+        }
+    }
+    let conv = find(&model, "conv").clone();
+    model.node.extend([
+        node("w/read", "Identity", &["w"]),
+        node("b/read", "Identity", &["b"]),
+        node("b/read/read", "Identity", &["b/read"]),
+        node("w2/read", "Identity", &["w2", "^x"]),
+        NodeDef { name: "conv_2".into(), input: vec!["x".into(), "w".into()], ..conv },
+    ]);
+    model
+}
+
+#[test]
+fn eightbit_quantizes_constants_read_through_identities() {
+    let model = read_through_identity_model();
+    let (written, report) = eightbit_graph(&model, &["mm".into(), "conv_2".into()]).unwrap();
+    // w once for both convs, however it is read; b through two Identities.
+    let tensors: Vec<&str> = report.tensors.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(tensors, ["w", "b"]);
+    let convs: Vec<&NodeDef> = written.node.iter().filter(|n| n.op == "QuantizedConv2D").collect();
+    assert_eq!(convs.len(), 2);
+    for conv in convs {
+        assert_eq!(conv.input[1], "w_quantized_const", "{}", conv.name);
+    }
+    assert_eq!(find(&written, "bias_eightbit_quantized").input[1], "b_quantized_const");
+    for name in ["w", "b"] {
+        assert_eq!(const_values(&written, &format!("{name}_quantized_const")).dtype, DataType::DtQuint8);
+    }
+    for gone in ["w", "w/read", "b", "b/read", "b/read/read"] {
+        assert!(written.node.iter().all(|n| n.name != gone), "{gone} should be pruned");
+    }
+    // An Identity with a control input is not looked through: w2 is quantized at run time.
+    let quantize_v2: Vec<&str> =
+        written.node.iter().filter(|n| n.op == "QuantizeV2").map(|n| n.input[0].as_str()).collect();
+    assert_eq!(quantize_v2, ["x", "w2/read"]);
+    assert_eq!(find(&written, "w2/read").input, ["w2", "^x"]);
+    // No float weight is left in the graph but w2.
+    let floats: Vec<&str> = written
+        .node
+        .iter()
+        .filter(|n| n.op == "Const" && attr_type(n, "dtype") == Some(DataType::DtFloat))
+        .map(|n| n.name.as_str())
+        .filter(|n| !n.ends_with("_min") && !n.ends_with("_max"))
+        .collect();
+    assert_eq!(floats, ["w2"]);
+}
+
+#[test]
+fn eightbit_stores_tensorflows_frozen_weights_in_8_bits() {
+    // The convnet's weights are small beside its nodes (11 KiB of 18), and its
+    // depthwise filter and batch norms (not folded here) stay float: only its
+    // weight bytes are sure to shrink, not the file.
+    let fixtures: [(&str, &[&str], Option<f64>); 2] = [
+        ("convnet", &["probs"], None),
+        ("detector", &["detection_boxes", "detection_scores", "detection_classes", "num_detections"], Some(0.4)),
+    ];
+    for (fixture, outputs, file_ratio) in fixtures {
+        // Every weight is read as Const → Identity (`*/read`) → op.
+        let frozen = tensorflows_frozen_graph(fixture);
+        let outputs: Vec<String> = outputs.iter().map(|s| s.to_string()).collect();
+        let (written, report) = eightbit_graph(&frozen, &outputs).unwrap();
+        assert!(!report.tensors.is_empty(), "{fixture}: no tensor quantized");
+        assert!(report.bytes_after * 2 < report.bytes_before, "{fixture}: {report:?}");
+        if let Some(ratio) = file_ratio {
+            let (before, after) = (encoded_len(&frozen), encoded_len(&written));
+            assert!((after as f64) < ratio * before as f64, "{fixture}: {after} bytes of {before}");
+        }
+        // No float weight of any size feeds a kernel: each kernel operand is quint8.
+        let index: std::collections::HashMap<&str, &NodeDef> =
+            written.node.iter().map(|n| (n.name.as_str(), n)).collect();
+        for kernel in written.node.iter().filter(|n| n.op.starts_with("Quantized")) {
+            for input in kernel.input.iter().filter(|i| !i.starts_with('^')) {
+                let producer = index[input.split(':').next().unwrap()];
+                let float = attr_tensor(producer, "value").filter(|v| v.dtype == DataType::DtFloat as i32);
+                let elements = float.map(|v| Tensor::from_proto(v).unwrap().num_elements()).unwrap_or(0);
+                assert!(elements <= 1, "{fixture}: {} reads float Const {}", kernel.name, producer.name);
+            }
+        }
+    }
+}

@@ -12,6 +12,12 @@
 //! dequantized and quantized again, which is what removing adjacent
 //! `Dequantize` → `QuantizeV2` pairs did. `Dequantize`s and float constants
 //! nothing needs any more are pruned.
+//!
+//! A constant is a `Const`, or one read through `Identity`s without control
+//! inputs (a frozen graph's `*/read`, which `quantize_graph` first removed
+//! with `remove_training_nodes`). Ops inside a v1 `while_loop` frame stay
+//! float: their new constants and `QuantizeV2` reductions would sit outside
+//! the frame, which TensorFlow refuses ("inputs from different frames").
 
 use std::collections::{HashMap, HashSet};
 
@@ -20,6 +26,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::graph::shapes::{constant_ints, ShapeInference};
 use crate::graph::{self, attr, attr_string, attr_tensor, attr_type, type_attr};
 use crate::names::{is_control_input, node_of, output_index};
+use crate::optimize::edit::in_while_frames;
 use crate::optimize::prune::prune;
 use crate::proto::{attr_value, AttrValue, DataType, GraphDef, NodeDef};
 use crate::quantize::{quantize_operand, EightbitOps, QuantizationReport, QuantizeMode, SkippedTensor};
@@ -57,6 +64,9 @@ struct Plan {
     concat_axis: Option<i64>,
 }
 
+/// Why an op inside a v1 `while_loop` frame stays float.
+const IN_A_LOOP: &str = "it runs inside a while loop, and the kernel's new inputs would be outside the loop's frame";
+
 /// Rewrites `graph` into TensorFlow's eightbit form. `outputs` are kept
 /// (float, under their names); with none, every node nothing consumes is.
 pub fn eightbit_graph(graph: &GraphDef, outputs: &[String]) -> Result<(GraphDef, QuantizationReport)> {
@@ -66,15 +76,18 @@ pub fn eightbit_graph(graph: &GraphDef, outputs: &[String]) -> Result<(GraphDef,
     let mut ops = EightbitOps::default();
     let mut kept_float = Vec::new();
     let mut plans = HashMap::new();
-    for node in &graph.node {
+    let in_loop = in_while_frames(&graph.node);
+    for (node, &in_loop) in graph.node.iter().zip(&in_loop) {
         let Some(kernel) = kernel_for(&node.op) else { continue };
+        let keep_float = |reason| (node.name.as_str(), format!("{} ({})", node.name, node.op), reason);
         match plan(graph, &index, &shapes, node, kernel) {
+            // Not a float op (an int32 Reshape): nothing to quantize, nothing to say.
+            Ok(None) => {}
+            _ if in_loop => kept_float.push(keep_float(IN_A_LOOP)),
             Ok(Some(plan)) => {
                 plans.insert(node.name.as_str(), plan);
             }
-            // Not a float op (an int32 Reshape): nothing to quantize, nothing to say.
-            Ok(None) => {}
-            Err(reason) => kept_float.push((node.name.as_str(), format!("{} ({})", node.name, node.op), reason)),
+            Err(reason) => kept_float.push(keep_float(reason)),
         }
     }
 
@@ -199,7 +212,7 @@ fn plan(
     }
     // A constant operand must be finite to be quantized here.
     for &i in &operands {
-        if let Some(tensor) = float_constant(graph, index, data[i]) {
+        if let Some((_, tensor)) = float_constant(graph, index, data[i]) {
             if tensor.to_f32_vec().is_some_and(|v| v.iter().any(|x| !x.is_finite())) {
                 return Err("a constant operand holds NaN or infinite values");
             }
@@ -208,11 +221,23 @@ fn plan(
     Ok(Some(Plan { kernel, operands, concat_axis }))
 }
 
-/// The float32 `Const` that `input` reads directly.
-fn float_constant(graph: &GraphDef, index: &HashMap<&str, usize>, input: &str) -> Option<Tensor> {
-    let node = &graph.node[*index.get(node_of(input))?];
+/// The float32 `Const` that `input` reads, directly or through a chain of
+/// `Identity`s without control inputs: that `Const` node and its value.
+fn float_constant<'g>(graph: &'g GraphDef, index: &HashMap<&str, usize>, input: &str) -> Option<(&'g NodeDef, Tensor)> {
+    let mut node = &graph.node[*index.get(node_of(input))?];
+    // A chain longer than the graph is a cycle of Identities.
+    for _ in 0..graph.node.len() {
+        if node.op != "Identity" {
+            break;
+        }
+        let [only] = node.input.as_slice() else { return None };
+        if is_control_input(only) {
+            return None;
+        }
+        node = &graph.node[*index.get(node_of(only))?];
+    }
     let proto = attr_tensor(node, "value").filter(|_| node.op == "Const")?;
-    (proto.dtype == DataType::DtFloat as i32).then(|| Tensor::from_proto(proto).ok()).flatten()
+    (proto.dtype == DataType::DtFloat as i32).then(|| Some((node, Tensor::from_proto(proto).ok()?))).flatten()
 }
 
 /// A quantized tensor as the kernels take it: value, min, max.
@@ -330,37 +355,51 @@ impl Writer<'_> {
     }
 
     /// The triple of the float tensor `input`: a rewritten op's result as it
-    /// is, a constant quantized here, anything else quantized at run time.
+    /// is, a constant quantized here (once, however many `Identity`s read
+    /// it), anything else quantized at run time.
     fn operand(&mut self, input: &str) -> Result<Triple> {
-        let key = format!("{}:{}", node_of(input), output_index(input));
+        let producer = node_of(input);
+        if let (Some((quantized, narrowed)), 0) = (self.result_names.get(producer), output_index(input)) {
+            return Ok(Triple::outputs_of(narrowed.as_ref().map_or(quantized, |(_, requantize)| requantize)));
+        }
+        let graph = self.graph;
+        let constant = float_constant(graph, self.index, input);
+        let key = match &constant {
+            Some((node, _)) => format!("{}:0", node.name),
+            None => format!("{producer}:{}", output_index(input)),
+        };
         if let Some(triple) = self.triples.get(&key) {
             return Ok(triple.clone());
         }
-        let producer = node_of(input);
-        let triple = if let (Some((quantized, narrowed)), 0) = (self.result_names.get(producer), output_index(input)) {
-            Triple::outputs_of(narrowed.as_ref().map_or(quantized, |(_, requantize)| requantize))
-        } else if let Some(tensor) = float_constant(self.graph, self.index, input) {
-            let (weight, measured) = quantize_operand(producer, &tensor).map_err(|reason| {
-                Error::new(ErrorKind::InvalidArgument, format!("Const \"{producer}\" {reason}")).about(producer)
-            })?;
-            let crate::quantize::WeightEncoding::Uint8 { values, min, scale } = &weight.encoding else {
-                unreachable!("operands are uint8")
-            };
-            let names = ["quantized_const", "quantized_min", "quantized_max"]
-                .map(|suffix| graph::unique_name(&format!("{producer}_{suffix}"), &mut self.taken));
-            let triple = Triple(names.clone());
-            let constants = uint8_constants(names, &weight.shape, values, min_first_range(*min, *scale));
-            self.report.tensors.push(measured);
-            let device = self.graph.node[self.index[producer]].device.clone();
-            for mut constant in constants {
-                constant.device = device.clone();
-                self.nodes.push(constant);
-            }
-            triple
-        } else {
-            self.quantize_at_run_time(input)
+        let triple = match constant {
+            Some((node, tensor)) => self.quantize_constant(node, &tensor)?,
+            None => self.quantize_at_run_time(input),
         };
         self.triples.insert(key, triple.clone());
+        Ok(triple)
+    }
+
+    /// The float `Const` `node` (holding `tensor`) as quint8 constants, on
+    /// its device and under its control inputs (a cond branch's pivot).
+    fn quantize_constant(&mut self, node: &NodeDef, tensor: &Tensor) -> Result<Triple> {
+        let name = node.name.as_str();
+        let (weight, measured) = quantize_operand(name, tensor).map_err(|reason| {
+            Error::new(ErrorKind::InvalidArgument, format!("Const \"{name}\" {reason}")).about(name)
+        })?;
+        let crate::quantize::WeightEncoding::Uint8 { values, min, scale } = &weight.encoding else {
+            unreachable!("operands are uint8")
+        };
+        let names = ["quantized_const", "quantized_min", "quantized_max"]
+            .map(|suffix| graph::unique_name(&format!("{name}_{suffix}"), &mut self.taken));
+        let triple = Triple(names.clone());
+        let constants = uint8_constants(names, &weight.shape, values, min_first_range(*min, *scale));
+        self.report.tensors.push(measured);
+        let controls: Vec<String> = node.input.iter().filter(|i| is_control_input(i)).cloned().collect();
+        for mut constant in constants {
+            constant.device = node.device.clone();
+            constant.input.extend(controls.iter().cloned());
+            self.nodes.push(constant);
+        }
         Ok(triple)
     }
 
