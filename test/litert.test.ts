@@ -243,6 +243,7 @@ describe('int8-full calibration sources', () => {
     writeFileSync(join(dir, 'throws.mjs'), "export default (function* () { throw new Error('dataset exploded') })()\n")
     writeFileSync(join(dir, 'broken.mjs'), 'export default [\n')
     writeFileSync(join(dir, 'plain.mjs'), 'export default [{ input: new Array(24 * 24 * 3).fill(0.5) }]\n')
+    writeFileSync(join(dir, 'transposed.mjs'), 'export default [{ input: { data: new Float32Array(24 * 24 * 3), shape: [1, 3, 24, 24] } }]\n')
     const cases: [string, RegExp][] = [
       [join(dir, 'cut-png'), /UNSUPPORTED_FORMAT: .*cut-png\/a\.png is a truncated or corrupt PNG/],
       [join(dir, 'bad-jpeg'), /UNSUPPORTED_FORMAT: .*bad-jpeg\/a\.jpg is a truncated or corrupt JPEG/],
@@ -250,6 +251,7 @@ describe('int8-full calibration sources', () => {
       [join(dir, 'throws.mjs'), /CALIBRATION_FAILED: calibration module .*throws\.mjs threw while yielding samples: dataset exploded/],
       [join(dir, 'broken.mjs'), /CALIBRATION_FAILED: calibration module .*broken\.mjs threw while loading/],
       [join(dir, 'plain.mjs'), /DTYPE_MISMATCH: calibration samples from .*plain\.mjs for input "input" are a plain array/],
+      [join(dir, 'transposed.mjs'), /SHAPE_MISMATCH: .*transposed\.mjs: calibration samples for input "input" are \[3, 24, 24\] each where the model's input takes \[24, 24, 3\]/],
     ]
     for (const [source, message] of cases) {
       const result = convertWith(source)

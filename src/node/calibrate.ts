@@ -63,7 +63,12 @@ export async function calibrate(request: ConvertRequest, source: string, options
     const inputs = model.inputs.map((s): TensorSpec => ({ name: s.name, dtype: s.dtype as TensorSpec['dtype'], shape: s.shape ?? null }))
     const batches = await stacked(samples(source, inputs, options), inputs, source)
     if (batches.some((b) => b.shape[0] === 0)) throw new InputMismatchError('SHAPE_MISMATCH', `calibration source ${source} holds no samples`, source)
-    const measured = await model.measure(batches)
+    const measured = await model.measure(batches).catch((error: unknown) => {
+      // The core knows the input, not which file the samples came from.
+      const code = (error as { code?: string }).code
+      if (code !== 'SHAPE_MISMATCH' && code !== 'DTYPE_MISMATCH') throw error
+      throw new InputMismatchError(code, `${source}: ${(error as Error).message}`, source, (error as { subject?: string }).subject)
+    })
     if (measured.ranges) {
       const ranges = Object.fromEntries(Object.entries(measured.ranges).map(([name, [lo, hi]]) => [name, [lo!, hi!] as [number, number]]))
       return { ranges, samplesPerThread: [measured.samples], engine: 'core' }

@@ -213,9 +213,14 @@ fn feeds<'s>(model: &'s ModelBuilder, samples: &'s [InputSamples]) -> Result<(Ve
             d.len() == row.len() + 1 && d[1..].iter().zip(row).all(|(&want, &got)| want < 0 || want as usize == got)
         });
         if batch.data.len() != rows * row.iter().product::<usize>() || !fits {
+            let row: Vec<i64> = row.iter().map(|&d| d as i64).collect();
+            let wanted = declared.map_or_else(
+                || "of any shape".to_string(),
+                |d| crate::tensor::format_shape(&d[1.min(d.len())..].iter().map(|&x| i64::from(x)).collect::<Vec<_>>()),
+            );
             let message = format!(
-                "calibration samples for input \"{name}\" are {row:?} each where the model's input is {:?}",
-                declared.map(|d| &d[1.min(d.len())..])
+                "calibration samples for input \"{name}\" are {} each where the model's input takes {wanted} (past its batch)",
+                crate::tensor::format_shape(&row)
             );
             return Err(Error::new(ErrorKind::ShapeMismatch, message).about(name));
         }
@@ -252,8 +257,10 @@ impl Program<'_> {
                 (TensorType::Int32, SampleData::I32(v)) => Data::I32(v[range].to_vec()),
                 (TensorType::Int32, SampleData::U8(v)) => Data::I32(v[range].iter().map(|&x| i32::from(x)).collect()),
                 (dtype, _) => {
-                    let message =
-                        format!("calibration samples for input \"{name}\" are not of the input's type {dtype:?}");
+                    let message = format!(
+                        "calibration samples for input \"{name}\" are not of the input's type, {}",
+                        format!("{dtype:?}").to_lowercase()
+                    );
                     return Err(Error::new(ErrorKind::DtypeMismatch, message).about(name));
                 }
             };
