@@ -94,7 +94,7 @@ function readImage(file: string, spec: TensorSpec, options: ImageOptions): Feed 
     throw new InputMismatchError('DTYPE_MISMATCH', `input "${spec.name}" is ${spec.dtype}; an image feeds float or integer pixels`, file, spec.name)
   }
   if (!isFloat && (options.mean !== undefined || options.std !== undefined)) {
-    throw new InputMismatchError('DTYPE_MISMATCH', `input "${spec.name}" takes integer pixels as they are: --mean_value and --std_value apply to float inputs`, file, spec.name)
+    throw new InputMismatchError('DTYPE_MISMATCH', `input "${spec.name}" takes integer pixels as they are: mean and std (--mean_value, --std_value) apply to float inputs`, file, spec.name)
   }
   const pixels = decode(file)
   const height = size('height', shape[1]!, options.height, pixels.height, file, spec.name)
