@@ -323,3 +323,45 @@ describe('vite dev, format=tflite', () => {
     expect(maxRelativeError(await servedProbs(second), want), "step 60 gives TensorFlow's outputs").toBeLessThan(1e-4)
   }, 60_000)
 })
+
+describe('vite dev, quantize=int8-full', () => {
+  let app: DevApp
+  let calibration: string
+
+  /** numpy's .npy, format 1.0, of float32 `values` as [rows, 8]. */
+  function writeSamples(values: number[]): void {
+    let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${values.length / 8}, 8), }`
+    header += ' '.repeat(63 - ((10 + header.length) % 64)) + '\n'
+    const lead = Buffer.alloc(10)
+    lead.write('\x93NUMPY', 0, 'latin1')
+    lead.writeUInt8(1, 6)
+    lead.writeUInt16LE(header.length, 8)
+    writeFileSync(calibration, Buffer.concat([lead, Buffer.from(header, 'latin1'), Buffer.from(new Float32Array(values).buffer)]))
+  }
+
+  beforeAll(async () => {
+    const appDir = outDirFor('dev-int8-full')
+    const modelDir = join(appDir, 'train')
+    mkdirSync(modelDir)
+    copyStep(modelDir, 60)
+    writeState(modelDir, 60)
+    calibration = join(appDir, 'samples.npy')
+    writeSamples(Array.from(floats(io.inputs.x!)))
+    app = await startDevApp(appDir, "import model from './train?format=tflite&quantize=int8-full&calibration=samples.npy'\nwindow.model = model\nexport default model\n")
+  })
+
+  afterAll(async () => {
+    await app?.close()
+  })
+
+  it('converts again when the calibration data changes, and pushes the model calibrated on it', async () => {
+    const first = await app.modelUrl()
+    expect(first).toMatch(/\.tflite$/)
+    // Wider samples: wider ranges, other scales, another file.
+    writeSamples(Array.from(floats(io.inputs.x!), (v) => v * 4))
+    const update = await app.nextMessage(isUpdate)
+    const second = update.data!.descriptor.url
+    expect(second).toMatch(/\.tflite$/)
+    expect(second).not.toBe(first)
+  }, 60_000)
+})
