@@ -7,10 +7,10 @@
 // the order the core names), a slow model's samples shared with worker
 // threads, each with its own LiteRT.js. The core then writes the int8 file
 // over those ranges, for exactly the tensors it measured.
-import { readdirSync, statSync } from 'node:fs'
+import { readdirSync, realpathSync, statSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { createRequire } from 'node:module'
-import { extname, join, resolve as resolvePath } from 'node:path'
+import { extname, join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { isMainThread, type MessagePort, parentPort, Worker, workerData } from 'node:worker_threads'
 
@@ -84,11 +84,12 @@ async function stacked(records: AsyncGenerator<CalibrationRecord>, inputs: reado
   for await (const record of records) {
     for (const stack of stacks) {
       const value = record[stack.input.name]!
-      const { data, shape } = ArrayBuffer.isView(value) ? { data: value, shape: [1, ...(stack.input.shape ?? []).slice(1)] } : value
+      const given = ArrayBuffer.isView(value) ? { data: value, shape: [1, ...(stack.input.shape ?? []).slice(1)] } : ((value ?? {}) as Partial<Feed>)
+      const { data, shape } = given
       const dtype = data instanceof Float32Array ? 'float32' : data instanceof Int32Array ? 'int32' : data instanceof Uint8Array ? 'uint8' : undefined
-      if (!dtype || !Array.isArray(shape)) {
-        const given = Array.isArray(value) ? 'a plain array' : data == null ? 'a record without data' : `a ${(data as object).constructor?.name ?? typeof data}`
-        throw new InputMismatchError('DTYPE_MISMATCH', `calibration samples from ${source} for input "${stack.input.name}" are ${given}; give a Float32Array, an Int32Array or a Uint8Array, or { data, shape } with one`, source, stack.input.name)
+      if (!dtype || !data || !Array.isArray(shape)) {
+        const what = Array.isArray(value) ? 'a plain array' : data == null ? 'a record without data' : `a ${(data as object).constructor?.name ?? typeof data}`
+        throw new InputMismatchError('DTYPE_MISMATCH', `calibration samples from ${source} for input "${stack.input.name}" are ${what}; give a Float32Array, an Int32Array or a Uint8Array, or { data, shape } with one`, source, stack.input.name)
       }
       // One sample's shape: a leading batch of 1 is the record's, not the sample's.
       const own = shape[0] === 1 && shape.length === (stack.input.shape?.length ?? shape.length) ? shape.slice(1) : shape
@@ -389,8 +390,8 @@ let moduleImports = 0
 
 /** A module whose default export is an (async) iterable of records, or a function returning one. */
 async function* moduleRecords(source: string, inputs: readonly TensorSpec[]): AsyncGenerator<CalibrationRecord> {
-  // A CommonJS module is kept by require's cache, whatever the URL it is imported by.
-  delete require.cache[resolvePath(source)]
+  // A CommonJS module is kept by require's cache (under its real path), whatever the URL it is imported by.
+  delete require.cache[realpathSync(source)]
   const failed = (error: unknown, when: string) => {
     if (error instanceof InputMismatchError) return error
     const why = error instanceof Error ? error.message : String(error)
@@ -407,23 +408,17 @@ async function* moduleRecords(source: string, inputs: readonly TensorSpec[]): As
   if (!iterates(iterable)) {
     throw new InputMismatchError('UNSUPPORTED_FORMAT', `calibration module ${source} must export default an iterable (or async iterable) of input records, or a function returning one`, source)
   }
-  const records = (async function* () {
-    yield* iterable!
-  })()
-  for (;;) {
-    let next: IteratorResult<CalibrationRecord>
-    try {
-      next = await records.next()
-    } catch (error) {
-      throw failed(error, 'while yielding samples')
-    }
-    if (next.done) return
-    const record = next.value
-    for (const input of inputs) {
-      if (!record || typeof record !== 'object' || !(input.name in record)) {
-        throw new InputMismatchError('SHAPE_MISMATCH', `a record of calibration module ${source} has no value for input "${input.name}"`, source, input.name)
+  // for await closes the module's iterator (its finally runs) when the samples stop early.
+  try {
+    for await (const record of iterable!) {
+      for (const input of inputs) {
+        if (!record || typeof record !== 'object' || !(input.name in record)) {
+          throw new InputMismatchError('SHAPE_MISMATCH', `a record of calibration module ${source} has no value for input "${input.name}"`, source, input.name)
+        }
       }
+      yield record
     }
-    yield record
+  } catch (error) {
+    throw failed(error, 'while yielding samples')
   }
 }

@@ -18,7 +18,8 @@ export interface Feed {
   shape: number[]
 }
 
-/** A model and an input that do not fit: `code` is the core's SHAPE_MISMATCH or DTYPE_MISMATCH. */
+/** An input that cannot feed the model: a shape or dtype that does not fit, a file missing, unreadable or
+ * undecodable, or a calibration module that threw; `code` as the core names these. */
 export class InputMismatchError extends Error {
   readonly suggestions: string[] = []
   readonly outputsToName: string[] = []
