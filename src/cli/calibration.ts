@@ -27,7 +27,9 @@ export async function withCalibration(
   }
   if (request.quantize !== 'int8-full') throw new UsageError('--calibration is for int8-full')
   const options = pixelFlags(flags)
-  if (hasPixelFlags(flags) && !statSync(flags.calibration, { throwIfNoEntry: false })?.isDirectory()) {
+  const kind = statSync(flags.calibration, { throwIfNoEntry: false })
+  // A path that is not there is the calibration's own FILE_NOT_FOUND, below.
+  if (hasPixelFlags(flags) && kind && !kind.isDirectory()) {
     throw new UsageError(`--mean_value and --std_value apply to a folder of calibration images; ${flags.calibration} is fed as it is`)
   }
   // Loaded on use (and kept in dist/node/, where it finds LiteRT.js's files).
