@@ -219,8 +219,12 @@ pub fn require_supported(check: &OpCheck, warn_only: bool) -> Result<Vec<String>
     let listed: Vec<String> = check.unsupported.iter().map(UnsupportedNode::quoted).collect();
     let ops: BTreeSet<&str> = check.unsupported.iter().map(|u| u.op.as_str()).collect();
     // One hint per kind of problem, however many ops share it.
-    let mut hints: Vec<&str> = ops.iter().map(|op| hint(op)).filter(|h| !h.is_empty()).collect();
-    hints.dedup();
+    let mut hints: Vec<&str> = Vec::new();
+    for hint in ops.iter().map(|op| hint(op)).filter(|h| !h.is_empty()) {
+        if !hints.contains(&hint) {
+            hints.push(hint);
+        }
+    }
     let hints = hints.concat();
     let count = check.unsupported.len();
     let nodes = if count == 1 { "node" } else { "nodes" };

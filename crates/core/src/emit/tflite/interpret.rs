@@ -215,13 +215,21 @@ fn feeds<'s>(model: &'s ModelBuilder, samples: &'s [InputSamples]) -> Result<(Ve
         if batch.data.len() != rows * row.iter().product::<usize>() || !fits {
             let row: Vec<i64> = row.iter().map(|&d| d as i64).collect();
             let wanted = declared.map_or_else(
-                || "of any shape".to_string(),
+                || "any shape".to_string(),
                 |d| crate::tensor::format_shape(&d[1.min(d.len())..].iter().map(|&x| i64::from(x)).collect::<Vec<_>>()),
             );
-            let message = format!(
-                "calibration samples for input \"{name}\" are {} each where the model's input takes {wanted} (past its batch)",
-                crate::tensor::format_shape(&row)
-            );
+            let message = if fits {
+                format!(
+                    "calibration samples for input \"{name}\" hold {} values for {rows} samples of {}",
+                    batch.data.len(),
+                    crate::tensor::format_shape(&row)
+                )
+            } else {
+                format!(
+                    "calibration samples for input \"{name}\" are {} each where the model's input takes {wanted} (past its batch)",
+                    crate::tensor::format_shape(&row)
+                )
+            };
             return Err(Error::new(ErrorKind::ShapeMismatch, message).about(name));
         }
         if count.is_some_and(|c| c != rows) {
