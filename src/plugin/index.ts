@@ -93,9 +93,10 @@ function pluginFor(context: PluginContext, meta: UnpluginContextMeta, worker = f
         context.dev = new DevModels(server, context.converter)
         server.middlewares.use(context.dev.middleware)
       },
-      handleHotUpdate({ file }) {
-        // Checkpoint files are converted and pushed by DevModels, not reloaded by Vite.
-        if (context.dev?.isSourceFile(file)) return []
+      handleHotUpdate({ file, modules }) {
+        // Checkpoint files are converted and pushed by DevModels, not reloaded by Vite
+        // (unless the app imports the file too, a calibration image say).
+        if (context.dev?.isSourceFile(file) && modules.length === 0) return []
         return undefined
       },
     },
