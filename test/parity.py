@@ -930,6 +930,35 @@ TFLITE_FOLD_CASES = [
 ]
 
 
+def _dequantized(dtype, mode, seed, axis=None, narrow=False):
+    """A [4, 6] weight stored as quint8 or qint8 levels and decoded by
+    TensorFlow's own Dequantize kernel in `mode`: how quantize_graph and
+    tfmodel quantize store weights. Per channel along `axis` when given."""
+    rng = np.random.default_rng(seed)
+    low, high = (0, 256) if dtype == tf.quint8 else (-127 if narrow else -128, 128)
+    levels = tf.constant(rng.integers(low, high, (4, 6)).astype(np.uint8 if dtype == tf.quint8 else np.int8), dtype=dtype)
+    channels = [] if axis is None else [(4, 6)[axis]]
+    minimum = tf.constant(-rng.uniform(0.1, 2.0, channels).astype(np.float32))
+    maximum = tf.constant(rng.uniform(0.1, 2.0, channels).astype(np.float32))
+    return tf.quantization.dequantize(levels, minimum, maximum, mode=mode, axis=axis, narrow_range=narrow)
+
+
+# Weights decoded at conversion, as TensorFlow's Dequantize would: the .tflite holds float constants.
+TFLITE_FOLD_CASES += [
+    (f"Dequantize of a {'quint8' if dtype == tf.quint8 else 'qint8'} {mode} weight{label} is decoded", [None, 4], "DEQUANTIZE",
+     lambda x, d=dtype, m=mode, seed=seed, a=axis, n=narrow: tf.matmul(x, _dequantized(d, m, seed, a, n)))
+    for seed, (dtype, mode, axis, narrow, label) in enumerate([
+        (tf.quint8, "MIN_COMBINED", None, False, " (quantize_graph's weights mode)"),
+        (tf.quint8, "MIN_FIRST", None, False, ""),
+        (tf.quint8, "SCALED", None, False, ""),
+        (tf.qint8, "MIN_COMBINED", None, False, ""),
+        (tf.qint8, "SCALED", None, False, ""),
+        (tf.qint8, "SCALED", 1, True, " per output channel, narrow range (tfmodel quantize --mode int8)"),
+        (tf.qint8, "SCALED", 0, False, " per input channel"),
+    ], start=40)
+]
+
+
 @functools.lru_cache(maxsize=1)
 @functools.cache
 def keras_mobilenet():
