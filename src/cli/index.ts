@@ -67,5 +67,6 @@ function codeOf(error: unknown): string | undefined {
   if (error instanceof TfModelRuntimeError) return `${error.code}: ${error.message}`
   const system = error as NodeJS.ErrnoException
   if (!(error instanceof Error) || typeof system.path !== 'string') return undefined
-  return system.code === 'ENOENT' ? `FILE_NOT_FOUND: ${system.path}: no such file or directory` : `IO_ERROR: ${system.path}: ${error.message}`
+  // Node's own message already names the path.
+  return system.code === 'ENOENT' ? `FILE_NOT_FOUND: ${system.path}: no such file or directory` : `IO_ERROR: ${error.message}`
 }

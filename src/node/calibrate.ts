@@ -8,8 +8,8 @@
 // threads, each with its own LiteRT.js. The core then writes the int8 file
 // over those ranges, for exactly the tensors it measured.
 import { readdirSync, realpathSync, statSync } from 'node:fs'
-import { availableParallelism } from 'node:os'
 import { createRequire } from 'node:module'
+import { availableParallelism } from 'node:os'
 import { extname, join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { isMainThread, type MessagePort, parentPort, Worker, workerData } from 'node:worker_threads'
@@ -84,8 +84,7 @@ async function stacked(records: AsyncGenerator<CalibrationRecord>, inputs: reado
   for await (const record of records) {
     for (const stack of stacks) {
       const value = record[stack.input.name]!
-      const given = ArrayBuffer.isView(value) ? { data: value, shape: [1, ...(stack.input.shape ?? []).slice(1)] } : ((value ?? {}) as Partial<Feed>)
-      const { data, shape } = given
+      const { data, shape } = ArrayBuffer.isView(value) ? { data: value, shape: [1, ...(stack.input.shape ?? []).slice(1)] } : ((value ?? {}) as Partial<Feed>)
       const dtype = data instanceof Float32Array ? 'float32' : data instanceof Int32Array ? 'int32' : data instanceof Uint8Array ? 'uint8' : undefined
       if (!dtype || !data || !Array.isArray(shape)) {
         const what = Array.isArray(value) ? 'a plain array' : data == null ? 'a record without data' : `a ${(data as object).constructor?.name ?? typeof data}`
