@@ -10,7 +10,7 @@ import vm from 'node:vm'
 import { convert } from '../native.js'
 import { createModel, type LoadedModel } from '../runtime/index.js'
 import type { DType, ModelDescriptor, Signature, TensorSpec } from '../runtime/types.js'
-import { InputMismatchError } from './run-input.js'
+import { InputMismatchError, readInputFile } from './run-input.js'
 
 const require = createRequire(import.meta.url)
 
@@ -137,7 +137,7 @@ globalThis.ModuleFactory = (module) => ModuleFactory({ ...module, printErr: quie
 }
 
 function loadTflite(path: string): Promise<LoadedModel> {
-  const bytes = readFileSync(path)
+  const bytes = readInputFile(path)
   // A FlatBuffer's file identifier sits after its root offset; LiteRT.js would only report a bad offset.
   if (bytes.toString('latin1', 4, 8) !== 'TFL3') throw new InputMismatchError('UNSUPPORTED_FORMAT', `${path} is not a TFLite model (no TFL3 identifier)`, path)
   return loadTfliteBytes(path, bytes)

@@ -11,7 +11,7 @@ use super::edit;
 use super::{Log, Rewrite};
 use crate::emit::dequantize::tf_dequantize_min_first;
 use crate::graph::{self, attr_bool, attr_int, attr_string, attr_type};
-use crate::names::{node_of, output_index};
+use crate::names::{is_control_input, node_of, output_index};
 use crate::proto::{DataType, GraphDef, NodeDef};
 use crate::tensor::Tensor;
 
@@ -25,7 +25,7 @@ pub(crate) fn decode(graph: &mut GraphDef, log: &mut Log) {
         .filter(|(i, node)| node.op == "Dequantize" && !in_loop[*i])
         .filter_map(|(i, node)| {
             let (data, control): (Vec<&String>, Vec<&String>) =
-                node.input.iter().partition(|input| !input.starts_with('^'));
+                node.input.iter().partition(|input| !is_control_input(input));
             let values: Option<Vec<Tensor>> = data
                 .iter()
                 .map(|input| {
@@ -51,7 +51,7 @@ pub(crate) fn decode(graph: &mut GraphDef, log: &mut Log) {
 /// TensorFlow's CPU `Dequantize` to float32 of a quint8 or qint8 tensor, in
 /// its modes (`MIN_COMBINED`, `MIN_FIRST`, `SCALED`, the last per channel
 /// along `axis` too); `None` for anything else, which is left as it is.
-pub(crate) fn dequantize(node: &NodeDef, quantized: &Tensor, min: &Tensor, max: &Tensor) -> Option<Tensor> {
+fn dequantize(node: &NodeDef, quantized: &Tensor, min: &Tensor, max: &Tensor) -> Option<Tensor> {
     if attr_type(node, "dtype").is_some_and(|d| d != DataType::DtFloat) {
         return None;
     }

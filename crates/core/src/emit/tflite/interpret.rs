@@ -214,10 +214,6 @@ fn feeds<'s>(model: &'s ModelBuilder, samples: &'s [InputSamples]) -> Result<(Ve
         });
         if batch.data.len() != rows * row.iter().product::<usize>() || !fits {
             let row: Vec<i64> = row.iter().map(|&d| d as i64).collect();
-            let wanted = declared.map_or_else(
-                || "any shape".to_string(),
-                |d| crate::tensor::format_shape(&d[1.min(d.len())..].iter().map(|&x| i64::from(x)).collect::<Vec<_>>()),
-            );
             let message = if fits {
                 format!(
                     "calibration samples for input \"{name}\" hold {} values for {rows} samples of {}",
@@ -225,9 +221,13 @@ fn feeds<'s>(model: &'s ModelBuilder, samples: &'s [InputSamples]) -> Result<(Ve
                     crate::tensor::format_shape(&row)
                 )
             } else {
+                // `fits` fails only against a declared shape.
+                let wanted =
+                    declared.map_or_else(Vec::new, |d| d[1.min(d.len())..].iter().map(|&x| i64::from(x)).collect());
                 format!(
-                    "calibration samples for input \"{name}\" are {} each where the model's input takes {wanted} (past its batch)",
-                    crate::tensor::format_shape(&row)
+                    "calibration samples for input \"{name}\" are {} each where the model's input takes {} (past its batch)",
+                    crate::tensor::format_shape(&row),
+                    crate::tensor::format_shape(&wanted)
                 )
             };
             return Err(Error::new(ErrorKind::ShapeMismatch, message).about(name));
